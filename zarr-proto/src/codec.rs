@@ -1,0 +1,329 @@
+//! Codecs in the three kinds of the v3 specification, a chain of them, and the
+//! registry that builds them from metadata by name.
+//!
+//! A chunk is decoded by running the bytes→bytes codecs in reverse, then the one
+//! array→bytes codec, then the array→array codecs in reverse. v2 arrays map onto
+//! the same chain: `order: "F"` becomes a transpose, filters become array→array
+//! codecs, the dtype's byte order becomes a `bytes` codec, the compressor a
+//! bytes→bytes codec. Every codec is a pure function of its configuration and
+//! input, so decoding can run on whatever thread a driver chooses.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use crate::dtype::{DataType, FillValue};
+use crate::error::Result;
+use crate::limits::Limits;
+use crate::ndarray::ArrayBytes;
+
+pub mod astype;
+pub mod blosc;
+pub mod bytes;
+pub mod crc32c;
+pub mod delta;
+pub mod fixedscaleoffset;
+pub mod gzip;
+pub mod lz4;
+pub mod registry;
+pub mod sharding;
+pub mod transpose;
+pub mod vlen;
+pub mod zlib;
+pub mod zstd;
+
+pub use registry::CodecRegistry;
+
+/// The shape, data type and fill value of a chunk as one codec sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkRepr {
+    /// Chunk shape (after any preceding array→array codec, e.g. transposed).
+    pub shape: Vec<u64>,
+    /// Element type at this point of the chain.
+    pub dtype: DataType,
+    /// Fill value in this representation's data type.
+    pub fill_value: FillValue,
+}
+
+impl ChunkRepr {
+    /// Number of elements in the chunk.
+    pub fn num_elements(&self) -> u64 {
+        self.shape.iter().product()
+    }
+}
+
+/// Codecs that turn an array into another array (same number of elements).
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub enum ArrayToArrayCodec {
+    Transpose(transpose::Transpose),
+    Delta(delta::Delta),
+    FixedScaleOffset(fixedscaleoffset::FixedScaleOffset),
+    AsType(astype::AsType),
+}
+
+/// Codecs that serialize an array into bytes.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub enum ArrayToBytesCodec {
+    Bytes(bytes::BytesCodec),
+    VlenUtf8(vlen::VlenUtf8),
+    VlenBytes(vlen::VlenBytes),
+    Sharding(Box<sharding::ShardingCodec>),
+}
+
+/// Codecs that turn bytes into bytes (compressors, checksums).
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub enum BytesToBytesCodec {
+    Gzip(gzip::Gzip),
+    Zlib(zlib::Zlib),
+    Zstd(zstd::Zstd),
+    Blosc(blosc::Blosc),
+    Crc32c(crc32c::Crc32c),
+    Lz4(lz4::Lz4),
+}
+
+/// A codec of any kind, as the registry builds it from one metadata entry.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub enum AnyCodec {
+    ArrayToArray(ArrayToArrayCodec),
+    ArrayToBytes(ArrayToBytesCodec),
+    BytesToBytes(BytesToBytesCodec),
+}
+
+impl ArrayToArrayCodec {
+    /// The codec's name in metadata.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Transpose(_) => "transpose",
+            Self::Delta(_) => "delta",
+            Self::FixedScaleOffset(_) => "fixedscaleoffset",
+            Self::AsType(_) => "astype",
+        }
+    }
+
+    /// The representation this codec produces when encoding `decoded`.
+    ///
+    /// # Errors
+    /// When the codec does not apply to this representation (wrong rank, dtype).
+    pub fn encoded_repr(&self, decoded: &ChunkRepr) -> Result<ChunkRepr> {
+        match self {
+            Self::Transpose(c) => c.encoded_repr(decoded),
+            Self::Delta(c) => c.encoded_repr(decoded),
+            Self::FixedScaleOffset(c) => c.encoded_repr(decoded),
+            Self::AsType(c) => c.encoded_repr(decoded),
+        }
+    }
+
+    /// Decodes `data` (in the encoded representation) back into `decoded`'s representation.
+    pub fn decode(&self, data: ArrayBytes, decoded: &ChunkRepr) -> Result<ArrayBytes> {
+        match self {
+            Self::Transpose(c) => c.decode(data, decoded),
+            Self::Delta(c) => c.decode(data, decoded),
+            Self::FixedScaleOffset(c) => c.decode(data, decoded),
+            Self::AsType(c) => c.decode(data, decoded),
+        }
+    }
+
+    /// Encodes `data`, which is in `decoded`'s representation.
+    pub fn encode(&self, data: ArrayBytes, decoded: &ChunkRepr) -> Result<ArrayBytes> {
+        match self {
+            Self::Transpose(c) => c.encode(data, decoded),
+            Self::Delta(c) => c.encode(data, decoded),
+            Self::FixedScaleOffset(c) => c.encode(data, decoded),
+            Self::AsType(c) => c.encode(data, decoded),
+        }
+    }
+}
+
+impl ArrayToBytesCodec {
+    /// The codec's name in metadata.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Bytes(_) => "bytes",
+            Self::VlenUtf8(_) => "vlen-utf8",
+            Self::VlenBytes(_) => "vlen-bytes",
+            Self::Sharding(_) => "sharding_indexed",
+        }
+    }
+
+    /// Decodes `bytes` into an array of `repr`.
+    ///
+    /// # Errors
+    /// Corrupt input, or a decoded size above `limits.max_chunk_bytes`.
+    pub fn decode(&self, bytes: &[u8], repr: &ChunkRepr, limits: &Limits) -> Result<ArrayBytes> {
+        match self {
+            Self::Bytes(c) => c.decode(bytes, repr, limits),
+            Self::VlenUtf8(c) => c.decode(bytes, repr, limits),
+            Self::VlenBytes(c) => c.decode(bytes, repr, limits),
+            Self::Sharding(c) => c.decode(bytes, repr, limits),
+        }
+    }
+
+    /// Encodes an array of `repr` into bytes.
+    pub fn encode(&self, data: &ArrayBytes, repr: &ChunkRepr) -> Result<Vec<u8>> {
+        match self {
+            Self::Bytes(c) => c.encode(data, repr),
+            Self::VlenUtf8(c) => c.encode(data, repr),
+            Self::VlenBytes(c) => c.encode(data, repr),
+            Self::Sharding(c) => c.encode(data, repr),
+        }
+    }
+}
+
+impl BytesToBytesCodec {
+    /// The codec's name in metadata.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Gzip(_) => "gzip",
+            Self::Zlib(_) => "zlib",
+            Self::Zstd(_) => "zstd",
+            Self::Blosc(_) => "blosc",
+            Self::Crc32c(_) => "crc32c",
+            Self::Lz4(_) => "lz4",
+        }
+    }
+
+    /// Decodes `input`; output longer than `max_len` bytes is an error, not an allocation.
+    pub fn decode(&self, input: &[u8], max_len: usize) -> Result<Vec<u8>> {
+        match self {
+            Self::Gzip(c) => c.decode(input, max_len),
+            Self::Zlib(c) => c.decode(input, max_len),
+            Self::Zstd(c) => c.decode(input, max_len),
+            Self::Blosc(c) => c.decode(input, max_len),
+            Self::Crc32c(c) => c.decode(input, max_len),
+            Self::Lz4(c) => c.decode(input, max_len),
+        }
+    }
+
+    /// Encodes `input`.
+    pub fn encode(&self, input: &[u8]) -> Result<Vec<u8>> {
+        match self {
+            Self::Gzip(c) => c.encode(input),
+            Self::Zlib(c) => c.encode(input),
+            Self::Zstd(c) => c.encode(input),
+            Self::Blosc(c) => c.encode(input),
+            Self::Crc32c(c) => c.encode(input),
+            Self::Lz4(c) => c.encode(input),
+        }
+    }
+
+    /// Bytes this codec adds to or removes from its input at a fixed offset, when known
+    /// (crc32c appends 4); `None` for compressors.
+    pub fn fixed_overhead(&self) -> Option<usize> {
+        match self {
+            Self::Crc32c(_) => Some(4),
+            _ => None,
+        }
+    }
+}
+
+/// The codecs of one array (or one shard's inner chunks), in encoding order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodecChain {
+    /// Applied first when encoding, last when decoding.
+    pub array_to_array: Vec<ArrayToArrayCodec>,
+    /// Serializes the array.
+    pub array_to_bytes: ArrayToBytesCodec,
+    /// Applied last when encoding, first when decoding.
+    pub bytes_to_bytes: Vec<BytesToBytesCodec>,
+}
+
+impl CodecChain {
+    /// Splits an ordered list of codecs into a chain, checking the v3 kind order.
+    ///
+    /// # Errors
+    /// No array→bytes codec, more than one, or codecs out of order.
+    pub fn from_codecs(codecs: Vec<AnyCodec>) -> Result<CodecChain> {
+        let mut array_to_array = Vec::new();
+        let mut array_to_bytes = None;
+        let mut bytes_to_bytes = Vec::new();
+        for codec in codecs {
+            match codec {
+                AnyCodec::ArrayToArray(c) => {
+                    if array_to_bytes.is_some() {
+                        return Err(chain_error("array->array codec after the array->bytes codec"));
+                    }
+                    array_to_array.push(c);
+                }
+                AnyCodec::ArrayToBytes(c) => {
+                    if array_to_bytes.is_some() {
+                        return Err(chain_error("more than one array->bytes codec"));
+                    }
+                    array_to_bytes = Some(c);
+                }
+                AnyCodec::BytesToBytes(c) => {
+                    if array_to_bytes.is_none() {
+                        return Err(chain_error("bytes->bytes codec before the array->bytes codec"));
+                    }
+                    bytes_to_bytes.push(c);
+                }
+            }
+        }
+        let array_to_bytes = array_to_bytes.ok_or_else(|| chain_error("no array->bytes codec"))?;
+        Ok(CodecChain { array_to_array, array_to_bytes, bytes_to_bytes })
+    }
+
+    /// The representation seen by each array→array codec's output, then the array→bytes codec.
+    ///
+    /// Element `i` is the input representation of `array_to_array[i]`; the last element
+    /// is what the array→bytes codec serializes.
+    pub fn reprs(&self, decoded: &ChunkRepr) -> Result<Vec<ChunkRepr>> {
+        let mut out = Vec::with_capacity(self.array_to_array.len() + 1);
+        out.push(decoded.clone());
+        for codec in &self.array_to_array {
+            let next = codec.encoded_repr(out.last().expect("starts non-empty"))?;
+            out.push(next);
+        }
+        Ok(out)
+    }
+
+    /// Decodes one stored chunk into the elements of `repr`, C order.
+    ///
+    /// # Errors
+    /// Corrupt input, or sizes above `limits`.
+    pub fn decode(&self, bytes: &[u8], repr: &ChunkRepr, limits: &Limits) -> Result<ArrayBytes> {
+        let reprs = self.reprs(repr)?;
+        let max_len = usize::try_from(limits.max_chunk_bytes).unwrap_or(usize::MAX);
+        let mut owned: Option<Vec<u8>> = None;
+        for codec in self.bytes_to_bytes.iter().rev() {
+            let input: &[u8] = owned.as_deref().unwrap_or(bytes);
+            owned = Some(codec.decode(input, max_len)?);
+        }
+        let input: &[u8] = owned.as_deref().unwrap_or(bytes);
+        let inner = reprs.last().expect("reprs is never empty");
+        let mut data = self.array_to_bytes.decode(input, inner, limits)?;
+        for (codec, decoded) in self.array_to_array.iter().zip(&reprs).rev() {
+            data = codec.decode(data, decoded)?;
+        }
+        Ok(data)
+    }
+
+    /// Encodes the elements of `repr` (C order) into stored bytes.
+    pub fn encode(&self, data: ArrayBytes, repr: &ChunkRepr) -> Result<Vec<u8>> {
+        let reprs = self.reprs(repr)?;
+        let mut data = data;
+        for (codec, decoded) in self.array_to_array.iter().zip(&reprs) {
+            data = codec.encode(data, decoded)?;
+        }
+        let inner = reprs.last().expect("reprs is never empty");
+        let mut bytes = self.array_to_bytes.encode(&data, inner)?;
+        for codec in &self.bytes_to_bytes {
+            bytes = codec.encode(&bytes)?;
+        }
+        Ok(bytes)
+    }
+
+    /// The sharding codec, when the chain is exactly `sharding_indexed` (what partial shard reads need).
+    pub fn sharding(&self) -> Option<&sharding::ShardingCodec> {
+        match (&self.array_to_array[..], &self.array_to_bytes, &self.bytes_to_bytes[..]) {
+            ([], ArrayToBytesCodec::Sharding(s), []) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+fn chain_error(reason: &str) -> crate::Error {
+    crate::Error::codec("codec chain", reason)
+}

@@ -1,0 +1,50 @@
+//! The `bytes` codec (stub: being implemented).
+
+use alloc::vec::Vec;
+
+use crate::codec::ChunkRepr;
+use crate::dtype::Endian;
+use crate::error::{Error, Result};
+use crate::limits::Limits;
+use crate::ndarray::ArrayBytes;
+
+/// The `bytes` array-to-bytes codec: fixed-size elements in a given byte order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BytesCodec {
+    /// Byte order of the encoded elements; `None` only for single-byte types.
+    pub endian: Option<Endian>,
+}
+
+impl BytesCodec {
+    /// Decodes `bytes` into an array of `repr`.
+    pub fn decode(&self, _bytes: &[u8], _repr: &ChunkRepr, _limits: &Limits) -> Result<ArrayBytes> {
+        Err(Error::Unsupported { kind: "codec", name: "bytes".into() })
+    }
+
+    /// Encodes an array of `repr`.
+    pub fn encode(&self, _data: &ArrayBytes, _repr: &ChunkRepr) -> Result<Vec<u8>> {
+        Err(Error::Unsupported { kind: "codec", name: "bytes".into() })
+    }
+}
+
+impl BytesCodec {
+    /// Builds the codec from its v3 `configuration` object.
+    pub fn from_v3(_configuration: Option<&serde_json::Value>) -> Result<Self> {
+        Err(Error::Unsupported { kind: "codec", name: "bytes".into() })
+    }
+
+    /// The v3 metadata entry `{"name": ..., "configuration": ...}`.
+    pub fn to_v3(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+
+    /// Builds the codec from a v2 (numcodecs) object `{"id": ..., ...}`.
+    pub fn from_v2(_config: &serde_json::Value) -> Result<Self> {
+        Err(Error::Unsupported { kind: "codec", name: "bytes".into() })
+    }
+
+    /// The v2 (numcodecs) object `{"id": ..., ...}`.
+    pub fn to_v2(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+}

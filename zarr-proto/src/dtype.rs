@@ -1,0 +1,165 @@
+//! Data types and fill values.
+//!
+//! In memory every element is stored in the machine's native byte order; the byte
+//! order an array declares is a property of its encoding (the v3 `bytes` codec, or
+//! the `<`/`>` of a v2 dtype string, which metadata turns into a `bytes` codec).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// Unit of a `numpy.datetime64` / `numpy.timedelta64` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum TimeUnit {
+    Year,
+    Month,
+    Week,
+    Day,
+    Hour,
+    Minute,
+    Second,
+    Millisecond,
+    Microsecond,
+    Nanosecond,
+    Picosecond,
+    Femtosecond,
+    Attosecond,
+    Generic,
+}
+
+/// Byte order of an encoded element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endian {
+    /// Least significant byte first.
+    Little,
+    /// Most significant byte first.
+    Big,
+}
+
+impl Endian {
+    /// The byte order of the machine running this code.
+    pub const NATIVE: Endian = if cfg!(target_endian = "little") { Endian::Little } else { Endian::Big };
+}
+
+/// The type of one array element.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum DataType {
+    Bool,
+    Int8,
+    Int16,
+    Int32,
+    Int64,
+    UInt8,
+    UInt16,
+    UInt32,
+    UInt64,
+    Float16,
+    BFloat16,
+    Float32,
+    Float64,
+    Complex64,
+    Complex128,
+    /// `r<N>`: N bits of uninterpreted data (N a multiple of 8).
+    RawBits(usize),
+    /// Fixed-length byte strings of this many bytes (v2 `|S<n>`, v3 `fixed_length_bytes`/`null_terminated_bytes`).
+    FixedBytes(usize),
+    /// Fixed-length UTF-32 strings of this many code points (v2 `<U<n>`, v3 `fixed_length_utf32`).
+    FixedUtf32(usize),
+    /// `numpy.datetime64` (v2 `M8[unit]`): an i64 count of `scale_factor` units.
+    DateTime64 {
+        unit: TimeUnit,
+        scale_factor: u32,
+    },
+    /// `numpy.timedelta64` (v2 `m8[unit]`).
+    TimeDelta64 {
+        unit: TimeUnit,
+        scale_factor: u32,
+    },
+    /// Variable-length UTF-8 strings.
+    String,
+    /// Variable-length byte strings.
+    Bytes,
+}
+
+impl DataType {
+    /// Size of one element in bytes, or `None` for variable-length types.
+    pub fn size(&self) -> Option<usize> {
+        use DataType::*;
+        Some(match self {
+            Bool | Int8 | UInt8 => 1,
+            Int16 | UInt16 | Float16 | BFloat16 => 2,
+            Int32 | UInt32 | Float32 => 4,
+            Int64 | UInt64 | Float64 | Complex64 | DateTime64 { .. } | TimeDelta64 { .. } => 8,
+            Complex128 => 16,
+            RawBits(bits) => bits / 8,
+            FixedBytes(n) => *n,
+            FixedUtf32(n) => n.checked_mul(4)?,
+            String | Bytes => return None,
+        })
+    }
+
+    /// Whether elements have variable length (stored as [`ArrayBytes::Variable`](crate::ndarray::ArrayBytes::Variable)).
+    pub fn is_variable(&self) -> bool {
+        self.size().is_none()
+    }
+
+    /// Size of the unit whose bytes a byte-order swap reverses (1 = no swap).
+    ///
+    /// Complex numbers swap each half; UTF-32 swaps each code point; raw bits and
+    /// byte strings never swap.
+    pub fn swap_unit(&self) -> usize {
+        use DataType::*;
+        match self {
+            Complex64 => 4,
+            Complex128 => 8,
+            FixedUtf32(_) => 4,
+            RawBits(_) | FixedBytes(_) | Bool | Int8 | UInt8 | String | Bytes => 1,
+            other => other.size().unwrap_or(1),
+        }
+    }
+
+    /// A short human-readable name (the v3 name where there is one).
+    pub fn name(&self) -> String {
+        use alloc::format;
+        use DataType::*;
+        match self {
+            Bool => "bool".into(),
+            Int8 => "int8".into(),
+            Int16 => "int16".into(),
+            Int32 => "int32".into(),
+            Int64 => "int64".into(),
+            UInt8 => "uint8".into(),
+            UInt16 => "uint16".into(),
+            UInt32 => "uint32".into(),
+            UInt64 => "uint64".into(),
+            Float16 => "float16".into(),
+            BFloat16 => "bfloat16".into(),
+            Float32 => "float32".into(),
+            Float64 => "float64".into(),
+            Complex64 => "complex64".into(),
+            Complex128 => "complex128".into(),
+            RawBits(b) => format!("r{b}"),
+            FixedBytes(n) => format!("fixed_length_bytes[{n}]"),
+            FixedUtf32(n) => format!("fixed_length_utf32[{n}]"),
+            DateTime64 { .. } => "numpy.datetime64".into(),
+            TimeDelta64 { .. } => "numpy.timedelta64".into(),
+            String => "string".into(),
+            Bytes => "bytes".into(),
+        }
+    }
+}
+
+/// The value of chunks that were never written, as one element.
+///
+/// For fixed-size types: exactly [`DataType::size`] bytes in native byte order.
+/// For variable-length types: the bytes of the value (UTF-8 for strings).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct FillValue(pub Vec<u8>);
+
+impl FillValue {
+    /// The element's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}

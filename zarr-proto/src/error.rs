@@ -1,0 +1,101 @@
+//! The one error type of the core.
+//!
+//! Errors come from bad input (metadata, chunk bytes, selections, responses).
+//! A panic means a bug in this crate.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+
+/// Shorthand for results whose error is [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Everything that can go wrong in the core, with the key and the cause in its text.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Metadata that does not parse or breaks the specification.
+    #[error("invalid metadata in {key}: {reason}")]
+    InvalidMetadata {
+        /// The metadata document, e.g. `zarr.json` or `.zarray`.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A codec, data type, chunk grid or extension this crate does not implement.
+    #[error("unsupported {kind} `{name}`")]
+    Unsupported {
+        /// What kind of thing: "codec", "data type", "extension", ...
+        kind: &'static str,
+        /// Its name as written in the metadata.
+        name: String,
+    },
+    /// A codec failed to decode or encode its input.
+    #[error("{codec}: {reason}")]
+    Codec {
+        /// The codec's name.
+        codec: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
+    /// An error while processing one stored chunk (or shard).
+    #[error("chunk {key}: {source}")]
+    Chunk {
+        /// The store key of the chunk.
+        key: String,
+        /// The underlying error.
+        source: Box<Error>,
+    },
+    /// Input asked for more memory than [`Limits`](crate::Limits) allows.
+    #[error("{what} of {requested} bytes exceeds the limit of {limit} bytes")]
+    LimitExceeded {
+        /// What would have been allocated.
+        what: &'static str,
+        /// The size the input asked for.
+        requested: u64,
+        /// The configured limit.
+        limit: u64,
+    },
+    /// A selection that is malformed or out of bounds for the array.
+    #[error("invalid selection: {0}")]
+    Selection(String),
+    /// A data value (fill value, element) that does not fit its data type.
+    #[error("data type {dtype}: {reason}")]
+    DataType {
+        /// The data type's name.
+        dtype: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The driver broke the state machine's contract (unknown request id,
+    /// a response given twice, a response of the wrong length).
+    #[error("protocol misuse: {0}")]
+    Protocol(String),
+    /// A remote store answered with a failure (see [`crate::http`]).
+    #[error("store error for {key}: {reason}")]
+    Store {
+        /// The store key.
+        key: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// Wraps `self` with the key of the chunk being processed, once.
+    pub fn in_chunk(self, key: &str) -> Error {
+        match self {
+            Error::Chunk { .. } => self,
+            other => Error::Chunk { key: key.into(), source: Box::new(other) },
+        }
+    }
+
+    /// Builds an [`Error::Codec`].
+    pub fn codec(codec: &'static str, reason: impl Into<String>) -> Error {
+        Error::Codec { codec, reason: reason.into() }
+    }
+
+    /// Builds an [`Error::InvalidMetadata`].
+    pub fn metadata(key: &str, reason: impl Into<String>) -> Error {
+        Error::InvalidMetadata { key: key.into(), reason: reason.into() }
+    }
+}

@@ -1,0 +1,32 @@
+//! A deterministic, sans-IO implementation of Zarr v2 and v3.
+//!
+//! This crate parses metadata, knows every common data type and codec, turns a
+//! selection into chunk requests and assembles the answers into an array. It does
+//! no networking, no file access, no threading and reads no clock: a driver asks a
+//! [`ReadOp`](read::ReadOp) what to fetch, fetches it however it likes (async, a
+//! thread pool, a test simulator) and hands the bytes back. Because the same inputs
+//! always give the same requests, the whole protocol is testable without a network.
+//!
+//! The crate is `#![no_std]` with `alloc`. The `std` feature only adds
+//! `std::error::Error` impls and allows native codec backends such as `zstd-native`.
+#![no_std]
+#![warn(missing_docs)]
+
+extern crate alloc;
+// Only tests and opt-in native backends may use std; everything else must build
+// without it, or developers who never build for no_std would depend on it by accident.
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+pub mod codec;
+pub mod dtype;
+pub mod error;
+pub mod http;
+pub mod limits;
+pub mod metadata;
+pub mod ndarray;
+pub mod read;
+pub mod selection;
+
+pub use error::{Error, Result};
+pub use limits::Limits;

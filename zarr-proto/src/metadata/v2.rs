@@ -1,0 +1,1 @@
+//! Zarr v2: `.zarray`, `.zgroup`, `.zattrs` and consolidated `.zmetadata` (stub: being implemented).

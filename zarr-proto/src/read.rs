@@ -1,0 +1,1 @@
+//! The read state machine (stub: being implemented).

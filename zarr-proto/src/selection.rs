@@ -1,0 +1,1 @@
+//! Selections with numpy semantics (stub: being implemented).
