@@ -10,9 +10,11 @@ use alloc::vec::Vec;
 
 use serde_json::{Map, Value};
 
+use crate::codec::CodecRegistry;
 use crate::codec::{ChunkRepr, CodecChain};
 use crate::dtype::{DataType, FillValue};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::limits::Limits;
 
 pub mod chunk_grid;
 pub mod chunk_key;
@@ -58,6 +60,31 @@ pub struct ArrayMetadata {
 }
 
 impl ArrayMetadata {
+    /// Parses a v3 array `zarr.json`.
+    ///
+    /// # Errors
+    /// Malformed JSON, a group document, unknown required extensions, unsupported codecs.
+    pub fn from_v3_json(bytes: &[u8], registry: &CodecRegistry, limits: &Limits) -> Result<Self> {
+        let _ = (bytes, registry, limits);
+        Err(Error::metadata("zarr.json", "not implemented yet"))
+    }
+
+    /// Parses a v2 `.zarray` and its optional `.zattrs`.
+    pub fn from_v2_json(
+        zarray: &[u8],
+        zattrs: Option<&[u8]>,
+        registry: &CodecRegistry,
+        limits: &Limits,
+    ) -> Result<Self> {
+        let _ = (zarray, zattrs, registry, limits);
+        Err(Error::metadata(".zarray", "not implemented yet"))
+    }
+
+    /// Serializes the document this metadata came from (`zarr.json` or `.zarray`).
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(&self.document).unwrap_or_default()
+    }
+
     /// Number of dimensions.
     pub fn ndim(&self) -> usize {
         self.shape.len()
@@ -94,6 +121,20 @@ pub struct GroupMetadata {
     pub document: Value,
 }
 
+impl GroupMetadata {
+    /// Parses a v3 group `zarr.json` (with `consolidated_metadata` when present).
+    pub fn from_v3_json(bytes: &[u8], registry: &CodecRegistry, limits: &Limits) -> Result<Self> {
+        let _ = (bytes, registry, limits);
+        Err(Error::metadata("zarr.json", "not implemented yet"))
+    }
+
+    /// Parses a v2 `.zgroup` and its optional `.zattrs`.
+    pub fn from_v2_json(zgroup: &[u8], zattrs: Option<&[u8]>, limits: &Limits) -> Result<Self> {
+        let _ = (zgroup, zattrs, limits);
+        Err(Error::metadata(".zgroup", "not implemented yet"))
+    }
+}
+
 /// An array or a group.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeMetadata {
@@ -101,4 +142,12 @@ pub enum NodeMetadata {
     Array(ArrayMetadata),
     /// A group.
     Group(GroupMetadata),
+}
+
+impl NodeMetadata {
+    /// Parses a v3 `zarr.json`, array or group.
+    pub fn from_v3_json(bytes: &[u8], registry: &CodecRegistry, limits: &Limits) -> Result<Self> {
+        let _ = (bytes, registry, limits);
+        Err(Error::metadata("zarr.json", "not implemented yet"))
+    }
 }

@@ -6,7 +6,10 @@ use crate::ndarray::ArrayBytes;
 
 /// The `transpose` array-to-array codec.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Transpose;
+pub struct Transpose {
+    /// `order[i]` is the decoded dimension that becomes encoded dimension `i`.
+    pub order: alloc::vec::Vec<usize>,
+}
 
 impl Transpose {
     /// The representation this codec produces from `decoded`.

@@ -11,3 +11,15 @@ pub struct ConsolidatedMetadata {
     /// Nodes by relative path, without leading or trailing `/`.
     pub nodes: BTreeMap<String, NodeMetadata>,
 }
+
+impl ConsolidatedMetadata {
+    /// Parses a v2 `.zmetadata` document.
+    pub fn from_v2_zmetadata(
+        bytes: &[u8],
+        registry: &crate::codec::CodecRegistry,
+        limits: &crate::Limits,
+    ) -> crate::Result<Self> {
+        let _ = (bytes, registry, limits);
+        Err(crate::Error::metadata(".zmetadata", "not implemented yet"))
+    }
+}
