@@ -1,1 +1,13 @@
 //! Shared helpers for the cross-crate integration tests.
+//!
+//! - [`npy`]: read and write numpy `.npy` files (the fixtures' expected values).
+//! - [`manifest`]: the fixture list written by `tests/fixtures/generate.py`.
+//! - [`fixture`]: a fixture's metadata documents and chunk files on disk.
+//! - [`compare`]: NaN-aware element comparison in native byte order.
+//!
+//! The fixtures are committed, so nothing here needs Python.
+
+pub mod compare;
+pub mod fixture;
+pub mod manifest;
+pub mod npy;

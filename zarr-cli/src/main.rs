@@ -1,1 +1,315 @@
-fn main() {}
+//! `zarr`: inspect and read Zarr v2 and v3 arrays from the command line.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+use zarr_blocking::{Array, FsStore, Group, Node, ReadOptions, Store};
+use zarr_proto::metadata::{ArrayMetadata, ChunkGrid, ZarrFormat};
+use zarr_proto::selection::parse::SelectionKind;
+use zarr_proto::selection::Selection;
+
+mod format;
+mod npy;
+
+#[derive(Parser)]
+#[command(name = "zarr", version, about = "Inspect and read Zarr v2 and v3 arrays")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show an array's or group's metadata: shape, chunks, dtype, codecs, attributes.
+    Info {
+        /// Local path or file:// URL of the array or group.
+        url: String,
+        /// Machine-readable JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the hierarchy under a group, with shape and dtype per array.
+    Ls {
+        /// Local path or file:// URL of the group.
+        url: String,
+    },
+    /// Read a selection of an array; write it as .npy or print a preview.
+    Get {
+        /// Local path or file:// URL of the array.
+        url: String,
+        /// numpy-style selection, e.g. "3:17:2, -1, ..." or "[1,5,9], 0:10"; default everything.
+        #[arg(short, long)]
+        select: Option<String>,
+        /// How the selection's indices combine.
+        #[arg(long, value_enum, default_value_t = Kind::Oindex)]
+        kind: Kind,
+        /// Write a NumPy .npy file here.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Requests in flight (default: the store's own).
+        #[arg(long)]
+        concurrency: Option<usize>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    /// Basic and orthogonal indexing (numpy basic indexing, zarr `oindex`).
+    Oindex,
+    /// Coordinate indexing (zarr `vindex`): one integer list per dimension, or a mask.
+    Vindex,
+    /// Block indexing over chunk-grid indices (zarr `blocks`).
+    Blocks,
+}
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Info { url, json } => info(&url, json),
+        Command::Ls { url } => ls(&url),
+        Command::Get { url, select, kind, output, concurrency } => {
+            get(&url, select.as_deref(), kind, output.as_deref(), concurrency)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zarr: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open_store(url: &str) -> Arc<dyn Store> {
+    Arc::new(FsStore::new(url.strip_prefix("file://").unwrap_or(url)))
+}
+
+fn open_node(url: &str) -> Result<Node> {
+    Group::open_node(open_store(url), "").map_err(|e| format!("{url}: {e}").into())
+}
+
+fn open_array(url: &str) -> Result<Array> {
+    match open_node(url)? {
+        Node::Array(a) => Ok(a),
+        Node::Group(_) => Err(format!("{url} is a group, not an array (try `zarr ls {url}`)").into()),
+    }
+}
+
+fn format_name(f: ZarrFormat) -> u8 {
+    match f {
+        ZarrFormat::V2 => 2,
+        ZarrFormat::V3 => 3,
+    }
+}
+
+fn chunk_shape(meta: &ArrayMetadata) -> Vec<u64> {
+    match &meta.chunk_grid {
+        ChunkGrid::Regular { chunk_shape } => chunk_shape.clone(),
+        ChunkGrid::Rectilinear { dims } => dims.iter().map(|d| d.max_len()).collect(),
+    }
+}
+
+/// Bytes of stored chunks under the array, and how many exist (local stores only).
+fn stored(array: &Array) -> Result<(u64, u64)> {
+    let store = array.store();
+    let mut total = 0;
+    let mut count = 0;
+    let mut stack = vec![if array.path().is_empty() { String::new() } else { format!("{}/", array.path()) }];
+    while let Some(prefix) = stack.pop() {
+        let (keys, dirs) = store.list_dir(&prefix)?;
+        for key in keys {
+            let name = key.rsplit('/').next().unwrap_or(&key);
+            if matches!(name, "zarr.json" | ".zarray" | ".zattrs" | ".zgroup" | ".zmetadata") {
+                continue;
+            }
+            total += store.size(&key)?.unwrap_or(0);
+            count += 1;
+        }
+        stack.extend(dirs);
+    }
+    Ok((total, count))
+}
+
+fn info(url: &str, as_json: bool) -> Result<()> {
+    match open_node(url)? {
+        Node::Group(g) => {
+            let children = g.children()?;
+            if as_json {
+                let out = json!({
+                    "node_type": "group",
+                    "zarr_format": format_name(g.metadata().zarr_format),
+                    "attributes": g.attributes(),
+                    "consolidated": g.consolidated().is_some(),
+                    "children": children,
+                });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                println!("Group        {url}");
+                println!("Format       Zarr v{}", format_name(g.metadata().zarr_format));
+                println!("Consolidated {}", if g.consolidated().is_some() { "yes" } else { "no" });
+                println!("Children     {}", children.join(", "));
+                if !g.attributes().is_empty() {
+                    println!("Attributes   {}", serde_json::to_string(g.attributes())?);
+                }
+            }
+        }
+        Node::Array(a) => {
+            let meta = a.metadata();
+            let grid = meta.chunk_grid.grid_shape(&meta.shape);
+            let n_chunks: u64 = grid.iter().product();
+            let shards = meta.codecs.sharding().map(|s| s.chunk_shape.clone());
+            let (stored_bytes, stored_chunks) = stored(&a)?;
+            let fill = format::element(&meta.data_type, meta.fill_value.as_bytes());
+            if as_json {
+                let out = json!({
+                    "node_type": "array",
+                    "zarr_format": format_name(meta.zarr_format),
+                    "shape": meta.shape,
+                    "chunks": shards.clone().unwrap_or_else(|| chunk_shape(meta)),
+                    "shards": shards.as_ref().map(|_| chunk_shape(meta)),
+                    "dtype": meta.data_type.name(),
+                    "fill_value": fill,
+                    "codecs": format::codecs(&meta.codecs),
+                    "chunk_grid_shape": grid,
+                    "num_chunks": n_chunks,
+                    "stored_objects": stored_chunks,
+                    "stored_bytes": stored_bytes,
+                    "dimension_names": meta.dimension_names,
+                    "attributes": meta.attributes,
+                });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                println!("Array        {url}");
+                println!("Format       Zarr v{}", format_name(meta.zarr_format));
+                println!("Shape        {:?}", meta.shape);
+                match &shards {
+                    Some(inner) => {
+                        println!("Chunks       {inner:?} (inner chunks)");
+                        println!("Shards       {:?}", chunk_shape(meta));
+                    }
+                    None => println!("Chunks       {:?}", chunk_shape(meta)),
+                }
+                println!("Data type    {}", meta.data_type.name());
+                println!("Fill value   {fill}");
+                println!("Codecs       {}", format::codecs(&meta.codecs));
+                println!("Grid         {grid:?} = {n_chunks} {}", if shards.is_some() { "shards" } else { "chunks" });
+                println!("Stored       {stored_chunks} objects, {stored_bytes} bytes");
+                if let Some(names) = &meta.dimension_names {
+                    println!("Dimensions   {names:?}");
+                }
+                if !meta.attributes.is_empty() {
+                    println!("Attributes   {}", serde_json::to_string(&meta.attributes)?);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn ls(url: &str) -> Result<()> {
+    match open_node(url)? {
+        Node::Array(a) => {
+            println!("{url} {:?} {}", a.shape(), a.metadata().data_type.name());
+        }
+        Node::Group(g) => {
+            println!("{url}");
+            print_tree(&g, "")?;
+        }
+    }
+    Ok(())
+}
+
+fn print_tree(group: &Group, indent: &str) -> Result<()> {
+    let children = group.children()?;
+    for (i, name) in children.iter().enumerate() {
+        let last = i + 1 == children.len();
+        let (branch, next) = if last { ("└── ", "    ") } else { ("├── ", "│   ") };
+        match group.child(name)? {
+            Node::Array(a) => {
+                println!("{indent}{branch}{name} {:?} {}", a.shape(), a.metadata().data_type.name());
+            }
+            Node::Group(g) => {
+                println!("{indent}{branch}{name}/");
+                print_tree(&g, &format!("{indent}{next}"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn get(
+    url: &str,
+    select: Option<&str>,
+    kind: Kind,
+    output: Option<&std::path::Path>,
+    concurrency: Option<usize>,
+) -> Result<()> {
+    let array = open_array(url)?;
+    let kind = match kind {
+        Kind::Oindex => SelectionKind::Orthogonal,
+        Kind::Vindex => SelectionKind::Points,
+        Kind::Blocks => SelectionKind::Blocks,
+    };
+    let selection = match select {
+        Some(expr) => Selection::parse(expr, kind)?,
+        None => Selection::all(),
+    };
+    let mut options = ReadOptions { concurrency, ..Default::default() };
+    let bar = progress_bar();
+    if let Some(bar) = bar.clone() {
+        options.progress = Some(bar);
+    }
+    let start = Instant::now();
+    let result = array.read_with(&selection, &options)?;
+    let elapsed = start.elapsed();
+    match output {
+        Some(path) => {
+            let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            npy::write(&result, std::io::BufWriter::new(file)).map_err(|e| format!("{}: {e}", path.display()))?;
+            eprintln!(
+                "wrote {} {:?} {} to {} in {:.3} s",
+                result.num_elements(),
+                result.shape,
+                result.dtype.name(),
+                path.display(),
+                elapsed.as_secs_f64()
+            );
+        }
+        None => {
+            println!("shape {:?}, dtype {}", result.shape, result.dtype.name());
+            println!("{}", format::preview(&result, 20));
+        }
+    }
+    Ok(())
+}
+
+/// A progress callback drawing a bar on stderr, when stderr is a terminal and the read
+/// runs longer than half a second.
+fn progress_bar() -> Option<zarr_blocking::Progress> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let start = Instant::now();
+    let bar = indicatif::ProgressBar::hidden();
+    Some(Arc::new(move |done: usize, total: usize| {
+        if bar.is_hidden() && start.elapsed().as_millis() > 500 && done < total {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} chunks {elapsed}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+        }
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        if done == total {
+            bar.finish_and_clear();
+        }
+    }))
+}

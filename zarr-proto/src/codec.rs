@@ -284,16 +284,23 @@ impl CodecChain {
     /// # Errors
     /// Corrupt input, or sizes above `limits`.
     pub fn decode(&self, bytes: &[u8], repr: &ChunkRepr, limits: &Limits) -> Result<ArrayBytes> {
+        self.decode_owned(bytes.to_vec(), repr, limits)
+    }
+
+    /// Like [`decode`](Self::decode), taking ownership so an uncompressed chunk in
+    /// native byte order becomes the output without a copy.
+    pub fn decode_owned(&self, bytes: Vec<u8>, repr: &ChunkRepr, limits: &Limits) -> Result<ArrayBytes> {
         let reprs = self.reprs(repr)?;
         let max_len = usize::try_from(limits.max_chunk_bytes).unwrap_or(usize::MAX);
-        let mut owned: Option<Vec<u8>> = None;
+        let mut bytes = bytes;
         for codec in self.bytes_to_bytes.iter().rev() {
-            let input: &[u8] = owned.as_deref().unwrap_or(bytes);
-            owned = Some(codec.decode(input, max_len)?);
+            bytes = codec.decode(&bytes, max_len)?;
         }
-        let input: &[u8] = owned.as_deref().unwrap_or(bytes);
         let inner = reprs.last().expect("reprs is never empty");
-        let mut data = self.array_to_bytes.decode(input, inner, limits)?;
+        let mut data = match &self.array_to_bytes {
+            ArrayToBytesCodec::Bytes(c) => c.decode_owned(bytes, inner, limits)?,
+            other => other.decode(&bytes, inner, limits)?,
+        };
         for (codec, decoded) in self.array_to_array.iter().zip(&reprs).rev() {
             data = codec.decode(data, decoded)?;
         }

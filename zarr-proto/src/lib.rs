@@ -22,9 +22,11 @@ pub mod codec;
 pub mod dtype;
 pub mod error;
 pub mod http;
+pub mod key;
 pub mod limits;
 pub mod metadata;
 pub mod ndarray;
+pub mod open;
 pub mod read;
 pub mod selection;
 

@@ -13,15 +13,18 @@ use serde_json::{Map, Value};
 use crate::codec::CodecRegistry;
 use crate::codec::{ChunkRepr, CodecChain};
 use crate::dtype::{DataType, FillValue};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::limits::Limits;
 
+pub mod builder;
 pub mod chunk_grid;
 pub mod chunk_key;
 pub mod consolidated;
+mod json;
 pub mod v2;
 pub mod v3;
 
+pub use builder::ArrayBuilder;
 pub use chunk_grid::ChunkGrid;
 pub use chunk_key::ChunkKeyEncoding;
 
@@ -65,24 +68,57 @@ impl ArrayMetadata {
     /// # Errors
     /// Malformed JSON, a group document, unknown required extensions, unsupported codecs.
     pub fn from_v3_json(bytes: &[u8], registry: &CodecRegistry, limits: &Limits) -> Result<Self> {
-        let _ = (bytes, registry, limits);
-        Err(Error::metadata("zarr.json", "not implemented yet"))
+        let doc = json::parse_document(bytes, ZARR_JSON, limits)?;
+        v3::array_from_value(doc, ZARR_JSON, registry, limits)
     }
 
     /// Parses a v2 `.zarray` and its optional `.zattrs`.
+    ///
+    /// # Errors
+    /// Malformed JSON, unsupported data types or codecs, documents above `limits`.
     pub fn from_v2_json(
         zarray: &[u8],
         zattrs: Option<&[u8]>,
         registry: &CodecRegistry,
         limits: &Limits,
     ) -> Result<Self> {
-        let _ = (zarray, zattrs, registry, limits);
-        Err(Error::metadata(".zarray", "not implemented yet"))
+        let doc = json::parse_document(zarray, ZARRAY, limits)?;
+        let attrs = zattrs.map(|b| json::parse_document(b, ZATTRS, limits)).transpose()?;
+        v2::array_from_value(doc, attrs, ZARRAY, registry, limits)
+    }
+
+    /// A new v3 array from resolved fields (see [`ArrayBuilder`]).
+    ///
+    /// # Errors
+    /// When the fields do not make a valid document.
+    pub fn new_v3(builder: &ArrayBuilder, registry: &CodecRegistry, limits: &Limits) -> Result<Self> {
+        builder.build_v3(registry, limits)
+    }
+
+    /// A new v2 array from resolved fields (see [`ArrayBuilder`]).
+    ///
+    /// # Errors
+    /// When the fields do not make a valid document, or v2 cannot express them.
+    pub fn new_v2(builder: &ArrayBuilder, registry: &CodecRegistry, limits: &Limits) -> Result<Self> {
+        builder.build_v2(registry, limits)
     }
 
     /// Serializes the document this metadata came from (`zarr.json` or `.zarray`).
     pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec_pretty(&self.document).unwrap_or_default()
+        json::to_vec(&self.document)
+    }
+
+    /// The v2 `.zattrs` document (the attributes); v3 keeps attributes inside `zarr.json`.
+    pub fn zattrs_json(&self) -> Vec<u8> {
+        json::to_vec(&Value::Object(self.attributes.clone()))
+    }
+
+    /// The store key of this array's metadata document, relative to the array.
+    pub fn metadata_key(&self) -> &'static str {
+        match self.zarr_format {
+            ZarrFormat::V2 => ZARRAY,
+            ZarrFormat::V3 => ZARR_JSON,
+        }
     }
 
     /// Number of dimensions.
@@ -123,15 +159,48 @@ pub struct GroupMetadata {
 
 impl GroupMetadata {
     /// Parses a v3 group `zarr.json` (with `consolidated_metadata` when present).
+    ///
+    /// Nodes of the consolidated metadata that use unsupported codecs or data types are
+    /// left out of [`GroupMetadata::consolidated`] (opening them directly says why).
+    ///
+    /// # Errors
+    /// Malformed JSON, an array document, unknown required fields, malformed nodes.
     pub fn from_v3_json(bytes: &[u8], registry: &CodecRegistry, limits: &Limits) -> Result<Self> {
-        let _ = (bytes, registry, limits);
-        Err(Error::metadata("zarr.json", "not implemented yet"))
+        let doc = json::parse_document(bytes, ZARR_JSON, limits)?;
+        v3::group_from_value(doc, ZARR_JSON, registry, limits)
     }
 
     /// Parses a v2 `.zgroup` and its optional `.zattrs`.
+    ///
+    /// # Errors
+    /// Malformed JSON, a `zarr_format` other than 2, documents above `limits`.
     pub fn from_v2_json(zgroup: &[u8], zattrs: Option<&[u8]>, limits: &Limits) -> Result<Self> {
-        let _ = (zgroup, zattrs, limits);
-        Err(Error::metadata(".zgroup", "not implemented yet"))
+        let doc = json::parse_document(zgroup, ZGROUP, limits)?;
+        let attrs = zattrs.map(|b| json::parse_document(b, ZATTRS, limits)).transpose()?;
+        v2::group_from_value(doc, attrs, ZGROUP)
+    }
+
+    /// A new group with `attributes` (v3 `zarr.json`, or v2 `.zgroup` plus `.zattrs`).
+    pub fn new(zarr_format: ZarrFormat, attributes: Map<String, Value>) -> Self {
+        let document = match zarr_format {
+            ZarrFormat::V3 => serde_json::json!({
+                "attributes": Value::Object(attributes.clone()),
+                "zarr_format": 3,
+                "node_type": "group",
+            }),
+            ZarrFormat::V2 => serde_json::json!({ "zarr_format": 2 }),
+        };
+        GroupMetadata { zarr_format, attributes, consolidated: None, document }
+    }
+
+    /// Serializes the document this metadata came from (`zarr.json` or `.zgroup`).
+    pub fn to_json(&self) -> Vec<u8> {
+        json::to_vec(&self.document)
+    }
+
+    /// The v2 `.zattrs` document (the attributes).
+    pub fn zattrs_json(&self) -> Vec<u8> {
+        json::to_vec(&Value::Object(self.attributes.clone()))
     }
 }
 
@@ -146,8 +215,33 @@ pub enum NodeMetadata {
 
 impl NodeMetadata {
     /// Parses a v3 `zarr.json`, array or group.
+    ///
+    /// # Errors
+    /// As [`ArrayMetadata::from_v3_json`] and [`GroupMetadata::from_v3_json`].
     pub fn from_v3_json(bytes: &[u8], registry: &CodecRegistry, limits: &Limits) -> Result<Self> {
-        let _ = (bytes, registry, limits);
-        Err(Error::metadata("zarr.json", "not implemented yet"))
+        let doc = json::parse_document(bytes, ZARR_JSON, limits)?;
+        v3::node_from_value(doc, ZARR_JSON, registry, limits)
+    }
+
+    /// Serializes the node's metadata document.
+    pub fn to_json(&self) -> Vec<u8> {
+        match self {
+            NodeMetadata::Array(a) => a.to_json(),
+            NodeMetadata::Group(g) => g.to_json(),
+        }
     }
 }
+
+/// Key of a v3 metadata document.
+pub const ZARR_JSON: &str = "zarr.json";
+/// Key of a v2 array metadata document.
+pub const ZARRAY: &str = ".zarray";
+/// Key of a v2 group metadata document.
+pub const ZGROUP: &str = ".zgroup";
+/// Key of v2 attributes.
+pub const ZATTRS: &str = ".zattrs";
+/// Key of v2 consolidated metadata.
+pub const ZMETADATA: &str = ".zmetadata";
+
+#[cfg(test)]
+mod tests;

@@ -60,6 +60,44 @@ impl NdArray {
         self.shape.iter().product()
     }
 
+    /// The elements as a vector of `T`.
+    ///
+    /// # Errors
+    /// [`Error::DataType`] when `T` is not the array's data type.
+    ///
+    /// # Examples
+    /// ```
+    /// use zarr_proto::dtype::DataType;
+    /// use zarr_proto::ndarray::{ArrayBytes, NdArray};
+    /// let a = NdArray { dtype: DataType::UInt16, shape: vec![2], data: ArrayBytes::Fixed([1u16, 2].iter().flat_map(|v| v.to_ne_bytes()).collect()) };
+    /// assert_eq!(a.to_vec::<u16>().unwrap(), vec![1, 2]);
+    /// assert!(a.to_vec::<i16>().is_err());
+    /// ```
+    pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
+        if !T::matches(&self.dtype) {
+            return Err(Error::DataType {
+                dtype: self.dtype.name(),
+                reason: alloc::format!("elements cannot be read as {}", core::any::type_name::<T>()),
+            });
+        }
+        Ok(self.fixed_bytes()?.chunks_exact(core::mem::size_of::<T>()).map(T::from_ne_slice).collect())
+    }
+
+    /// The variable-length elements as strings.
+    ///
+    /// # Errors
+    /// When the data type is not a string type or an element is not UTF-8.
+    pub fn to_strings(&self) -> Result<Vec<alloc::string::String>> {
+        let err = |reason: &str| Error::DataType { dtype: self.dtype.name(), reason: reason.into() };
+        match (&self.dtype, &self.data) {
+            (DataType::String, ArrayBytes::Variable(v)) => v
+                .iter()
+                .map(|b| alloc::string::String::from_utf8(b.clone()).map_err(|_| err("element is not valid UTF-8")))
+                .collect(),
+            _ => Err(err("not a variable-length string array")),
+        }
+    }
+
     /// The fixed-size element bytes, or an error for variable-length data.
     pub fn fixed_bytes(&self) -> Result<&[u8]> {
         match &self.data {
@@ -69,5 +107,59 @@ impl NdArray {
                 reason: "variable-length data has no fixed-size byte view".into(),
             }),
         }
+    }
+}
+
+/// A Rust type that elements of a fixed-size data type can be read as.
+pub trait Element: Copy {
+    /// Whether `dtype`'s elements have this type's layout and meaning.
+    fn matches(dtype: &DataType) -> bool;
+    /// Reads one element from native-order bytes of exactly `size_of::<Self>()`.
+    fn from_ne_slice(bytes: &[u8]) -> Self;
+}
+
+macro_rules! element {
+    ($($t:ty => $($dt:pat_param)|+ ,)*) => {$(
+        impl Element for $t {
+            fn matches(dtype: &DataType) -> bool {
+                matches!(dtype, $($dt)|+)
+            }
+            fn from_ne_slice(bytes: &[u8]) -> Self {
+                let mut a = [0u8; core::mem::size_of::<$t>()];
+                a.copy_from_slice(bytes);
+                <$t>::from_ne_bytes(a)
+            }
+        }
+    )*};
+}
+
+element! {
+    u8 => DataType::UInt8,
+    u16 => DataType::UInt16,
+    u32 => DataType::UInt32,
+    u64 => DataType::UInt64,
+    i8 => DataType::Int8,
+    i16 => DataType::Int16,
+    i32 => DataType::Int32,
+    i64 => DataType::Int64 | DataType::DateTime64 { .. } | DataType::TimeDelta64 { .. },
+    f32 => DataType::Float32,
+    f64 => DataType::Float64,
+}
+
+impl Element for bool {
+    fn matches(dtype: &DataType) -> bool {
+        matches!(dtype, DataType::Bool)
+    }
+    fn from_ne_slice(bytes: &[u8]) -> Self {
+        bytes.first().is_some_and(|&b| b != 0)
+    }
+}
+
+impl Element for half::f16 {
+    fn matches(dtype: &DataType) -> bool {
+        matches!(dtype, DataType::Float16)
+    }
+    fn from_ne_slice(bytes: &[u8]) -> Self {
+        half::f16::from_ne_bytes([bytes[0], bytes[1]])
     }
 }

@@ -1,1 +1,704 @@
-//! The read state machine (stub: being implemented).
+//! The read state machine: a selection in, chunk requests out, responses in, an array out.
+//!
+//! [`ReadOp`] performs no IO. A driver drains [`ReadOp::poll_request`], fetches
+//! each request however it likes (concurrently, out of order), hands the answers to
+//! [`ReadOp::handle_response`], runs the [`DecodeJob`]s that [`ReadOp::poll_decode`]
+//! yields on any thread, and returns their results through [`ReadOp::handle_decoded`].
+//!
+//! The calling invariant: after every `handle_*`, drain `poll_request` and
+//! `poll_decode` until they return `None`.
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use crate::codec::sharding::{IndexLocation, ShardingCodec};
+use crate::codec::{ChunkRepr, CodecChain};
+use crate::dtype::{DataType, FillValue};
+use crate::error::{Error, Result};
+use crate::http::ByteRange;
+use crate::limits::{self, Limits};
+use crate::metadata::chunk_grid::DimChunks;
+use crate::metadata::{ArrayMetadata, ChunkKeyEncoding};
+use crate::ndarray::{ArrayBytes, NdArray};
+use crate::selection::project::{self, DimChunkPart, DimItems};
+use crate::selection::{ResolvedSelection, Selection};
+
+/// Inner chunks of one shard whose byte ranges are at most this far apart are fetched in one request.
+pub const COALESCE_GAP: u64 = 64 << 10;
+/// A coalesced shard range request never grows beyond this many bytes.
+pub const COALESCE_MAX: u64 = 16 << 20;
+
+/// Identifies a request; answer it with [`ReadOp::handle_response`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(pub u64);
+
+/// A store read the op needs: the whole object at `key`, or a byte range of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// Answer with this id.
+    pub id: RequestId,
+    /// Store key relative to the array (e.g. `c/0/1`, `0.1`).
+    pub key: String,
+    /// The bytes wanted; `None` for the whole object.
+    pub range: Option<ByteRange>,
+}
+
+/// A store's answer to a [`Request`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    /// The object's bytes (exactly the requested range, when one was asked for).
+    Bytes(Vec<u8>),
+    /// The object does not exist: its elements take the fill value.
+    Missing,
+}
+
+/// Decoding of one stored chunk: a pure function, runnable on any thread.
+#[derive(Debug)]
+#[must_use = "a decode job does nothing until run"]
+pub struct DecodeJob {
+    unit: usize,
+    key: String,
+    bytes: Vec<u8>,
+    chain: Arc<CodecChain>,
+    repr: Arc<ChunkRepr>,
+    limits: Limits,
+}
+
+impl DecodeJob {
+    /// The store key of the chunk (for progress and error messages).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Number of encoded bytes this job decodes.
+    pub fn encoded_len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Decodes the chunk.
+    pub fn run(self) -> Decoded {
+        let result = self.chain.decode_owned(self.bytes, &self.repr, &self.limits);
+        Decoded { unit: self.unit, key: self.key, result }
+    }
+}
+
+/// The result of a [`DecodeJob`]; give it to [`ReadOp::handle_decoded`].
+#[derive(Debug)]
+pub struct Decoded {
+    unit: usize,
+    key: String,
+    result: Result<ArrayBytes>,
+}
+
+/// Where one read unit's elements go in the output.
+#[derive(Debug)]
+enum Target {
+    /// Index into each dimension's part list.
+    Orthogonal(Vec<usize>),
+    /// `(chunk element offset, output element offset)` pairs.
+    Points(Vec<(u64, u64)>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UnitState {
+    Waiting,
+    Decoding,
+    Done,
+}
+
+/// A chunk of the read grid (an inner chunk for sharded arrays) that the selection touches.
+#[derive(Debug)]
+struct Unit {
+    coords: Vec<u64>,
+    target: Target,
+    state: UnitState,
+}
+
+/// What an outstanding request was for.
+#[derive(Debug)]
+enum Pending {
+    /// A whole chunk of an unsharded array.
+    Chunk { unit: usize },
+    /// A shard's index.
+    ShardIndex { shard: usize },
+    /// A whole shard (the selection needs all of it).
+    WholeShard { shard: usize },
+    /// A coalesced range of a shard: `(unit, offset into the range, length)` per inner chunk.
+    ShardRange { shard: usize, len: u64, parts: Vec<(usize, u64, u64)> },
+}
+
+/// One shard the selection touches.
+#[derive(Debug)]
+struct Shard {
+    key: String,
+    units: Vec<usize>,
+}
+
+/// The sharding layout of a sharded array.
+#[derive(Debug)]
+struct ShardLayout {
+    codec: ShardingCodec,
+    chunks_per_shard: Vec<u64>,
+    index_size: u64,
+    shards: Vec<Shard>,
+}
+
+/// Counters a driver may report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Requests emitted so far.
+    pub requests: u64,
+    /// Encoded bytes received so far.
+    pub bytes_received: u64,
+    /// Chunks (inner chunks for sharded arrays) decoded so far.
+    pub chunks_decoded: u64,
+    /// Chunks that were missing and took the fill value.
+    pub chunks_missing: u64,
+}
+
+/// Reads a selection of an array without doing IO.
+///
+/// # Run loop
+///
+/// ```
+/// use std::collections::HashMap;
+/// use zarr_proto::read::{ReadOp, Response};
+/// use zarr_proto::selection::Selection;
+/// use zarr_proto::Limits;
+///
+/// fn read(meta: &zarr_proto::metadata::ArrayMetadata, store: &HashMap<String, Vec<u8>>)
+///     -> zarr_proto::Result<zarr_proto::ndarray::NdArray> {
+///     let mut op = ReadOp::new(meta, &Selection::all(), Limits::default())?;
+///     loop {
+///         while let Some(req) = op.poll_request() {
+///             // A real driver starts the request here and answers later, in any order.
+///             let response = match store.get(&req.key) {
+///                 Some(bytes) => Response::Bytes(req.range.map_or(bytes.clone(), |r| r.slice(bytes).unwrap_or_default().to_vec())),
+///                 None => Response::Missing,
+///             };
+///             op.handle_response(req.id, response)?;
+///         }
+///         while let Some(job) = op.poll_decode() {
+///             let decoded = job.run(); // on a thread pool, in a real driver
+///             op.handle_decoded(decoded)?;
+///         }
+///         if op.is_done() {
+///             return op.finish();
+///         }
+///     }
+/// }
+/// ```
+#[derive(Debug)]
+pub struct ReadOp {
+    limits: Limits,
+    dtype: DataType,
+    item_size: usize,
+    fill_value: FillValue,
+    key_encoding: ChunkKeyEncoding,
+    /// Codecs of one read unit (inner codecs for sharded arrays).
+    chain: Arc<CodecChain>,
+    /// Boundaries of the read grid (the inner-chunk grid for sharded arrays).
+    grid: Vec<DimChunks>,
+    /// For orthogonal selections: each dimension's parts, and the output stride per dimension.
+    parts: Vec<Vec<DimChunkPart>>,
+    out_strides: Vec<u64>,
+    output_shape: Vec<u64>,
+    output: ArrayBytes,
+    units: Vec<Unit>,
+    sharding: Option<ShardLayout>,
+    /// Requests not yet polled, with what they are for.
+    queued: VecDeque<(Request, Pending)>,
+    /// Polled requests not yet answered, by id.
+    pending: BTreeMap<u64, Pending>,
+    next_id: u64,
+    decodes: VecDeque<DecodeJob>,
+    remaining: usize,
+    reprs: BTreeMap<Vec<u64>, Arc<ChunkRepr>>,
+    stats: ReadStats,
+}
+
+impl ReadOp {
+    /// Plans the read of `selection` from the array described by `meta`.
+    ///
+    /// # Errors
+    /// An invalid selection, an output larger than `limits.max_output_bytes`, or a
+    /// sharding configuration that does not fit the chunk grid.
+    pub fn new(meta: &ArrayMetadata, selection: &Selection, limits: Limits) -> Result<ReadOp> {
+        let array_grid = meta.chunk_grid.dims();
+        let resolved = selection.resolve(&meta.shape, &array_grid)?;
+        let output_shape = resolved.output_shape();
+        let item_size = meta.data_type.size().unwrap_or(core::mem::size_of::<usize>() * 3);
+        let n_out = limits::checked_size("output", &output_shape, 1, u64::MAX)?;
+        limits::checked_size("output", &output_shape, item_size as u64, limits.max_output_bytes)?;
+        let n_out = usize::try_from(n_out).map_err(|_| Error::LimitExceeded {
+            what: "output",
+            requested: n_out,
+            limit: usize::MAX as u64,
+        })?;
+
+        // Sharded arrays are read in units of inner chunks; the shard is only a container.
+        let (chain, grid, sharding) = match meta.codecs.sharding() {
+            Some(codec) => {
+                let shard_shape = match &meta.chunk_grid {
+                    crate::metadata::ChunkGrid::Regular { chunk_shape } => chunk_shape.clone(),
+                    crate::metadata::ChunkGrid::Rectilinear { .. } => {
+                        return Err(Error::Unsupported { kind: "chunk grid", name: "rectilinear with sharding".into() })
+                    }
+                };
+                let chunks_per_shard = codec.chunks_per_shard(&shard_shape)?;
+                let index_size = codec.index_size(&chunks_per_shard)?;
+                limits::check("shard index", index_size, limits.max_shard_index_bytes)?;
+                let grid = codec.chunk_shape.iter().map(|&c| DimChunks::Regular(c)).collect();
+                let layout = ShardLayout { codec: codec.clone(), chunks_per_shard, index_size, shards: Vec::new() };
+                (Arc::new(codec.codecs.clone()), grid, Some(layout))
+            }
+            None => (Arc::new(meta.codecs.clone()), array_grid, None),
+        };
+        let largest_unit: Vec<u64> = grid.iter().map(DimChunks::max_len).collect();
+        limits::checked_size("decoded chunk", &largest_unit, item_size as u64, limits.max_chunk_bytes)?;
+
+        let mut op = ReadOp {
+            limits,
+            dtype: meta.data_type.clone(),
+            item_size,
+            fill_value: meta.fill_value.clone(),
+            key_encoding: meta.chunk_key_encoding,
+            chain,
+            grid,
+            parts: Vec::new(),
+            out_strides: Vec::new(),
+            output_shape,
+            output: ArrayBytes::filled(&meta.data_type, &meta.fill_value, n_out),
+            units: Vec::new(),
+            sharding,
+            queued: VecDeque::new(),
+            pending: BTreeMap::new(),
+            next_id: 0,
+            decodes: VecDeque::new(),
+            remaining: 0,
+            reprs: BTreeMap::new(),
+            stats: ReadStats::default(),
+        };
+        op.plan_units(resolved);
+        op.plan_requests(meta);
+        Ok(op)
+    }
+
+    fn plan_units(&mut self, resolved: ResolvedSelection) {
+        match resolved {
+            ResolvedSelection::Orthogonal(dims) => {
+                if dims.iter().any(|d| d.is_empty()) {
+                    return;
+                }
+                self.parts = dims.iter().zip(&self.grid).map(|(ix, g)| project::project_dim(ix, g)).collect();
+                let kept: Vec<u64> = dims.iter().filter(|d| d.keeps_dim()).map(|d| d.len()).collect();
+                let kept_strides = project::c_strides(&kept);
+                let mut k = 0;
+                self.out_strides = dims
+                    .iter()
+                    .map(|d| {
+                        if d.keeps_dim() {
+                            k += 1;
+                            kept_strides[k - 1]
+                        } else {
+                            0
+                        }
+                    })
+                    .collect();
+                // Units in C order of the read grid; reversed slices list chunks descending,
+                // so sort by coordinates for a deterministic, store-friendly order.
+                let mut index = alloc::vec![0usize; dims.len()];
+                let mut units = Vec::new();
+                loop {
+                    let coords: Vec<u64> = index.iter().enumerate().map(|(d, &i)| self.parts[d][i].chunk).collect();
+                    units.push((coords, index.clone()));
+                    let mut d = dims.len();
+                    let mut advanced = false;
+                    while d > 0 {
+                        d -= 1;
+                        index[d] += 1;
+                        if index[d] < self.parts[d].len() {
+                            advanced = true;
+                            break;
+                        }
+                        index[d] = 0;
+                    }
+                    if !advanced {
+                        break;
+                    }
+                }
+                units.sort_by(|a, b| a.0.cmp(&b.0));
+                self.units = units
+                    .into_iter()
+                    .map(|(coords, idx)| Unit { coords, target: Target::Orthogonal(idx), state: UnitState::Waiting })
+                    .collect();
+            }
+            ResolvedSelection::Points(points) => {
+                let mut by_chunk: BTreeMap<Vec<u64>, Vec<(u64, u64)>> = BTreeMap::new();
+                for (out, p) in points.iter().enumerate() {
+                    let mut coords = Vec::with_capacity(p.len());
+                    let mut offsets = Vec::with_capacity(p.len());
+                    for (d, &i) in p.iter().enumerate() {
+                        let (c, o) = self.grid[d].locate(i);
+                        coords.push(c);
+                        offsets.push(o);
+                    }
+                    let shape: Vec<u64> = coords.iter().enumerate().map(|(d, &c)| self.grid[d].span(c).map_or(1, |s| s.1)).collect();
+                    let strides = project::c_strides(&shape);
+                    let flat = offsets.iter().zip(&strides).map(|(o, s)| o * s).sum();
+                    by_chunk.entry(coords).or_default().push((flat, out as u64));
+                }
+                self.units = by_chunk
+                    .into_iter()
+                    .map(|(coords, pairs)| Unit { coords, target: Target::Points(pairs), state: UnitState::Waiting })
+                    .collect();
+            }
+        }
+        self.remaining = self.units.len();
+    }
+
+    fn plan_requests(&mut self, meta: &ArrayMetadata) {
+        let Some(layout) = self.sharding.as_mut() else {
+            for unit in 0..self.units.len() {
+                let key = self.key_encoding.key(&self.units[unit].coords);
+                let id = self.next_id;
+                self.next_id += 1;
+                self.queued.push_back((Request { id: RequestId(id), key, range: None }, Pending::Chunk { unit }));
+            }
+            return;
+        };
+        // Group units by shard, shards in C order.
+        let mut by_shard: BTreeMap<Vec<u64>, Vec<usize>> = BTreeMap::new();
+        for (i, unit) in self.units.iter().enumerate() {
+            let shard: Vec<u64> = unit.coords.iter().zip(&layout.chunks_per_shard).map(|(c, n)| c / n).collect();
+            by_shard.entry(shard).or_default().push(i);
+        }
+        for (coords, units) in by_shard {
+            // Inner chunks of this shard that lie inside the array.
+            let present: u64 = coords
+                .iter()
+                .zip(&layout.chunks_per_shard)
+                .zip(&layout.codec.chunk_shape)
+                .zip(&meta.shape)
+                .map(|(((&s, &n), &c), &extent)| {
+                    let first = s * n;
+                    let total = extent.div_ceil(c.max(1));
+                    total.saturating_sub(first).min(n)
+                })
+                .product();
+            let shard = layout.shards.len();
+            let key = self.key_encoding.key(&coords);
+            let id = self.next_id;
+            self.next_id += 1;
+            // When the selection needs every inner chunk, one request for the whole shard
+            // saves the round trip for the index.
+            let (range, pending) = if units.len() as u64 == present {
+                (None, Pending::WholeShard { shard })
+            } else {
+                let range = match layout.codec.index_location {
+                    IndexLocation::End => ByteRange::Suffix(layout.index_size),
+                    IndexLocation::Start => ByteRange::FromStart { offset: 0, length: Some(layout.index_size) },
+                };
+                (Some(range), Pending::ShardIndex { shard })
+            };
+            self.queued.push_back((Request { id: RequestId(id), key: key.clone(), range }, pending));
+            layout.shards.push(Shard { key, units });
+        }
+    }
+
+    /// Shape of the array [`finish`](Self::finish) returns.
+    pub fn output_shape(&self) -> &[u64] {
+        &self.output_shape
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> ReadStats {
+        self.stats
+    }
+
+    /// Number of requests emitted and not yet answered.
+    pub fn requests_outstanding(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Number of requests not yet polled.
+    pub fn requests_queued(&self) -> usize {
+        self.queued.len()
+    }
+
+    /// The next request to make, if any.
+    #[must_use]
+    pub fn poll_request(&mut self) -> Option<Request> {
+        let (req, pending) = self.queued.pop_front()?;
+        self.pending.insert(req.id.0, pending);
+        self.stats.requests += 1;
+        Some(req)
+    }
+
+    /// The next chunk to decode, if any.
+    #[must_use]
+    pub fn poll_decode(&mut self) -> Option<DecodeJob> {
+        self.decodes.pop_front()
+    }
+
+    /// Chunks finished and chunks in all (inner chunks for sharded arrays), for progress reports.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.units.len() - self.remaining, self.units.len())
+    }
+
+    /// Whether every selected element has been filled in.
+    pub fn is_done(&self) -> bool {
+        self.remaining == 0
+    }
+
+    /// Takes the store's answer to request `id`.
+    ///
+    /// # Errors
+    /// An unknown or already answered id, a response of the wrong length, or a
+    /// corrupt shard index; the error names the key.
+    pub fn handle_response(&mut self, id: RequestId, response: Response) -> Result<()> {
+        let pending = self
+            .pending
+            .remove(&id.0)
+            .ok_or_else(|| Error::Protocol(format!("unknown or already answered request {}", id.0)))?;
+        if let Response::Bytes(b) = &response {
+            self.stats.bytes_received += b.len() as u64;
+            limits::check("encoded chunk", b.len() as u64, self.limits.max_encoded_chunk_bytes)
+                .map_err(|e| e.in_chunk(&self.request_key(&pending)))?;
+        }
+        match pending {
+            Pending::Chunk { unit } => match response {
+                Response::Missing => self.fill_unit(unit),
+                Response::Bytes(bytes) => {
+                    let key = self.key_encoding.key(&self.units[unit].coords);
+                    self.queue_decode(unit, key, bytes);
+                }
+            },
+            Pending::WholeShard { shard } => match response {
+                Response::Missing => self.fill_shard(shard),
+                Response::Bytes(bytes) => self.split_whole_shard(shard, &bytes)?,
+            },
+            Pending::ShardIndex { shard } => match response {
+                Response::Missing => self.fill_shard(shard),
+                Response::Bytes(bytes) => self.read_shard_index(shard, &bytes)?,
+            },
+            Pending::ShardRange { shard, len, parts } => {
+                let key = self.shard(shard).key.clone();
+                let Response::Bytes(bytes) = response else {
+                    return Err(Error::Store { key, reason: "shard disappeared after its index was read".into() });
+                };
+                if bytes.len() as u64 != len {
+                    return Err(Error::Chunk {
+                        key,
+                        source: alloc::boxed::Box::new(Error::Protocol(format!(
+                            "range response of {} bytes, requested {len}",
+                            bytes.len()
+                        ))),
+                    });
+                }
+                for (unit, off, n) in parts {
+                    let inner = bytes[off as usize..(off + n) as usize].to_vec();
+                    let key = format!("{key}[inner {:?}]", self.units[unit].coords);
+                    self.queue_decode(unit, key, inner);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the result of a [`DecodeJob`] and copies its elements into the output.
+    ///
+    /// # Errors
+    /// The decoding error, with the chunk's key; a result given twice.
+    pub fn handle_decoded(&mut self, decoded: Decoded) -> Result<()> {
+        let Decoded { unit, key, result } = decoded;
+        let state = self.units.get(unit).map(|u| u.state);
+        if state != Some(UnitState::Decoding) {
+            return Err(Error::Protocol(format!("decode result for {key} that was not expected")));
+        }
+        let data = result.map_err(|e| e.in_chunk(&key))?;
+        let shape = self.unit_shape(unit);
+        let expected = shape.iter().product::<u64>() as usize;
+        let ok = match &data {
+            ArrayBytes::Fixed(b) => !self.dtype.is_variable() && b.len() == expected * self.item_size,
+            ArrayBytes::Variable(v) => self.dtype.is_variable() && v.len() == expected,
+        };
+        if !ok {
+            return Err(Error::Chunk {
+                key,
+                source: alloc::boxed::Box::new(Error::codec("codec chain", format!("decoded to the wrong size for a chunk of shape {shape:?}"))),
+            });
+        }
+        match &self.units[unit].target {
+            Target::Orthogonal(idx) => {
+                let items: Vec<&DimItems> = idx.iter().enumerate().map(|(d, &i)| &self.parts[d][i].items).collect();
+                project::scatter(&data, &shape, &items, &mut self.output, &self.out_strides, self.item_size);
+            }
+            Target::Points(pairs) => project::scatter_points(&data, pairs, &mut self.output, self.item_size),
+        }
+        self.stats.chunks_decoded += 1;
+        self.units[unit].state = UnitState::Done;
+        self.remaining -= 1;
+        Ok(())
+    }
+
+    /// The assembled array.
+    ///
+    /// # Errors
+    /// When called before [`is_done`](Self::is_done).
+    pub fn finish(self) -> Result<NdArray> {
+        if !self.is_done() {
+            return Err(Error::Protocol(format!("finish called with {} chunks outstanding", self.remaining)));
+        }
+        Ok(NdArray { dtype: self.dtype, shape: self.output_shape, data: self.output })
+    }
+
+    fn shard(&self, shard: usize) -> &Shard {
+        &self.sharding.as_ref().expect("shard requests exist only for sharded arrays").shards[shard]
+    }
+
+    fn request_key(&self, pending: &Pending) -> String {
+        match pending {
+            Pending::Chunk { unit } => self.key_encoding.key(&self.units[*unit].coords),
+            Pending::ShardIndex { shard } | Pending::WholeShard { shard } | Pending::ShardRange { shard, .. } => {
+                self.shard(*shard).key.clone()
+            }
+        }
+    }
+
+    fn unit_shape(&self, unit: usize) -> Vec<u64> {
+        self.units[unit].coords.iter().enumerate().map(|(d, &c)| self.grid[d].span(c).map_or(0, |s| s.1)).collect()
+    }
+
+    fn fill_unit(&mut self, unit: usize) {
+        if self.units[unit].state == UnitState::Waiting {
+            self.units[unit].state = UnitState::Done;
+            self.remaining -= 1;
+            self.stats.chunks_missing += 1;
+        }
+    }
+
+    fn fill_shard(&mut self, shard: usize) {
+        let units = self.shard(shard).units.clone();
+        for unit in units {
+            self.fill_unit(unit);
+        }
+    }
+
+    fn queue_decode(&mut self, unit: usize, key: String, bytes: Vec<u8>) {
+        let shape = self.unit_shape(unit);
+        let repr = match self.reprs.get(&shape) {
+            Some(r) => r.clone(),
+            None => {
+                let r = Arc::new(ChunkRepr { shape: shape.clone(), dtype: self.dtype.clone(), fill_value: self.fill_value.clone() });
+                self.reprs.insert(shape, r.clone());
+                r
+            }
+        };
+        self.units[unit].state = UnitState::Decoding;
+        self.decodes.push_back(DecodeJob { unit, key, bytes, chain: self.chain.clone(), repr, limits: self.limits });
+    }
+
+    fn inner_index(&self, shard: usize, unit: usize) -> usize {
+        let layout = self.sharding.as_ref().expect("sharded");
+        let _ = shard;
+        // C-order linear index of the inner chunk within its shard.
+        self.units[unit].coords.iter().zip(&layout.chunks_per_shard).fold(0u64, |acc, (c, n)| acc * n + c % n) as usize
+    }
+
+    fn decode_index(&self, shard: usize, bytes: &[u8]) -> Result<crate::codec::sharding::ShardIndex> {
+        let layout = self.sharding.as_ref().expect("sharded");
+        let key = &layout.shards[shard].key;
+        if bytes.len() as u64 != layout.index_size {
+            return Err(Error::Chunk {
+                key: key.clone(),
+                source: alloc::boxed::Box::new(Error::codec(
+                    "sharding_indexed",
+                    format!("shard index of {} bytes, expected {}", bytes.len(), layout.index_size),
+                )),
+            });
+        }
+        layout.codec.decode_index(bytes, &layout.chunks_per_shard, &self.limits).map_err(|e| e.in_chunk(key))
+    }
+
+    fn split_whole_shard(&mut self, shard: usize, bytes: &[u8]) -> Result<()> {
+        let layout = self.sharding.as_ref().expect("sharded");
+        let key = layout.shards[shard].key.clone();
+        let n = bytes.len() as u64;
+        if n < layout.index_size {
+            return Err(Error::Chunk {
+                key,
+                source: alloc::boxed::Box::new(Error::codec("sharding_indexed", format!("shard of {n} bytes is shorter than its {} byte index", layout.index_size))),
+            });
+        }
+        let index_bytes = match layout.codec.index_location {
+            IndexLocation::End => &bytes[(n - layout.index_size) as usize..],
+            IndexLocation::Start => &bytes[..layout.index_size as usize],
+        };
+        let index = self.decode_index(shard, index_bytes)?;
+        for unit in self.shard(shard).units.clone() {
+            match index.get(self.inner_index(shard, unit)) {
+                None => self.fill_unit(unit),
+                Some((offset, len)) => {
+                    let end = offset.checked_add(len).filter(|&e| e <= n).ok_or_else(|| Error::Chunk {
+                        key: key.clone(),
+                        source: alloc::boxed::Box::new(Error::codec("sharding_indexed", format!("inner chunk at {offset}+{len} lies outside the {n} byte shard"))),
+                    })?;
+                    let inner = bytes[offset as usize..end as usize].to_vec();
+                    let inner_key = format!("{key}[inner {:?}]", self.units[unit].coords);
+                    self.queue_decode(unit, inner_key, inner);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn read_shard_index(&mut self, shard: usize, bytes: &[u8]) -> Result<()> {
+        let index = self.decode_index(shard, bytes)?;
+        let key = self.shard(shard).key.clone();
+        let mut wanted: Vec<(u64, u64, usize)> = Vec::new();
+        for unit in self.shard(shard).units.clone() {
+            match index.get(self.inner_index(shard, unit)) {
+                None => self.fill_unit(unit),
+                Some((offset, len)) => {
+                    offset.checked_add(len).ok_or_else(|| Error::Chunk {
+                        key: key.clone(),
+                        source: alloc::boxed::Box::new(Error::codec("sharding_indexed", "inner chunk range overflows")),
+                    })?;
+                    limits::check("encoded chunk", len, self.limits.max_encoded_chunk_bytes).map_err(|e| e.in_chunk(&key))?;
+                    wanted.push((offset, len, unit));
+                }
+            }
+        }
+        wanted.sort_unstable();
+        let mut i = 0;
+        while i < wanted.len() {
+            let start = wanted[i].0;
+            let mut end = start + wanted[i].1;
+            let mut parts = alloc::vec![(wanted[i].2, 0, wanted[i].1)];
+            i += 1;
+            while i < wanted.len() {
+                let (o, l, u) = wanted[i];
+                let new_end = end.max(o + l);
+                if o > end.saturating_add(COALESCE_GAP) || new_end - start > COALESCE_MAX {
+                    break;
+                }
+                parts.push((u, o - start, l));
+                end = new_end;
+                i += 1;
+            }
+            let id = self.next_id;
+            self.next_id += 1;
+            let request = Request {
+                id: RequestId(id),
+                key: key.clone(),
+                range: Some(ByteRange::FromStart { offset: start, length: Some(end - start) }),
+            };
+            self.queued.push_back((request, Pending::ShardRange { shard, len: end - start, parts }));
+        }
+        Ok(())
+    }
+}

@@ -1,1 +1,19 @@
-//! (being implemented)
+//! Async driver for [`zarr_proto`]: stores that move the bytes the sans-IO core asks for.
+//!
+//! The library uses futures-lite and async-io only, so it runs under smol,
+//! `futures_lite::future::block_on`, or any other executor; no runtime is
+//! started behind your back (isahc drives libcurl from its own agent thread).
+//!
+//! - [`store`]: the [`Store`](store::Store) trait and the memory, filesystem and
+//!   HTTP stores.
+//! - `server` (feature `server`): an HTTP/1.1 + h2c server for a directory or a
+//!   [`MemoryStore`](store::MemoryStore), with Range support, latency and fault
+//!   injection, for tests, benches and `zarr serve`.
+#![warn(missing_docs)]
+
+pub mod store;
+
+#[cfg(feature = "server")]
+pub mod server;
+
+pub use store::{BoxFuture, FsStore, HttpConfig, HttpStore, HttpVersion, ListDir, MemoryStore, Store, StoreError};

@@ -23,7 +23,11 @@ pub struct CodecRegistry {
 impl Default for CodecRegistry {
     /// The fastest backends this build has.
     fn default() -> Self {
-        CodecRegistry { zstd: codec::zstd::RUST_BACKEND }
+        #[cfg(feature = "zstd-native")]
+        let zstd = codec::zstd::NATIVE_BACKEND;
+        #[cfg(not(feature = "zstd-native"))]
+        let zstd = codec::zstd::RUST_BACKEND;
+        CodecRegistry { zstd }
     }
 }
 
@@ -110,7 +114,33 @@ impl CodecRegistry {
     }
 
     fn sharding_from_v3(&self, config: Option<&Value>) -> Result<codec::sharding::ShardingCodec> {
-        let _ = config;
-        Err(Error::Unsupported { kind: "codec", name: "sharding_indexed".into() })
+        use codec::sharding::{IndexLocation, ShardingCodec};
+        let bad = |reason: &str| Error::codec("sharding_indexed", reason);
+        let config = config.and_then(Value::as_object).ok_or_else(|| bad("configuration object missing"))?;
+        let chunk_shape = config
+            .get("chunk_shape")
+            .and_then(Value::as_array)
+            .and_then(|dims| dims.iter().map(|d| d.as_u64().filter(|&d| d > 0)).collect::<Option<Vec<u64>>>())
+            .ok_or_else(|| bad("`chunk_shape` must be a list of positive integers"))?;
+        let codecs =
+            config.get("codecs").and_then(Value::as_array).ok_or_else(|| bad("`codecs` must be a list of codecs"))?;
+        let codecs = self.v3_chain(codecs)?;
+        let index_codecs = match config.get("index_codecs") {
+            None => self.v3_chain(&[
+                serde_json::json!({"name": "bytes", "configuration": {"endian": "little"}}),
+                serde_json::json!({"name": "crc32c"}),
+            ])?,
+            Some(Value::Array(list)) => self.v3_chain(list)?,
+            Some(_) => return Err(bad("`index_codecs` must be a list of codecs")),
+        };
+        let index_location = match config.get("index_location").map(|v| v.as_str()) {
+            None | Some(Some("end")) => IndexLocation::End,
+            Some(Some("start")) => IndexLocation::Start,
+            Some(_) => return Err(bad("`index_location` must be \"start\" or \"end\"")),
+        };
+        let codec = ShardingCodec { chunk_shape, codecs, index_codecs, index_location };
+        // Fails early when the index codecs have no fixed size (compressors are not allowed).
+        codec.index_size(&[])?;
+        Ok(codec)
     }
 }

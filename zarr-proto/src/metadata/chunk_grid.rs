@@ -37,6 +37,14 @@ impl DimChunks {
         }
     }
 
+    /// Length of the longest chunk.
+    pub fn max_len(&self) -> u64 {
+        match self {
+            DimChunks::Regular(size) => *size,
+            DimChunks::Explicit(bounds) => bounds.windows(2).map(|w| w[1].saturating_sub(w[0])).max().unwrap_or(0),
+        }
+    }
+
     /// The chunk holding element `coord` and the offset of `coord` inside it.
     pub fn locate(&self, coord: u64) -> (u64, u64) {
         match self {

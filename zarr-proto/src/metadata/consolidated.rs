@@ -1,9 +1,20 @@
 //! Consolidated metadata: v2 `.zmetadata` and v3 `consolidated_metadata` in a group's `zarr.json`.
+//!
+//! Nodes whose metadata this crate cannot handle ([`Error::Unsupported`]: an unknown
+//! codec or data type) are left out of [`ConsolidatedMetadata::nodes`] rather than
+//! failing the whole group: opening such a node directly reports the reason.
+//! Malformed metadata fails the group.
 
 use alloc::collections::BTreeMap;
+use alloc::format;
 use alloc::string::String;
 
-use crate::metadata::NodeMetadata;
+use serde_json::{Map, Value};
+
+use crate::codec::CodecRegistry;
+use crate::error::{Error, Result};
+use crate::limits::Limits;
+use crate::metadata::{json, v2, v3, NodeMetadata};
 
 /// Metadata of every node below a group, keyed by path relative to the group (`a/b`).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -12,14 +23,102 @@ pub struct ConsolidatedMetadata {
     pub nodes: BTreeMap<String, NodeMetadata>,
 }
 
+/// Keeps `node` unless it is unsupported (see the module documentation).
+fn keep(nodes: &mut BTreeMap<String, NodeMetadata>, path: String, node: Result<NodeMetadata>) -> Result<()> {
+    match node {
+        Ok(node) => {
+            nodes.insert(path, node);
+            Ok(())
+        }
+        Err(Error::Unsupported { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+fn clean_path(path: &str) -> String {
+    String::from(path.trim_matches('/'))
+}
+
 impl ConsolidatedMetadata {
-    /// Parses a v2 `.zmetadata` document.
-    pub fn from_v2_zmetadata(
-        bytes: &[u8],
-        registry: &crate::codec::CodecRegistry,
-        limits: &crate::Limits,
-    ) -> crate::Result<Self> {
-        let _ = (bytes, registry, limits);
-        Err(crate::Error::metadata(".zmetadata", "not implemented yet"))
+    /// Parses a v2 `.zmetadata` document:
+    /// `{"metadata": {"a/.zarray": {...}, "a/.zattrs": {...}, ...}, "zarr_consolidated_format": 1}`.
+    ///
+    /// The root group's own `.zgroup`/`.zattrs` are not nodes below it and are skipped.
+    ///
+    /// # Errors
+    /// Malformed JSON, a document above `limits.max_metadata_bytes`, an unknown
+    /// consolidated format, malformed node metadata.
+    pub fn from_v2_zmetadata(bytes: &[u8], registry: &CodecRegistry, limits: &Limits) -> Result<Self> {
+        const KEY: &str = ".zmetadata";
+        let doc = json::parse_document(bytes, KEY, limits)?;
+        let map = json::object(&doc, KEY)?;
+        match map.get("zarr_consolidated_format") {
+            Some(v) if v.as_u64() == Some(1) => {}
+            Some(v) => return Err(Error::metadata(KEY, format!("`zarr_consolidated_format` is {v}, expected 1"))),
+            None => return Err(Error::metadata(KEY, "missing `zarr_consolidated_format`")),
+        }
+        let entries = json::field(map, "metadata", KEY)?
+            .as_object()
+            .ok_or_else(|| Error::metadata(KEY, "`metadata` must be an object"))?;
+        let split = |k: &str| -> Option<(String, &'static str)> {
+            for name in [".zarray", ".zgroup"] {
+                if k == name {
+                    return Some((String::new(), name));
+                }
+                if let Some(prefix) = k.strip_suffix(name).and_then(|p| p.strip_suffix('/')) {
+                    return Some((clean_path(prefix), name));
+                }
+            }
+            None
+        };
+        let attrs_of = |path: &str| -> Option<&Value> {
+            if path.is_empty() {
+                entries.get(".zattrs")
+            } else {
+                entries.get(&format!("{path}/.zattrs"))
+            }
+        };
+        let mut nodes = BTreeMap::new();
+        for (k, v) in entries {
+            let Some((path, kind)) = split(k) else { continue };
+            if path.is_empty() {
+                continue;
+            }
+            let attrs = attrs_of(&path).cloned();
+            let node = if kind == ".zarray" {
+                v2::array_from_value(v.clone(), attrs, k, registry, limits).map(NodeMetadata::Array)
+            } else {
+                v2::group_from_value(v.clone(), attrs, k).map(NodeMetadata::Group)
+            };
+            keep(&mut nodes, path, node)?;
+        }
+        Ok(ConsolidatedMetadata { nodes })
+    }
+
+    /// Parses the `consolidated_metadata` value of a v3 group:
+    /// `{"kind": "inline", "must_understand": false, "metadata": {"a": {...}, "a/b": {...}}}`.
+    pub(crate) fn from_v3_value(v: &Value, key: &str, registry: &CodecRegistry, limits: &Limits) -> Result<Self> {
+        let map: &Map<String, Value> =
+            v.as_object().ok_or_else(|| Error::metadata(key, "`consolidated_metadata` must be an object"))?;
+        match map.get("kind").and_then(Value::as_str) {
+            Some("inline") | None => {}
+            Some(other) => return Err(Error::Unsupported { kind: "consolidated metadata kind", name: other.into() }),
+        }
+        let entries = match map.get("metadata") {
+            None | Some(Value::Null) => return Ok(ConsolidatedMetadata::default()),
+            Some(Value::Object(entries)) => entries,
+            Some(_) => return Err(Error::metadata(key, "`consolidated_metadata.metadata` must be an object")),
+        };
+        let mut nodes = BTreeMap::new();
+        for (path, doc) in entries {
+            let path = clean_path(path);
+            if path.is_empty() {
+                return Err(Error::metadata(key, "consolidated metadata holds a node with an empty path"));
+            }
+            let node_key = format!("{path}/zarr.json");
+            let node = v3::node_from_value(doc.clone(), &node_key, registry, limits);
+            keep(&mut nodes, path, node)?;
+        }
+        Ok(ConsolidatedMetadata { nodes })
     }
 }

@@ -1,0 +1,34 @@
+//! The error type of the blocking driver.
+
+/// Anything that can go wrong reading an array: the core's errors plus IO.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Bad metadata, a bad chunk, a bad selection: the core's error, with the key.
+    #[error(transparent)]
+    Proto(#[from] zarr_proto::Error),
+    /// The store failed for a key.
+    #[error("{key}: {source}")]
+    Io {
+        /// The store key.
+        key: String,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// The node exists but is not what was asked for.
+    #[error("`{path}` is a {found}, not a {expected}")]
+    WrongNodeType {
+        /// The node's path.
+        path: String,
+        /// What the caller wanted.
+        expected: &'static str,
+        /// What is there.
+        found: &'static str,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(key: &str, source: std::io::Error) -> Error {
+        Error::Io { key: key.into(), source }
+    }
+}

@@ -1,0 +1,146 @@
+//! Zarr groups: open, list children, open children by path.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use zarr_proto::metadata::consolidated::ConsolidatedMetadata;
+use zarr_proto::key;
+use zarr_proto::metadata::{GroupMetadata, NodeMetadata};
+use zarr_proto::open::OpenOp;
+
+use crate::array::{local_path, registry_and_limits};
+use crate::store::{FsStore, Store};
+use crate::{Array, Error};
+
+/// An array or a group.
+#[derive(Debug, Clone)]
+pub enum Node {
+    /// An array.
+    Array(Array),
+    /// A group.
+    Group(Group),
+}
+
+/// A Zarr v2 or v3 group.
+#[derive(Clone)]
+pub struct Group {
+    store: Arc<dyn Store>,
+    path: String,
+    meta: GroupMetadata,
+}
+
+impl std::fmt::Debug for Group {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Group").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+/// Reads the metadata of the node at `path`, fetching its candidate documents in parallel.
+pub(crate) fn read_node(store: &dyn Store, path: &str) -> Result<NodeMetadata, Error> {
+    let (registry, limits) = registry_and_limits();
+    let mut op = OpenOp::new(path);
+    let answers: Vec<Result<Option<Vec<u8>>, Error>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = op.keys().iter().map(|k| scope.spawn(move || store.get(k, None))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    });
+    for (i, answer) in answers.into_iter().enumerate() {
+        op.handle_response(i, answer?, &limits)?;
+    }
+    Ok(op.finish(&registry, &limits)?)
+}
+
+impl Group {
+    /// Opens the group at `path` in `store`.
+    pub fn open(store: impl Store + 'static, path: &str) -> Result<Group, Error> {
+        let store: Arc<dyn Store> = Arc::new(store);
+        match read_node(store.as_ref(), path)? {
+            NodeMetadata::Group(meta) => Ok(Group { store, path: path.trim_matches('/').into(), meta }),
+            NodeMetadata::Array(_) => Err(Error::WrongNodeType { path: path.into(), expected: "group", found: "array" }),
+        }
+    }
+
+    /// Opens a local group by filesystem path or `file://` URL.
+    pub fn open_path(path_or_url: &str) -> Result<Group, Error> {
+        Self::open(FsStore::new(local_path(path_or_url)), "")
+    }
+
+    /// Opens whatever node is at `path` in `store`.
+    pub fn open_node(store: Arc<dyn Store>, path: &str) -> Result<Node, Error> {
+        let path = path.trim_matches('/');
+        Ok(match read_node(store.as_ref(), path)? {
+            NodeMetadata::Array(meta) => Node::Array(Array::from_metadata(store, path, meta)),
+            NodeMetadata::Group(meta) => Node::Group(Group { store, path: path.into(), meta }),
+        })
+    }
+
+    /// The group's metadata.
+    pub fn metadata(&self) -> &GroupMetadata {
+        &self.meta
+    }
+
+    /// User attributes.
+    pub fn attributes(&self) -> &Map<String, Value> {
+        &self.meta.attributes
+    }
+
+    /// The group's path in its store.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Consolidated metadata, when the group has it.
+    pub fn consolidated(&self) -> Option<&ConsolidatedMetadata> {
+        self.meta.consolidated.as_ref()
+    }
+
+    /// The names of the direct children, sorted; from consolidated metadata when present.
+    pub fn children(&self) -> Result<Vec<String>, Error> {
+        if let Some(c) = self.consolidated() {
+            return Ok(c.nodes.keys().filter(|k| !k.contains('/')).cloned().collect());
+        }
+        let prefix = if self.path.is_empty() { String::new() } else { format!("{}/", self.path) };
+        let (_, dirs) = self.store.list_dir(&prefix)?;
+        let mut names = Vec::new();
+        for dir in dirs {
+            let name = dir[prefix.len()..].trim_end_matches('/').to_string();
+            let child = key::join(&self.path, &name);
+            if matches!(read_node(self.store.as_ref(), &child), Ok(_)) {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Opens the node at `relative` below this group (`a/b`), using consolidated metadata when present.
+    pub fn child(&self, relative: &str) -> Result<Node, Error> {
+        let relative = relative.trim_matches('/');
+        let path = key::join(&self.path, relative);
+        if let Some(node) = self.consolidated().and_then(|c| c.nodes.get(relative)) {
+            return Ok(match node.clone() {
+                NodeMetadata::Array(meta) => Node::Array(Array::from_metadata(self.store.clone(), &path, meta)),
+                NodeMetadata::Group(mut meta) => {
+                    // Consolidated metadata lists every descendant flat; the child group sees its own subtree.
+                    let below = format!("{relative}/");
+                    let nodes = self.consolidated().map(|c| {
+                        c.nodes
+                            .iter()
+                            .filter_map(|(k, v)| k.strip_prefix(&below).map(|k| (k.to_string(), v.clone())))
+                            .collect()
+                    });
+                    meta.consolidated = nodes.map(|nodes| ConsolidatedMetadata { nodes });
+                    Node::Group(Group { store: self.store.clone(), path, meta })
+                }
+            });
+        }
+        Group::open_node(self.store.clone(), &path)
+    }
+
+    /// Opens the array at `relative` below this group.
+    pub fn array(&self, relative: &str) -> Result<Array, Error> {
+        match self.child(relative)? {
+            Node::Array(a) => Ok(a),
+            Node::Group(_) => Err(Error::WrongNodeType { path: relative.into(), expected: "array", found: "group" }),
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Writes NumPy `.npy` files (format 1.0, or 2.0 for long headers).
+
+use std::io::{self, Write};
+
+use zarr_proto::dtype::{DataType, TimeUnit};
+use zarr_proto::ndarray::{ArrayBytes, NdArray};
+
+/// The numpy `descr` of `dtype` as written (native byte order), and the element
+/// bytes converted where numpy has no matching type.
+pub(crate) fn encode(array: &NdArray) -> Result<(String, Vec<u8>), String> {
+    let e = if cfg!(target_endian = "little") { '<' } else { '>' };
+    let fixed = || array.fixed_bytes().map(<[u8]>::to_vec).map_err(|e| e.to_string());
+    let descr = |s: &str| s.to_string();
+    Ok(match &array.dtype {
+        DataType::Bool => (descr("|b1"), fixed()?),
+        DataType::Int8 => (descr("|i1"), fixed()?),
+        DataType::UInt8 => (descr("|u1"), fixed()?),
+        DataType::Int16 => (format!("{e}i2"), fixed()?),
+        DataType::Int32 => (format!("{e}i4"), fixed()?),
+        DataType::Int64 => (format!("{e}i8"), fixed()?),
+        DataType::UInt16 => (format!("{e}u2"), fixed()?),
+        DataType::UInt32 => (format!("{e}u4"), fixed()?),
+        DataType::UInt64 => (format!("{e}u8"), fixed()?),
+        DataType::Float16 => (format!("{e}f2"), fixed()?),
+        DataType::Float32 => (format!("{e}f4"), fixed()?),
+        DataType::Float64 => (format!("{e}f8"), fixed()?),
+        DataType::Complex64 => (format!("{e}c8"), fixed()?),
+        DataType::Complex128 => (format!("{e}c16"), fixed()?),
+        // numpy has no bfloat16: widen to float32, exactly.
+        DataType::BFloat16 => {
+            let out = fixed()?
+                .chunks_exact(2)
+                .flat_map(|b| half::bf16::from_ne_bytes([b[0], b[1]]).to_f32().to_ne_bytes())
+                .collect();
+            (format!("{e}f4"), out)
+        }
+        DataType::RawBits(bits) => (format!("|V{}", bits / 8), fixed()?),
+        DataType::FixedBytes(n) => (format!("|S{n}"), fixed()?),
+        DataType::FixedUtf32(n) => (format!("{e}U{n}"), fixed()?),
+        DataType::DateTime64 { unit, scale_factor } => (format!("{e}M8[{}]", unit_str(*unit, *scale_factor)), fixed()?),
+        DataType::TimeDelta64 { unit, scale_factor } => (format!("{e}m8[{}]", unit_str(*unit, *scale_factor)), fixed()?),
+        DataType::String => {
+            let ArrayBytes::Variable(items) = &array.data else { return Err("string array without strings".into()) };
+            let strings: Vec<Vec<char>> = items
+                .iter()
+                .map(|b| String::from_utf8_lossy(b).chars().collect())
+                .collect();
+            let width = strings.iter().map(Vec::len).max().unwrap_or(0).max(1);
+            let mut out = Vec::with_capacity(strings.len() * width * 4);
+            for s in &strings {
+                for i in 0..width {
+                    out.extend_from_slice(&(s.get(i).map_or(0, |&c| c as u32)).to_ne_bytes());
+                }
+            }
+            (format!("{e}U{width}"), out)
+        }
+        DataType::Bytes => {
+            let ArrayBytes::Variable(items) = &array.data else { return Err("bytes array without values".into()) };
+            let width = items.iter().map(Vec::len).max().unwrap_or(0).max(1);
+            let mut out = Vec::with_capacity(items.len() * width);
+            for b in items {
+                out.extend_from_slice(b);
+                out.resize(out.len() + width - b.len(), 0);
+            }
+            (format!("|S{width}"), out)
+        }
+    })
+}
+
+fn unit_str(unit: TimeUnit, scale: u32) -> String {
+    let u = match unit {
+        TimeUnit::Year => "Y",
+        TimeUnit::Month => "M",
+        TimeUnit::Week => "W",
+        TimeUnit::Day => "D",
+        TimeUnit::Hour => "h",
+        TimeUnit::Minute => "m",
+        TimeUnit::Second => "s",
+        TimeUnit::Millisecond => "ms",
+        TimeUnit::Microsecond => "us",
+        TimeUnit::Nanosecond => "ns",
+        TimeUnit::Picosecond => "ps",
+        TimeUnit::Femtosecond => "fs",
+        TimeUnit::Attosecond => "as",
+        TimeUnit::Generic => return String::new(),
+    };
+    if scale == 1 {
+        u.into()
+    } else {
+        format!("{scale}{u}")
+    }
+}
+
+/// Writes `array` as a `.npy` file to `out`.
+pub(crate) fn write(array: &NdArray, mut out: impl Write) -> io::Result<()> {
+    let (descr, data) = encode(array).map_err(io::Error::other)?;
+    let shape = match array.shape.len() {
+        0 => "()".to_string(),
+        1 => format!("({},)", array.shape[0]),
+        _ => format!("({})", array.shape.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")),
+    };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    // Magic (6) + version (2) + length (2 or 4) + header + '\n' is a multiple of 64.
+    let (version, len_bytes) = if header.len() + 11 <= 65535 { (1u8, 2) } else { (2u8, 4) };
+    let unpadded = 6 + 2 + len_bytes + header.len() + 1;
+    header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
+    header.push('\n');
+    out.write_all(b"\x93NUMPY")?;
+    out.write_all(&[version, 0])?;
+    if version == 1 {
+        out.write_all(&(header.len() as u16).to_le_bytes())?;
+    } else {
+        out.write_all(&(header.len() as u32).to_le_bytes())?;
+    }
+    out.write_all(header.as_bytes())?;
+    out.write_all(&data)?;
+    out.flush()
+}

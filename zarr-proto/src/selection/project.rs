@@ -1,0 +1,257 @@
+//! Splits a resolved selection into per-chunk parts and copies decoded chunks into the output.
+//!
+//! An orthogonal selection is an outer product, so it is projected one dimension
+//! at a time: for every chunk a dimension touches, which offsets inside the chunk
+//! go to which output positions. A chunk's part is one entry per dimension. Copies
+//! move contiguous runs along the last dimension, not single elements.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use crate::metadata::chunk_grid::DimChunks;
+use crate::ndarray::ArrayBytes;
+use crate::selection::DimIndexer;
+
+/// The elements one chunk contributes along one dimension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DimItems {
+    /// `count` elements at chunk offsets `chunk_start + k * step`, going to output positions `out_start + k`.
+    Strided {
+        /// Offset of the first element inside the chunk.
+        chunk_start: u64,
+        /// Stride inside the chunk (negative for reversed slices).
+        step: i64,
+        /// Output position of the first element.
+        out_start: u64,
+        /// Number of elements.
+        count: u64,
+    },
+    /// Explicit `(chunk offset, output position)` pairs.
+    Pairs(Vec<(u64, u64)>),
+}
+
+impl DimItems {
+    /// The `(chunk offset, output position)` pairs, expanded.
+    pub fn pairs(&self) -> Vec<(u64, u64)> {
+        match self {
+            DimItems::Strided { chunk_start, step, out_start, count } => (0..*count)
+                .map(|k| ((*chunk_start as i64 + step * k as i64) as u64, out_start + k))
+                .collect(),
+            DimItems::Pairs(p) => p.clone(),
+        }
+    }
+
+    /// Whether every element of a chunk of length `extent` is taken, in order.
+    pub fn covers(&self, extent: u64) -> bool {
+        matches!(self, DimItems::Strided { chunk_start: 0, step: 1, count, .. } if *count == extent)
+    }
+}
+
+/// The part of one dimension's selection that falls into one chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DimChunkPart {
+    /// The chunk's index along the dimension.
+    pub chunk: u64,
+    /// Which elements, going where.
+    pub items: DimItems,
+}
+
+/// Projects one dimension's indexer onto its chunk boundaries, chunks in ascending order
+/// (descending for reversed slices, so output order is kept).
+pub fn project_dim(indexer: &DimIndexer, chunks: &DimChunks) -> Vec<DimChunkPart> {
+    match indexer {
+        DimIndexer::Index(i) => {
+            let (chunk, off) = chunks.locate(*i);
+            alloc::vec![DimChunkPart { chunk, items: DimItems::Strided { chunk_start: off, step: 1, out_start: 0, count: 1 } }]
+        }
+        DimIndexer::Range { start, step, len } => project_range(*start, *step, *len, chunks),
+        DimIndexer::List(list) => {
+            let mut by_chunk: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
+            for (out, &i) in list.iter().enumerate() {
+                let (chunk, off) = chunks.locate(i);
+                by_chunk.entry(chunk).or_default().push((off, out as u64));
+            }
+            by_chunk.into_iter().map(|(chunk, pairs)| DimChunkPart { chunk, items: list_items(pairs) }).collect()
+        }
+    }
+}
+
+/// Sorted consecutive pairs become a strided run (the common `[3,4,5]` case).
+fn list_items(pairs: Vec<(u64, u64)>) -> DimItems {
+    let consecutive = pairs.windows(2).all(|w| w[1].0 == w[0].0 + 1 && w[1].1 == w[0].1 + 1);
+    match (consecutive, pairs.first()) {
+        (true, Some(&(chunk_start, out_start))) => {
+            DimItems::Strided { chunk_start, step: 1, out_start, count: pairs.len() as u64 }
+        }
+        _ => DimItems::Pairs(pairs),
+    }
+}
+
+fn project_range(start: u64, step: i64, len: u64, chunks: &DimChunks) -> Vec<DimChunkPart> {
+    let mut parts = Vec::new();
+    let mut j = 0u64;
+    let s = i128::from(start);
+    let k = i128::from(step);
+    while j < len {
+        let e = (s + i128::from(j) * k) as u64;
+        let (chunk, off) = chunks.locate(e);
+        let (cstart, clen) = chunks.span(chunk).unwrap_or((e - off, off + 1));
+        let end_j = if step > 0 {
+            // First j' with s + j'k >= cstart + clen.
+            let cend = i128::from(cstart) + i128::from(clen);
+            ((cend - s + k - 1) / k) as u64
+        } else {
+            // First j' with s + j'k < cstart.
+            ((s - i128::from(cstart)) / (-k) + 1) as u64
+        };
+        let count = end_j.min(len) - j;
+        parts.push(DimChunkPart { chunk, items: DimItems::Strided { chunk_start: off, step, out_start: j, count } });
+        j += count.max(1);
+    }
+    parts
+}
+
+/// C-order strides, in elements, of an array of `shape`.
+pub fn c_strides(shape: &[u64]) -> Vec<u64> {
+    let mut strides = alloc::vec![1u64; shape.len()];
+    for d in (0..shape.len().saturating_sub(1)).rev() {
+        strides[d] = strides[d + 1] * shape[d + 1];
+    }
+    strides
+}
+
+/// Copies the selected elements of one decoded chunk into the output.
+///
+/// `src_shape` is the chunk's stored shape, `items[d]` what dimension `d` takes from it,
+/// `out_strides[d]` the output stride of dimension `d` in elements (0 for a dimension an
+/// integer index removed). Callers guarantee that offsets are in bounds: they come from
+/// projecting a resolved selection onto the same grid.
+pub fn scatter(src: &ArrayBytes, src_shape: &[u64], items: &[&DimItems], out: &mut ArrayBytes, out_strides: &[u64], item_size: usize) {
+    let src_strides = c_strides(src_shape);
+    let ndim = src_shape.len();
+    if ndim == 0 {
+        copy_run(src, 0, out, 0, 1, item_size);
+        return;
+    }
+    // Merge trailing dimensions that are taken whole and land contiguously in the output:
+    // a chunk fully inside a C-order output becomes a few long runs, not many short ones.
+    let mut inner = ndim - 1;
+    let mut run_len = match items[inner] {
+        DimItems::Strided { step: 1, count, .. } if out_strides[inner] == 1 => Some(*count),
+        _ => None,
+    };
+    if let Some(mut len) = run_len {
+        while inner > 0 && items[inner].covers(src_shape[inner]) && out_strides[inner - 1] == len {
+            match items[inner - 1] {
+                DimItems::Strided { step: 1, count, .. } => {
+                    len *= count;
+                    inner -= 1;
+                }
+                _ => break,
+            }
+        }
+        run_len = Some(len);
+    }
+    let outer: Vec<Vec<(u64, u64)>> = items[..inner].iter().map(|it| it.pairs()).collect();
+    let inner_pairs = if run_len.is_none() { items[inner].pairs() } else { Vec::new() };
+    let (inner_src, inner_out) = match items[inner] {
+        DimItems::Strided { chunk_start, out_start, .. } => (*chunk_start, *out_start),
+        DimItems::Pairs(_) => (0, 0),
+    };
+    let mut index = alloc::vec![0usize; inner];
+    'outer: loop {
+        let mut src_off = 0u64;
+        let mut dst_off = 0u64;
+        for d in 0..inner {
+            let (c, o) = outer[d][index[d]];
+            src_off += c * src_strides[d];
+            dst_off += o * out_strides[d];
+        }
+        match run_len {
+            Some(len) => copy_run(
+                src,
+                (src_off + inner_src * src_strides[inner]) as usize,
+                out,
+                (dst_off + inner_out * out_strides[inner]) as usize,
+                len as usize,
+                item_size,
+            ),
+            None => {
+                for &(c, o) in &inner_pairs {
+                    copy_run(
+                        src,
+                        (src_off + c * src_strides[inner]) as usize,
+                        out,
+                        (dst_off + o * out_strides[inner]) as usize,
+                        1,
+                        item_size,
+                    );
+                }
+            }
+        }
+        // Advance the odometer over the outer dimensions.
+        let mut d = inner;
+        loop {
+            if d == 0 {
+                break 'outer;
+            }
+            d -= 1;
+            index[d] += 1;
+            if index[d] < outer[d].len() {
+                break;
+            }
+            index[d] = 0;
+        }
+    }
+}
+
+/// Copies single elements by `(source offset, output offset)` pairs, in elements.
+pub fn scatter_points(src: &ArrayBytes, pairs: &[(u64, u64)], out: &mut ArrayBytes, item_size: usize) {
+    for &(s, o) in pairs {
+        copy_run(src, s as usize, out, o as usize, 1, item_size);
+    }
+}
+
+fn copy_run(src: &ArrayBytes, src_el: usize, out: &mut ArrayBytes, dst_el: usize, len: usize, item_size: usize) {
+    match (src, out) {
+        (ArrayBytes::Fixed(s), ArrayBytes::Fixed(o)) => {
+            let n = len * item_size;
+            let (s0, d0) = (src_el * item_size, dst_el * item_size);
+            o[d0..d0 + n].copy_from_slice(&s[s0..s0 + n]);
+        }
+        (ArrayBytes::Variable(s), ArrayBytes::Variable(o)) => {
+            o[dst_el..dst_el + len].clone_from_slice(&s[src_el..src_el + len]);
+        }
+        // The read op checks the decoded representation before scattering.
+        _ => unreachable!("fixed and variable-length buffers never mix"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn ranges_split_at_chunk_edges() {
+        let parts = project_range(3, 2, 7, &DimChunks::Regular(5));
+        // elements 3,5,7,9,11,13,15 -> chunks 0:[3] 1:[0,2,4] 2:[1,3] 3:[0]
+        let chunks: Vec<u64> = parts.iter().map(|p| p.chunk).collect();
+        assert_eq!(chunks, vec![0, 1, 2, 3]);
+        assert_eq!(parts[1].items, DimItems::Strided { chunk_start: 0, step: 2, out_start: 1, count: 3 });
+        let rev = project_range(9, -4, 3, &DimChunks::Regular(5));
+        // elements 9,5,1
+        assert_eq!(rev.iter().map(|p| p.chunk).collect::<Vec<_>>(), vec![1, 1, 0]);
+    }
+
+    #[test]
+    fn scatter_merges_contiguous_dims() {
+        // A 2x3 chunk placed whole at row 1 of a 3x3 output.
+        let src = ArrayBytes::Fixed((0u8..6).collect());
+        let mut out = ArrayBytes::Fixed(vec![9u8; 9]);
+        let rows = DimItems::Strided { chunk_start: 0, step: 1, out_start: 1, count: 2 };
+        let cols = DimItems::Strided { chunk_start: 0, step: 1, out_start: 0, count: 3 };
+        scatter(&src, &[2, 3], &[&rows, &cols], &mut out, &[3, 1], 1);
+        assert_eq!(out, ArrayBytes::Fixed(vec![9, 9, 9, 0, 1, 2, 3, 4, 5]));
+    }
+}

@@ -1,0 +1,220 @@
+//! One request: fault dice, latency, then the store operation.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use async_io::Timer;
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Empty, Full, Limited, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{HeaderValue, ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE, RETRY_AFTER};
+use hyper::{Method, Request, Response, StatusCode};
+use zarr_proto::http::{ByteRange, ContentRange};
+
+use super::{Backend, Fault, Shared};
+use crate::store::{fs, Store, StoreError};
+
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Body = BoxBody<Bytes, BoxError>;
+
+fn full(b: impl Into<Bytes>) -> Body {
+    Full::new(b.into()).map_err(|never| match never {}).boxed()
+}
+
+fn empty() -> Body {
+    Empty::new().map_err(|never| match never {}).boxed()
+}
+
+fn status(code: StatusCode, msg: &str) -> Response<Body> {
+    let mut r = Response::new(full(format!("{msg}\n")));
+    *r.status_mut() = code;
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    r
+}
+
+/// The store key of a request path: without the leading `/`, percent-decoded.
+fn key_of(path: &str) -> Option<String> {
+    let raw = path.trim_start_matches('/').as_bytes();
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        if b == b'%' {
+            let hex = raw.get(i + 1..i + 3)?;
+            let s = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(s, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Rolls the fault dice for one request.
+fn pick_fault(shared: &Shared) -> (Option<Fault>, std::time::Duration) {
+    let mut knobs = shared.knobs();
+    let latency = knobs.latency;
+    if knobs.faults.is_empty() {
+        return (None, latency);
+    }
+    let x = knobs.rng.f64();
+    let mut acc = 0.0;
+    for &(fault, fraction) in &knobs.faults {
+        acc += fraction;
+        if x < acc {
+            return (Some(fault), latency);
+        }
+    }
+    (None, latency)
+}
+
+pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>, BoxError> {
+    let stats = &shared.stats;
+    stats.requests.fetch_add(1, Ordering::Relaxed);
+    let (fault, latency) = pick_fault(&shared);
+    if !latency.is_zero() {
+        Timer::after(latency).await;
+    }
+    if fault.is_some() {
+        stats.faults.fetch_add(1, Ordering::Relaxed);
+    }
+    match fault {
+        Some(Fault::Status500) => return Ok(status(StatusCode::INTERNAL_SERVER_ERROR, "injected fault")),
+        Some(Fault::Status503) => return Ok(status(StatusCode::SERVICE_UNAVAILABLE, "injected fault")),
+        Some(Fault::TooManyRequests(secs)) => {
+            let mut r = status(StatusCode::TOO_MANY_REQUESTS, "injected fault");
+            r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+            return Ok(r);
+        }
+        // An error from the service makes hyper drop the HTTP/1.1 connection or
+        // reset the HTTP/2 stream without an answer.
+        Some(Fault::Reset) => return Err("injected connection reset".into()),
+        Some(Fault::Stall(d)) => {
+            Timer::after(d).await;
+        }
+        Some(Fault::Truncate) | None => {}
+    }
+    let Some(key) = key_of(req.uri().path()) else {
+        return Ok(status(StatusCode::BAD_REQUEST, "path is not a valid key"));
+    };
+    let method = req.method().clone();
+    let resp = match method {
+        Method::GET | Method::HEAD => {
+            let range = req.headers().get(RANGE).and_then(|v| v.to_str().ok()).and_then(ByteRange::parse_header);
+            get(&shared, &key, range, method == Method::HEAD, fault == Some(Fault::Truncate)).await
+        }
+        Method::PUT if shared.writable => put(&shared, &key, req).await,
+        Method::DELETE if shared.writable => match backend_store(&shared.backend).delete(&key).await {
+            Ok(()) => {
+                let mut r = Response::new(empty());
+                *r.status_mut() = StatusCode::NO_CONTENT;
+                r
+            }
+            Err(e) => error_response(&e),
+        },
+        _ => status(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
+    };
+    Ok(resp)
+}
+
+fn backend_store(b: &Backend) -> &dyn Store {
+    match b {
+        Backend::Dir(s) => s,
+        Backend::Memory(s) => s,
+    }
+}
+
+fn error_response(e: &StoreError) -> Response<Body> {
+    match e {
+        StoreError::InvalidKey { .. } => status(StatusCode::BAD_REQUEST, &e.to_string()),
+        StoreError::RangeNotSatisfiable { len, .. } => {
+            let mut r = status(StatusCode::RANGE_NOT_SATISFIABLE, &e.to_string());
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                r.headers_mut().insert(CONTENT_RANGE, v);
+            }
+            r
+        }
+        _ => status(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+/// Reads `range` of `key` with the full length of the value.
+async fn read(backend: &Backend, key: &str, range: Option<ByteRange>) -> Result<Option<(u64, Bytes)>, StoreError> {
+    match backend {
+        Backend::Memory(m) => {
+            let Some(v) = m.get_now(key) else { return Ok(None) };
+            let len = v.len() as u64;
+            Ok(Some((len, crate::store::apply_range(key, v, range)?)))
+        }
+        Backend::Dir(d) => {
+            let path = d.path_of(key)?;
+            let key = key.to_owned();
+            blocking::unblock(move || fs::read_with_len(&path, &key, range)).await
+        }
+    }
+}
+
+async fn get(shared: &Shared, key: &str, range: Option<ByteRange>, head: bool, truncate: bool) -> Response<Body> {
+    // An empty range cannot come from a Range header; treat it as the whole value.
+    let range = range.filter(|r| !r.is_empty());
+    let (len, data) = match read(&shared.backend, key, range).await {
+        Ok(Some(v)) => v,
+        Ok(None) => return status(StatusCode::NOT_FOUND, "no such key"),
+        Err(e) => return error_response(&e),
+    };
+    let n = data.len() as u64;
+    let mut builder = Response::builder().header(ACCEPT_RANGES, "bytes").header(CONTENT_LENGTH, n);
+    if let Some(r) = range {
+        // read() resolved the range against len, so it is satisfiable here.
+        let span = r.resolve(len).unwrap_or(0..0);
+        let cr = ContentRange { first: span.start, last: span.end.saturating_sub(1), total: Some(len) };
+        builder = builder.status(StatusCode::PARTIAL_CONTENT).header(CONTENT_RANGE, cr.to_string());
+    } else {
+        builder = builder.status(StatusCode::OK);
+    }
+    let body = if head {
+        empty()
+    } else if truncate && n > 0 {
+        let half = data.slice(..data.len() / 2);
+        shared.stats.body_bytes.fetch_add(half.len() as u64, Ordering::Relaxed);
+        let frames: Vec<Result<Frame<Bytes>, BoxError>> =
+            vec![Ok(Frame::data(half)), Err("injected truncated body".into())];
+        BodyExt::boxed(StreamBody::new(futures_lite::stream::iter(frames)))
+    } else {
+        shared.stats.body_bytes.fetch_add(n, Ordering::Relaxed);
+        full(data)
+    };
+    builder.body(body).unwrap_or_else(|e| status(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))
+}
+
+async fn put(shared: &Shared, key: &str, req: Request<Incoming>) -> Response<Body> {
+    let limit = usize::try_from(shared.max_put_bytes).unwrap_or(usize::MAX);
+    let value = match Limited::new(req.into_body(), limit).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(e) => return status(StatusCode::PAYLOAD_TOO_LARGE, &e.to_string()),
+    };
+    match backend_store(&shared.backend).set(key, value).await {
+        Ok(()) => {
+            let mut r = Response::new(empty());
+            *r.status_mut() = StatusCode::CREATED;
+            r
+        }
+        Err(e) => error_response(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_from_paths() {
+        assert_eq!(key_of("/a/c/0.0").as_deref(), Some("a/c/0.0"));
+        assert_eq!(key_of("/a%20b/%C3%A9").as_deref(), Some("a b/é"));
+        assert_eq!(key_of("/bad%2"), None);
+        assert_eq!(key_of("/bad%zz"), None);
+        assert_eq!(key_of("/%FF"), None);
+    }
+}

@@ -1,0 +1,289 @@
+//! Key-value stores: where chunks and metadata live.
+//!
+//! A [`Store`] maps string keys (`zarr.json`, `a/c/0/1`, `.zarray`) to byte
+//! values. Every method returns a boxed `'static + Send` future, so a driver can
+//! hold many in flight at once, spawn them on any executor, or poll them from
+//! `futures_lite::future::block_on`. The stores here use futures-lite and
+//! async-io only: no runtime is required.
+//!
+//! - [`MemoryStore`]: a map in memory, for tests and scratch arrays.
+//! - [`FsStore`]: a directory; writes are atomic (temp file + rename).
+//! - [`HttpStore`]: a base URL read with isahc (libcurl): a shared keep-alive
+//!   pool, HTTP/2 multiplexing, retries per [`zarr_proto::http`].
+
+use std::future::Future;
+use std::pin::Pin;
+
+use bytes::Bytes;
+use zarr_proto::http::{BodyError, ByteRange};
+
+pub(crate) mod fs;
+mod http;
+mod memory;
+
+pub use self::fs::FsStore;
+pub use self::http::{HttpConfig, HttpStore, HttpVersion};
+pub use self::memory::MemoryStore;
+
+/// A boxed future that can be sent to another thread.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Shorthand for results whose error is [`StoreError`].
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The keys and sub-prefixes directly under a prefix, as from [`Store::list_dir`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListDir {
+    /// Full keys of the values directly under the prefix, sorted.
+    pub keys: Vec<String>,
+    /// Full prefixes (ending in `/`) of the "directories" directly under it, sorted.
+    pub prefixes: Vec<String>,
+}
+
+/// An async key-value store.
+///
+/// Keys are `/`-separated, without a leading `/`. Every future is `'static`: the
+/// store clones what it needs (stores are cheap handles around shared state).
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Reads the value of `key`, or the part of it that `range` selects.
+    ///
+    /// `Ok(None)` when the key does not exist.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] naming the key: an invalid key, a range outside the value,
+    /// an IO or HTTP failure that retries did not fix, or a response whose body
+    /// does not match its headers.
+    fn get(&self, key: &str, range: Option<ByteRange>) -> BoxFuture<'static, StoreResult<Option<Bytes>>>;
+
+    /// Writes `value` under `key`, replacing any previous value.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] naming the key; [`StoreError::Unsupported`] for read-only stores.
+    fn set(&self, key: &str, value: Bytes) -> BoxFuture<'static, StoreResult<()>>;
+
+    /// Removes `key`. Removing a key that does not exist succeeds.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] naming the key; [`StoreError::Unsupported`] for read-only stores.
+    fn delete(&self, key: &str) -> BoxFuture<'static, StoreResult<()>>;
+
+    /// Every key that starts with `prefix` (`""` for all keys), sorted.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unsupported`] for stores that cannot list (plain HTTP).
+    fn list(&self, prefix: &str) -> BoxFuture<'static, StoreResult<Vec<String>>>;
+
+    /// The keys and sub-prefixes directly under the directory `prefix`
+    /// (`""` for the root; a missing trailing `/` is implied).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unsupported`] for stores that cannot list (plain HTTP).
+    fn list_dir(&self, prefix: &str) -> BoxFuture<'static, StoreResult<ListDir>>;
+}
+
+/// Everything a store operation can fail with; each variant names the key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A key that the store refuses (path traversal, empty segments, ...).
+    #[error("invalid key `{key}`: {reason}")]
+    InvalidKey {
+        /// The key as given.
+        key: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A byte range that starts past the end of the value (HTTP 416).
+    #[error("{range} is outside `{key}` ({len} bytes)")]
+    RangeNotSatisfiable {
+        /// The key.
+        key: String,
+        /// The range asked for.
+        range: ByteRange,
+        /// The length of the value, when known.
+        len: u64,
+    },
+    /// A filesystem error.
+    #[error("io error on `{key}`: {source}")]
+    Io {
+        /// The key.
+        key: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// An HTTP status that means failure.
+    #[error("http status {status} for `{key}` ({url})")]
+    Status {
+        /// The key.
+        key: String,
+        /// The URL requested.
+        url: String,
+        /// The status code.
+        status: u16,
+    },
+    /// The HTTP client failed before a complete response arrived
+    /// (connect, reset, timeout, TLS, protocol error).
+    #[error("http request for `{key}` ({url}) failed: {source}")]
+    Transport {
+        /// The key.
+        key: String,
+        /// The URL requested.
+        url: String,
+        /// The client's error.
+        source: isahc::Error,
+    },
+    /// A response body that does not match its headers or the requested range.
+    #[error("bad response for `{key}` ({url}): {reason}")]
+    Body {
+        /// The key.
+        key: String,
+        /// The URL requested.
+        url: String,
+        /// What does not match.
+        reason: BodyError,
+    },
+    /// A value larger than the store's configured bound.
+    #[error("value of `{key}` exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// The key.
+        key: String,
+        /// The configured limit.
+        limit: u64,
+    },
+    /// A transient failure that persisted through every allowed attempt.
+    #[error("giving up on `{key}` after {attempts} attempts: {last}")]
+    RetriesExhausted {
+        /// The key.
+        key: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The error of the last attempt.
+        last: Box<StoreError>,
+    },
+    /// An operation this store cannot do (e.g. listing over plain HTTP).
+    #[error("{store} does not support {op} (key `{key}`)")]
+    Unsupported {
+        /// The key or prefix.
+        key: String,
+        /// The operation.
+        op: &'static str,
+        /// The store type.
+        store: &'static str,
+    },
+}
+
+impl StoreError {
+    /// The key (or prefix) the failed operation was about.
+    pub fn key(&self) -> &str {
+        match self {
+            StoreError::InvalidKey { key, .. }
+            | StoreError::RangeNotSatisfiable { key, .. }
+            | StoreError::Io { key, .. }
+            | StoreError::Status { key, .. }
+            | StoreError::Transport { key, .. }
+            | StoreError::Body { key, .. }
+            | StoreError::TooLarge { key, .. }
+            | StoreError::RetriesExhausted { key, .. }
+            | StoreError::Unsupported { key, .. } => key,
+        }
+    }
+
+    /// The HTTP status of the (last) failed response, if there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            StoreError::Status { status, .. } => Some(*status),
+            StoreError::RetriesExhausted { last, .. } => last.status(),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn io(key: &str, source: std::io::Error) -> StoreError {
+        StoreError::Io { key: key.into(), source }
+    }
+
+    pub(crate) fn unsupported(key: &str, op: &'static str, store: &'static str) -> StoreError {
+        StoreError::Unsupported { key: key.into(), op, store }
+    }
+}
+
+impl From<StoreError> for zarr_proto::Error {
+    fn from(e: StoreError) -> Self {
+        zarr_proto::Error::Store { key: e.key().to_owned(), reason: e.to_string() }
+    }
+}
+
+/// Applies `range` to a whole value, as [`Store::get`] does for local stores.
+pub(crate) fn apply_range(key: &str, value: Bytes, range: Option<ByteRange>) -> StoreResult<Bytes> {
+    let Some(range) = range else { return Ok(value) };
+    let len = value.len() as u64;
+    let r = range.resolve(len).ok_or_else(|| StoreError::RangeNotSatisfiable { key: key.into(), range, len })?;
+    // Both ends are <= len, which came from a usize.
+    Ok(value.slice(r.start as usize..r.end as usize))
+}
+
+/// Normalizes a `list_dir` prefix: `""` stays empty, anything else ends in `/`.
+pub(crate) fn dir_prefix(prefix: &str) -> String {
+    let p = prefix.trim_start_matches('/');
+    if p.is_empty() || p.ends_with('/') {
+        p.to_owned()
+    } else {
+        format!("{p}/")
+    }
+}
+
+/// Splits sorted `keys` into those directly under `prefix` and the sub-prefixes.
+pub(crate) fn split_dir<'a>(prefix: &str, keys: impl IntoIterator<Item = &'a str>) -> ListDir {
+    let mut out = ListDir::default();
+    for key in keys {
+        let Some(rest) = key.strip_prefix(prefix) else { continue };
+        match rest.split_once('/') {
+            None if !rest.is_empty() => out.keys.push(key.to_owned()),
+            Some((dir, _)) if !dir.is_empty() => {
+                let p = format!("{prefix}{dir}/");
+                if out.prefixes.last() != Some(&p) {
+                    out.prefixes.push(p);
+                }
+            }
+            _ => {}
+        }
+    }
+    out.keys.sort();
+    out.keys.dedup();
+    out.prefixes.sort();
+    out.prefixes.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_dir_groups_prefixes() {
+        let keys = ["a/b", "a/c/0", "a/c/1", "a/d/x/y", "b", "ab/z"];
+        let d = split_dir("a/", keys);
+        assert_eq!(d.keys, vec!["a/b"]);
+        assert_eq!(d.prefixes, vec!["a/c/", "a/d/"]);
+        let root = split_dir("", keys);
+        assert_eq!(root.keys, vec!["b"]);
+        assert_eq!(root.prefixes, vec!["a/", "ab/"]);
+        assert_eq!(dir_prefix("a"), "a/");
+        assert_eq!(dir_prefix("a/"), "a/");
+        assert_eq!(dir_prefix(""), "");
+    }
+
+    #[test]
+    fn ranges_on_values() {
+        let v = Bytes::from_static(b"0123456789");
+        assert_eq!(apply_range("k", v.clone(), None).unwrap(), v);
+        assert_eq!(&apply_range("k", v.clone(), Some(ByteRange::Suffix(2))).unwrap()[..], b"89");
+        let e = apply_range("k/0", v, Some(ByteRange::new(10, 1))).unwrap_err();
+        assert_eq!(e.key(), "k/0");
+        assert!(e.to_string().contains("outside `k/0` (10 bytes)"), "{e}");
+    }
+}

@@ -1,0 +1,301 @@
+//! A store in a directory of the local filesystem.
+
+use std::fs::{self, File};
+use std::io::{self, ErrorKind, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use zarr_proto::http::ByteRange;
+
+use super::{dir_prefix, split_dir, BoxFuture, ListDir, Store, StoreError, StoreResult};
+
+/// Prefix of the temporary files that [`FsStore::set`](Store::set) renames into
+/// place; listings skip them and keys may not use it.
+const TMP_PREFIX: &str = ".zarr-tmp-";
+
+/// A store that maps keys to files under a root directory.
+///
+/// File operations run on the `blocking` thread pool, so they never stall the
+/// executor. Keys are checked before they touch the filesystem: no `..` or `.`
+/// segments, no leading `/`, no empty segments, no backslashes or NUL bytes, so
+/// a key can never name a file outside the root. Writes are atomic: the value is
+/// written to a temporary file in the same directory and renamed over the key,
+/// so a reader sees the old value or the new one, never a mix. (They are not
+/// fsynced: atomic, not durable across a power loss.)
+///
+/// # Examples
+///
+/// ```
+/// use zarr_smol::store::{FsStore, Store};
+/// # let dir = std::env::temp_dir().join(format!("zarr-smol-doc-{}", std::process::id()));
+/// # futures_lite::future::block_on(async {
+/// let store = FsStore::new(&dir);
+/// store.set("a/c/0", vec![1u8, 2, 3].into()).await?;
+/// assert_eq!(store.get("a/c/0", None).await?.as_deref(), Some(&[1u8, 2, 3][..]));
+/// assert!(store.get("../etc/passwd", None).await.is_err());
+/// # Ok::<(), zarr_smol::store::StoreError>(())
+/// # }).unwrap();
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct FsStore {
+    root: Arc<PathBuf>,
+}
+
+impl FsStore {
+    /// A store rooted at `root`. The directory is created on the first write.
+    pub fn new(root: impl Into<PathBuf>) -> FsStore {
+        FsStore { root: Arc::new(root.into()) }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The path of `key` under the root, after checking the key.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidKey`] for a key that could escape the root or is malformed.
+    pub fn path_of(&self, key: &str) -> StoreResult<PathBuf> {
+        validate_key(key)?;
+        let mut p = PathBuf::from(self.root.as_path());
+        p.extend(key.split('/'));
+        Ok(p)
+    }
+
+    fn spawn<T: Send + 'static>(
+        &self,
+        key: &str,
+        f: impl FnOnce(&Path, &str) -> StoreResult<T> + Send + 'static,
+    ) -> BoxFuture<'static, StoreResult<T>> {
+        let root = Arc::clone(&self.root);
+        let key = key.to_owned();
+        Box::pin(blocking::unblock(move || f(&root, &key)))
+    }
+}
+
+/// Checks that `key` is a relative, `/`-separated path with no way out of the root.
+pub(crate) fn validate_key(key: &str) -> StoreResult<()> {
+    let bad = |reason| Err(StoreError::InvalidKey { key: key.to_owned(), reason });
+    if key.is_empty() {
+        return bad("empty key");
+    }
+    if key.starts_with('/') {
+        return bad("absolute path");
+    }
+    if key.contains('\\') {
+        return bad("backslash in key");
+    }
+    if key.contains('\0') {
+        return bad("NUL byte in key");
+    }
+    for seg in key.split('/') {
+        match seg {
+            "" => return bad("empty path segment"),
+            "." | ".." => return bad("`.` or `..` path segment"),
+            s if s.starts_with(TMP_PREFIX) => return bad("reserved temporary-file name"),
+            // A drive prefix such as `C:` would make the path absolute on Windows.
+            s if cfg!(windows) && s.contains(':') => return bad("`:` in key"),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// True for errors that mean "no value at this key".
+fn is_missing(e: &io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory | ErrorKind::IsADirectory)
+}
+
+fn read_value(path: &Path, key: &str, range: Option<ByteRange>) -> StoreResult<Option<Bytes>> {
+    Ok(read_with_len(path, key, range)?.map(|(_, b)| b))
+}
+
+/// Reads `range` of the file at `path` (checked by the caller), with the file's length.
+pub(crate) fn read_with_len(path: &Path, key: &str, range: Option<ByteRange>) -> StoreResult<Option<(u64, Bytes)>> {
+    let io_err = |e| StoreError::io(key, e);
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if is_missing(&e) => return Ok(None),
+        Err(e) => return Err(io_err(e)),
+    };
+    let meta = file.metadata().map_err(io_err)?;
+    if meta.is_dir() {
+        return Ok(None);
+    }
+    let len = meta.len();
+    let (start, end) = match range {
+        None => (0, len),
+        Some(r) => {
+            let span = r.resolve(len).ok_or(StoreError::RangeNotSatisfiable { key: key.into(), range: r, len })?;
+            (span.start, span.end)
+        }
+    };
+    if start > 0 {
+        file.seek(SeekFrom::Start(start)).map_err(io_err)?;
+    }
+    let want = end - start;
+    let cap = usize::try_from(want).map_err(|_| StoreError::TooLarge { key: key.into(), limit: usize::MAX as u64 })?;
+    let mut buf = Vec::with_capacity(cap);
+    file.take(want).read_to_end(&mut buf).map_err(io_err)?;
+    if buf.len() as u64 != want {
+        // The file shrank between metadata() and read: report it, never return short data.
+        let e = io::Error::new(ErrorKind::UnexpectedEof, format!("read {} of {want} bytes", buf.len()));
+        return Err(io_err(e));
+    }
+    Ok(Some((len, Bytes::from(buf))))
+}
+
+fn write_atomic(path: &Path, key: &str, value: &[u8]) -> StoreResult<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let io_err = |e| StoreError::io(key, e);
+    let dir = path.parent().ok_or_else(|| io_err(io::Error::new(ErrorKind::InvalidInput, "no parent directory")))?;
+    fs::create_dir_all(dir).map_err(io_err)?;
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!("{TMP_PREFIX}{}-{n}-{:016x}", std::process::id(), fastrand::u64(..)));
+    let result = (|| {
+        let mut f = fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        f.write_all(value)?;
+        drop(f);
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(io_err(e));
+    }
+    Ok(())
+}
+
+/// Every key under `dir` (which is the path of `prefix_key`, `""` for the root).
+fn walk(dir: &Path, prefix_key: &str, out: &mut Vec<String>, key: &str) -> StoreResult<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if is_missing(&e) => return Ok(()),
+        Err(e) => return Err(StoreError::io(key, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| StoreError::io(key, e))?;
+        let Ok(name) = entry.file_name().into_string() else { continue };
+        if name.starts_with(TMP_PREFIX) {
+            continue;
+        }
+        let child = format!("{prefix_key}{name}");
+        let ft = entry.file_type().map_err(|e| StoreError::io(&child, e))?;
+        if ft.is_dir() {
+            walk(&entry.path(), &format!("{child}/"), out, key)?;
+        } else {
+            out.push(child);
+        }
+    }
+    Ok(())
+}
+
+/// The deepest directory key that contains every key starting with `prefix`.
+fn base_dir(prefix: &str) -> &str {
+    match prefix.rfind('/') {
+        Some(i) => &prefix[..=i],
+        None => "",
+    }
+}
+
+impl Store for FsStore {
+    fn get(&self, key: &str, range: Option<ByteRange>) -> BoxFuture<'static, StoreResult<Option<Bytes>>> {
+        let path = match self.path_of(key) {
+            Ok(p) => p,
+            Err(e) => return Box::pin(async move { Err(e) }),
+        };
+        self.spawn(key, move |_, key| read_value(&path, key, range))
+    }
+
+    fn set(&self, key: &str, value: Bytes) -> BoxFuture<'static, StoreResult<()>> {
+        let path = match self.path_of(key) {
+            Ok(p) => p,
+            Err(e) => return Box::pin(async move { Err(e) }),
+        };
+        self.spawn(key, move |_, key| write_atomic(&path, key, &value))
+    }
+
+    fn delete(&self, key: &str) -> BoxFuture<'static, StoreResult<()>> {
+        let path = match self.path_of(key) {
+            Ok(p) => p,
+            Err(e) => return Box::pin(async move { Err(e) }),
+        };
+        self.spawn(key, move |_, key| match fs::remove_file(&path) {
+            Err(e) if !is_missing(&e) => Err(StoreError::io(key, e)),
+            _ => Ok(()),
+        })
+    }
+
+    fn list(&self, prefix: &str) -> BoxFuture<'static, StoreResult<Vec<String>>> {
+        let base = base_dir(prefix).to_owned();
+        if !base.is_empty() {
+            if let Err(e) = validate_key(base.trim_end_matches('/')) {
+                return Box::pin(async move { Err(e) });
+            }
+        }
+        self.spawn(prefix, move |root, prefix| {
+            let mut dir = root.to_path_buf();
+            dir.extend(base.split('/').filter(|s| !s.is_empty()));
+            let mut keys = Vec::new();
+            walk(&dir, &base, &mut keys, prefix)?;
+            keys.retain(|k| k.starts_with(prefix));
+            keys.sort();
+            Ok(keys)
+        })
+    }
+
+    fn list_dir(&self, prefix: &str) -> BoxFuture<'static, StoreResult<ListDir>> {
+        let prefix = dir_prefix(prefix);
+        if !prefix.is_empty() {
+            if let Err(e) = validate_key(prefix.trim_end_matches('/')) {
+                return Box::pin(async move { Err(e) });
+            }
+        }
+        self.spawn(&prefix, move |root, prefix| {
+            let mut dir = root.to_path_buf();
+            dir.extend(prefix.split('/').filter(|s| !s.is_empty()));
+            let entries = match fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if is_missing(&e) => return Ok(ListDir::default()),
+                Err(e) => return Err(StoreError::io(prefix, e)),
+            };
+            let mut names = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(|e| StoreError::io(prefix, e))?;
+                let Ok(name) = entry.file_name().into_string() else { continue };
+                if name.starts_with(TMP_PREFIX) {
+                    continue;
+                }
+                let is_dir = entry.file_type().map_err(|e| StoreError::io(prefix, e))?.is_dir();
+                // A directory shows up as "name/", which split_dir turns into a prefix.
+                names.push(if is_dir { format!("{prefix}{name}/x") } else { format!("{prefix}{name}") });
+            }
+            names.sort();
+            Ok(split_dir(prefix, names.iter().map(String::as_str)))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_validation() {
+        for ok in ["zarr.json", "a/c/0/1", ".zarray", "a/.zattrs", "c/0.0.0", "x..y"] {
+            assert!(validate_key(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "/etc/passwd", "a/../b", "..", "a/./b", "a//b", "a/", "a\\b", "a\0b", ".zarr-tmp-1"] {
+            let e = validate_key(bad).unwrap_err();
+            assert_eq!(e.key(), bad);
+            assert!(e.to_string().contains("invalid key"), "{e}");
+        }
+        assert_eq!(base_dir("a/b/c"), "a/b/");
+        assert_eq!(base_dir("a/"), "a/");
+        assert_eq!(base_dir("abc"), "");
+    }
+}

@@ -1,0 +1,399 @@
+//! A store read over HTTP(S) with isahc (libcurl).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_io::Timer;
+use bytes::Bytes;
+use futures_lite::AsyncReadExt;
+use isahc::config::{CaCertificate, Configurable, RedirectPolicy, VersionNegotiation};
+use isahc::error::ErrorKind;
+use isahc::http::{Method, Request, Response};
+use isahc::{AsyncBody, HttpClient};
+use zarr_proto::http::{check_body, classify_status, join_url, parse_retry_after, ByteRange, Outcome};
+use zarr_proto::http::{RetryPolicy, StatusPolicy};
+
+use super::{BoxFuture, ListDir, Store, StoreError, StoreResult};
+
+/// Which HTTP versions the client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpVersion {
+    /// HTTP/2 when TLS ALPN offers it, HTTP/1.1 otherwise (plain `http://` is HTTP/1.1).
+    #[default]
+    Auto,
+    /// HTTP/1.1 only.
+    Http1,
+    /// HTTP/2 with prior knowledge: h2c over plain TCP (no upgrade dance), h2 over TLS.
+    /// Every request to one host shares one multiplexed connection.
+    Http2PriorKnowledge,
+}
+
+/// Settings of an [`HttpStore`].
+///
+/// Build one with `HttpConfig::default()` and the chained setters.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// HTTP version negotiation.
+    pub version: HttpVersion,
+    /// Most connections open at once, to all hosts (0: no limit). HTTP/1.1 sends
+    /// one request at a time per connection, so this bounds HTTP/1.1 parallelism.
+    pub max_connections: usize,
+    /// Most connections open at once to one host (0: no limit; with
+    /// [`HttpVersion::Http2PriorKnowledge`], 0 means 1, so that requests started
+    /// together wait for the one multiplexed connection instead of each opening
+    /// their own).
+    pub max_connections_per_host: usize,
+    /// Idle connections kept alive for reuse (0: curl's default).
+    pub connection_cache_size: usize,
+    /// Time allowed to connect (TCP + TLS).
+    pub connect_timeout: Duration,
+    /// Time allowed for one whole attempt, body included (`None`: no limit).
+    pub timeout: Option<Duration>,
+    /// Abort an attempt whose transfer rate stays below `.0` bytes/s for `.1`.
+    pub low_speed_timeout: Option<(u32, Duration)>,
+    /// Headers sent with every request (e.g. `Authorization`).
+    pub headers: Vec<(String, String)>,
+    /// A PEM file of CA certificates to trust instead of the system's. When
+    /// unset, `SSL_CERT_FILE` and `SSL_CERT_DIR` are honoured, then the system store.
+    pub ca_file: Option<PathBuf>,
+    /// How transient failures are retried.
+    pub retry: RetryPolicy,
+    /// How status codes map to outcomes (e.g. 403 as missing).
+    pub status: StatusPolicy,
+    /// Largest response body accepted, in bytes.
+    pub max_response_bytes: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            version: HttpVersion::Auto,
+            max_connections: 64,
+            max_connections_per_host: 0,
+            connection_cache_size: 64,
+            connect_timeout: Duration::from_secs(10),
+            timeout: None,
+            low_speed_timeout: Some((1, Duration::from_secs(30))),
+            headers: Vec::new(),
+            ca_file: None,
+            retry: RetryPolicy::default(),
+            status: StatusPolicy::default(),
+            max_response_bytes: 2 << 30,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// Sets [`version`](Self::version).
+    pub fn version(mut self, version: HttpVersion) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// Sets [`max_connections`](Self::max_connections).
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n;
+        self
+    }
+
+    /// Sets [`max_connections_per_host`](Self::max_connections_per_host).
+    pub fn max_connections_per_host(mut self, n: usize) -> Self {
+        self.max_connections_per_host = n;
+        self
+    }
+
+    /// Sets [`timeout`](Self::timeout).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets [`connect_timeout`](Self::connect_timeout).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Adds a header sent with every request.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets [`ca_file`](Self::ca_file).
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    /// Sets [`retry`](Self::retry).
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets [`status`](Self::status).
+    pub fn status(mut self, status: StatusPolicy) -> Self {
+        self.status = status;
+        self
+    }
+}
+
+/// A read-mostly store at a base URL: `get(key)` is `GET {base}/{key}`.
+///
+/// One [`HttpClient`] (one libcurl multi handle and its connection pool) is
+/// shared by every clone of the store, so connections are kept alive and, with
+/// HTTP/2, multiplexed. Requests are driven by isahc's own agent thread; the
+/// futures need no particular executor.
+///
+/// - 200/206 give the value, checked against `Content-Length` and
+///   `Content-Range` (a short body is an error, never silent data);
+///   404 (and 403 when configured) give `None`.
+/// - 5xx, 408, 429, connection failures, resets, timeouts and short bodies are
+///   retried per [`RetryPolicy`], sleeping with [`async_io::Timer`] and honouring
+///   `Retry-After`.
+/// - `set`/`delete` send `PUT`/`DELETE`; listing is not supported.
+#[derive(Debug, Clone)]
+pub struct HttpStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    base: String,
+    client: HttpClient,
+    config: HttpConfig,
+}
+
+/// One failed attempt: retry it or give up.
+enum Failure {
+    Transient(StoreError, Option<u64>),
+    Fatal(StoreError),
+}
+
+impl HttpStore {
+    /// A store at `base_url` with the default [`HttpConfig`].
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Transport`] when the HTTP client cannot be created.
+    pub fn new(base_url: &str) -> StoreResult<HttpStore> {
+        HttpStore::with_config(base_url, HttpConfig::default())
+    }
+
+    /// A store at `base_url` with `config`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Transport`] when the HTTP client cannot be created, or
+    /// [`StoreError::InvalidKey`] for a header that is not valid HTTP.
+    pub fn with_config(base_url: &str, config: HttpConfig) -> StoreResult<HttpStore> {
+        let client_err = |source| StoreError::Transport { key: String::new(), url: base_url.into(), source };
+        let per_host = match (config.version, config.max_connections_per_host) {
+            (HttpVersion::Http2PriorKnowledge, 0) => 1,
+            (_, n) => n,
+        };
+        let mut b = HttpClient::builder()
+            .max_connections(config.max_connections)
+            .max_connections_per_host(per_host)
+            .connection_cache_size(config.connection_cache_size)
+            .connect_timeout(config.connect_timeout)
+            .automatic_decompression(false)
+            .redirect_policy(RedirectPolicy::Limit(5))
+            .version_negotiation(match config.version {
+                HttpVersion::Auto => VersionNegotiation::latest_compatible(),
+                HttpVersion::Http1 => VersionNegotiation::http11(),
+                HttpVersion::Http2PriorKnowledge => VersionNegotiation::http2(),
+            });
+        if let Some(t) = config.timeout {
+            b = b.timeout(t);
+        }
+        if let Some((speed, t)) = config.low_speed_timeout {
+            b = b.low_speed_timeout(speed, t);
+        }
+        let ca = config.ca_file.clone().or_else(|| std::env::var_os("SSL_CERT_FILE").map(PathBuf::from));
+        if let Some(ca) = ca {
+            b = b.ssl_ca_certificate(CaCertificate::file(ca));
+        }
+        for (name, value) in &config.headers {
+            let valid = isahc::http::HeaderName::from_bytes(name.as_bytes()).is_ok()
+                && isahc::http::HeaderValue::from_str(value).is_ok();
+            if !valid {
+                return Err(StoreError::InvalidKey { key: name.clone(), reason: "invalid http header" });
+            }
+            b = b.default_header(name.as_str(), value.as_str());
+        }
+        let client = b.build().map_err(client_err)?;
+        Ok(HttpStore { inner: Arc::new(Inner { base: base_url.to_owned(), client, config }) })
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base
+    }
+
+    /// The URL of `key`.
+    pub fn url_of(&self, key: &str) -> String {
+        join_url(&self.inner.base, key)
+    }
+}
+
+impl Inner {
+    /// Runs `attempt` until it succeeds, fails for good, or the retry policy gives up.
+    async fn with_retries<T, F, Fut>(&self, key: &str, mut attempt: F) -> StoreResult<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Failure>>,
+    {
+        let mut n = 0u32;
+        loop {
+            n += 1;
+            let (err, retry_after) = match attempt().await {
+                Ok(v) => return Ok(v),
+                Err(Failure::Fatal(e)) => return Err(e),
+                Err(Failure::Transient(e, ra)) => (e, ra),
+            };
+            match self.config.retry.delay(n, retry_after, fastrand::u64(..)) {
+                Some(d) => {
+                    Timer::after(d).await;
+                }
+                None if n == 1 => return Err(err),
+                None => return Err(StoreError::RetriesExhausted { key: key.into(), attempts: n, last: Box::new(err) }),
+            }
+        }
+    }
+
+    async fn send(&self, key: &str, url: &str, req: Request<AsyncBody>) -> Result<Response<AsyncBody>, Failure> {
+        self.client.send_async(req).await.map_err(|source| {
+            let transient = matches!(
+                source.kind(),
+                ErrorKind::ConnectionFailed
+                    | ErrorKind::Io
+                    | ErrorKind::NameResolution
+                    | ErrorKind::ProtocolViolation
+                    | ErrorKind::Timeout
+                    | ErrorKind::Unknown
+            );
+            let e = StoreError::Transport { key: key.into(), url: url.into(), source };
+            if transient {
+                Failure::Transient(e, None)
+            } else {
+                Failure::Fatal(e)
+            }
+        })
+    }
+
+    fn status_failure(&self, key: &str, url: &str, resp: &Response<AsyncBody>) -> Failure {
+        let status = resp.status().as_u16();
+        let e = StoreError::Status { key: key.into(), url: url.into(), status };
+        if classify_status(status, self.config.status) == Outcome::Retry {
+            let ra = header_str(resp, "retry-after").and_then(parse_retry_after);
+            Failure::Transient(e, ra)
+        } else {
+            Failure::Fatal(e)
+        }
+    }
+
+    async fn get_once(&self, key: &str, url: &str, range: Option<ByteRange>) -> Result<Option<Bytes>, Failure> {
+        let empty = range.is_some_and(|r| r.is_empty());
+        let mut req = Request::builder().method(if empty { Method::HEAD } else { Method::GET }).uri(url);
+        if let Some(h) = range.and_then(|r| r.header_value()) {
+            req = req.header("range", h);
+        }
+        let req = req
+            .body(AsyncBody::empty())
+            .map_err(|_| Failure::Fatal(StoreError::InvalidKey { key: key.into(), reason: "not valid in a URL" }))?;
+        let mut resp = self.send(key, url, req).await?;
+        let status = resp.status().as_u16();
+        match classify_status(status, self.config.status) {
+            Outcome::Bytes => {}
+            Outcome::Missing => return Ok(None),
+            Outcome::Retry | Outcome::Fail => return Err(self.status_failure(key, url, &resp)),
+        }
+        if empty {
+            return Ok(Some(Bytes::new()));
+        }
+        let content_length = header_str(&resp, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
+        let max = self.config.max_response_bytes;
+        if content_length.is_some_and(|n| n > max) {
+            return Err(Failure::Fatal(StoreError::TooLarge { key: key.into(), limit: max }));
+        }
+        // Bounded by max (checked above) or grown as the body arrives.
+        let mut buf = Vec::with_capacity(content_length.map_or(0, |n| n as usize));
+        let read = resp.body_mut().take(max.saturating_add(1)).read_to_end(&mut buf).await;
+        if let Err(e) = read {
+            // A reset or timeout mid-body (curl reports a short transfer here too).
+            return Err(Failure::Transient(StoreError::io(key, e), None));
+        }
+        if buf.len() as u64 > max {
+            return Err(Failure::Fatal(StoreError::TooLarge { key: key.into(), limit: max }));
+        }
+        let content_range = header_str(&resp, "content-range");
+        match check_body(status, range, content_length, content_range, buf.len() as u64) {
+            // The span lies within buf (check_body resolved it against buf.len()).
+            Ok(span) => Ok(Some(Bytes::from(buf).slice(span.start as usize..span.end as usize))),
+            Err(reason) => Err(Failure::Transient(StoreError::Body { key: key.into(), url: url.into(), reason }, None)),
+        }
+    }
+
+    async fn write_once(&self, key: &str, url: &str, method: Method, body: Option<Bytes>) -> Result<(), Failure> {
+        let body = match body {
+            Some(b) => AsyncBody::from(Vec::from(b)),
+            None => AsyncBody::empty(),
+        };
+        let req =
+            Request::builder().method(method.clone()).uri(url).body(body).map_err(|_| {
+                Failure::Fatal(StoreError::InvalidKey { key: key.into(), reason: "not valid in a URL" })
+            })?;
+        let resp = self.send(key, url, req).await?;
+        match resp.status().as_u16() {
+            200..=299 => Ok(()),
+            404 if method == Method::DELETE => Ok(()),
+            _ => Err(self.status_failure(key, url, &resp)),
+        }
+    }
+}
+
+fn header_str<'a>(resp: &'a Response<AsyncBody>, name: &str) -> Option<&'a str> {
+    resp.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+impl Store for HttpStore {
+    fn get(&self, key: &str, range: Option<ByteRange>) -> BoxFuture<'static, StoreResult<Option<Bytes>>> {
+        let inner = Arc::clone(&self.inner);
+        let key = key.to_owned();
+        Box::pin(async move {
+            let url = join_url(&inner.base, &key);
+            inner.with_retries(&key, || inner.get_once(&key, &url, range)).await
+        })
+    }
+
+    fn set(&self, key: &str, value: Bytes) -> BoxFuture<'static, StoreResult<()>> {
+        let inner = Arc::clone(&self.inner);
+        let key = key.to_owned();
+        Box::pin(async move {
+            let url = join_url(&inner.base, &key);
+            inner.with_retries(&key, || inner.write_once(&key, &url, Method::PUT, Some(value.clone()))).await
+        })
+    }
+
+    fn delete(&self, key: &str) -> BoxFuture<'static, StoreResult<()>> {
+        let inner = Arc::clone(&self.inner);
+        let key = key.to_owned();
+        Box::pin(async move {
+            let url = join_url(&inner.base, &key);
+            inner.with_retries(&key, || inner.write_once(&key, &url, Method::DELETE, None)).await
+        })
+    }
+
+    fn list(&self, prefix: &str) -> BoxFuture<'static, StoreResult<Vec<String>>> {
+        let e = StoreError::unsupported(prefix, "list", "HttpStore");
+        Box::pin(async move { Err(e) })
+    }
+
+    fn list_dir(&self, prefix: &str) -> BoxFuture<'static, StoreResult<ListDir>> {
+        let e = StoreError::unsupported(prefix, "list_dir", "HttpStore");
+        Box::pin(async move { Err(e) })
+    }
+}

@@ -1,0 +1,67 @@
+//! Shared helpers of the zarr-smol integration tests.
+#![allow(dead_code, unreachable_pub)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::Duration;
+
+use bytes::Bytes;
+use zarr_proto::http::RetryPolicy;
+use zarr_smol::server::{Server, ServerConfig, ServerHandle};
+use zarr_smol::store::{HttpConfig, HttpStore, HttpVersion, MemoryStore};
+
+/// Polls every future at once (no executor needed) and returns their outputs in order.
+pub fn join_all<T>(futs: Vec<Pin<Box<dyn Future<Output = T> + Send>>>) -> impl Future<Output = Vec<T>> {
+    let mut futs: Vec<Option<Pin<Box<dyn Future<Output = T> + Send>>>> = futs.into_iter().map(Some).collect();
+    let mut out: Vec<Option<T>> = futs.iter().map(|_| None).collect();
+    futures_lite::future::poll_fn(move |cx| {
+        let mut pending = false;
+        for (slot, res) in futs.iter_mut().zip(out.iter_mut()) {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => {
+                        *res = Some(v);
+                        *slot = None;
+                    }
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(out.iter_mut().map(|o| o.take().expect("every future finished")).collect())
+        }
+    })
+}
+
+/// Deterministic pseudo-random bytes.
+pub fn data(seed: u64, len: usize) -> Bytes {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    Bytes::from((0..len).map(|_| rng.u8(..)).collect::<Vec<u8>>())
+}
+
+/// A memory store with `n` chunks `c/{i}` of varied sizes (1 byte to ~40 KiB).
+pub fn chunks(n: usize) -> MemoryStore {
+    let store = MemoryStore::new();
+    for i in 0..n {
+        store.insert(format!("c/{i}"), data(i as u64, 1 + (i * 7919) % 40_000));
+    }
+    store
+}
+
+/// A server over `store` on 127.0.0.1 with one executor thread.
+pub fn serve(store: MemoryStore) -> ServerHandle {
+    Server::start(ServerConfig::memory(store).threads(1)).expect("bind 127.0.0.1:0")
+}
+
+/// Quick retries for tests: up to `attempts`, 5..=50 ms apart.
+pub fn fast_retry(attempts: u32) -> RetryPolicy {
+    RetryPolicy { max_attempts: attempts, base_delay: Duration::from_millis(5), max_delay: Duration::from_millis(50) }
+}
+
+/// An HTTP store for `server` speaking `version`.
+pub fn client(server: &ServerHandle, version: HttpVersion, config: HttpConfig) -> HttpStore {
+    HttpStore::with_config(&server.url(), config.version(version)).expect("http client")
+}

@@ -1,0 +1,159 @@
+//! HttpStore against the test server over loopback: ranges, missing keys, h1 and h2c.
+
+// Helpers outside #[test] fns are test code too.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{chunks, client, data, join_all, serve};
+use futures_lite::future::block_on;
+use zarr_proto::http::ByteRange;
+use zarr_smol::server::{Server, ServerConfig};
+use zarr_smol::store::{HttpConfig, HttpVersion, MemoryStore, Store, StoreError};
+
+#[test]
+fn range_gets_over_h1_and_h2c() {
+    let value = data(7, 10_000);
+    let mem = MemoryStore::new();
+    mem.insert("a/c/0", value.clone());
+    mem.insert("empty", "");
+    let server = serve(mem);
+    for version in [HttpVersion::Http1, HttpVersion::Http2PriorKnowledge] {
+        let store = client(&server, version, HttpConfig::default());
+        block_on(async {
+            let whole = store.get("a/c/0", None).await.unwrap().unwrap();
+            assert_eq!(whole, value);
+            let cases = [
+                (ByteRange::new(0, 1), &value[..1]),
+                (ByteRange::new(100, 900), &value[100..1000]),
+                (ByteRange::new(9_990, 100), &value[9_990..]),
+                (ByteRange::FromStart { offset: 5_000, length: None }, &value[5_000..]),
+                (ByteRange::Suffix(16), &value[10_000 - 16..]),
+                (ByteRange::Suffix(20_000), &value[..]),
+                (ByteRange::new(3, 0), &value[..0]),
+            ];
+            for (range, want) in cases {
+                let got = store.get("a/c/0", Some(range)).await.unwrap().unwrap();
+                assert_eq!(&got[..], want, "{version:?} {range}");
+            }
+            assert_eq!(store.get("empty", None).await.unwrap().unwrap().len(), 0);
+            // 416: starts past the end.
+            let e = store.get("a/c/0", Some(ByteRange::new(10_000, 1))).await.unwrap_err();
+            assert_eq!(e.status(), Some(416), "{e}");
+            assert_eq!(e.key(), "a/c/0");
+        });
+    }
+    let c = server.counters();
+    assert_eq!(c.h2_connections, 1);
+    assert!(c.connections >= 2);
+}
+
+#[test]
+fn missing_key_is_none() {
+    let server = serve(MemoryStore::new());
+    for version in [HttpVersion::Http1, HttpVersion::Http2PriorKnowledge] {
+        let store = client(&server, version, HttpConfig::default());
+        assert_eq!(block_on(store.get("nope/zarr.json", None)).unwrap(), None);
+        assert_eq!(block_on(store.get("nope/c/0", Some(ByteRange::Suffix(8)))).unwrap(), None);
+        assert_eq!(block_on(store.get("nope/c/1", Some(ByteRange::new(0, 0)))).unwrap(), None);
+    }
+    assert_eq!(server.counters().requests, 6);
+}
+
+#[test]
+fn h2c_multiplexes_100_concurrent_gets_on_one_connection() {
+    let mem = chunks(100);
+    let server = serve(mem.clone());
+    let store = client(&server, HttpVersion::Http2PriorKnowledge, HttpConfig::default());
+    let futs = (0..100).map(|i| store.get(&format!("c/{i}"), None)).collect();
+    let got = block_on(join_all(futs));
+    for (i, g) in got.into_iter().enumerate() {
+        assert_eq!(g.unwrap(), mem.get_now(&format!("c/{i}")), "c/{i}");
+    }
+    let c = server.counters();
+    assert_eq!(c.requests, 100);
+    assert_eq!(c.connections, 1, "{c:?}");
+    assert_eq!(c.h2_connections, 1);
+}
+
+#[test]
+fn h1_keep_alive_pool_is_bounded() {
+    let mem = chunks(60);
+    let server = serve(mem.clone());
+    let store = client(&server, HttpVersion::Http1, HttpConfig::default().max_connections(4));
+    for _ in 0..2 {
+        let futs = (0..60).map(|i| store.get(&format!("c/{i}"), None)).collect();
+        for (i, g) in block_on(join_all(futs)).into_iter().enumerate() {
+            assert_eq!(g.unwrap(), mem.get_now(&format!("c/{i}")));
+        }
+    }
+    let c = server.counters();
+    assert_eq!(c.requests, 120);
+    assert_eq!(c.h2_connections, 0);
+    // Connections are reused across both rounds, never more than the pool size.
+    assert!(c.connections <= 4, "{c:?}");
+}
+
+#[test]
+fn put_and_delete_round_trip() {
+    let mem = MemoryStore::new();
+    let server = Server::start(ServerConfig::memory(mem.clone()).writable(true).threads(1)).unwrap();
+    let store = client(&server, HttpVersion::Http1, HttpConfig::default());
+    block_on(async {
+        let v = data(3, 5000);
+        store.set("g/a b/c/0", v.clone()).await.unwrap();
+        assert_eq!(mem.get_now("g/a b/c/0"), Some(v.clone()));
+        assert_eq!(store.get("g/a b/c/0", None).await.unwrap(), Some(v));
+        store.delete("g/a b/c/0").await.unwrap();
+        store.delete("g/a b/c/0").await.unwrap();
+        assert_eq!(store.get("g/a b/c/0", None).await.unwrap(), None);
+        assert!(matches!(store.list("g/").await, Err(StoreError::Unsupported { .. })));
+    });
+    // A read-only server refuses writes with 405, which is not retried.
+    let ro = serve(MemoryStore::new());
+    let store = client(&ro, HttpVersion::Http1, HttpConfig::default());
+    let e = block_on(store.set("k", "v".into())).unwrap_err();
+    assert_eq!(e.status(), Some(405));
+    assert_eq!(ro.counters().requests, 1);
+}
+
+#[test]
+fn serves_a_directory_with_latency() {
+    let dir = tempdir("dir-serve");
+    std::fs::create_dir_all(dir.join("a/c")).unwrap();
+    let value = data(11, 3000);
+    std::fs::write(dir.join("a/c/0"), &value).unwrap();
+    let server = Server::start(ServerConfig::dir(&dir).latency(Duration::from_millis(50)).threads(1)).unwrap();
+    let store = client(&server, HttpVersion::Http2PriorKnowledge, HttpConfig::default());
+    let t = std::time::Instant::now();
+    let futs = (0..20).map(|_| store.get("a/c/0", Some(ByteRange::Suffix(100)))).collect();
+    for g in block_on(join_all(futs)) {
+        assert_eq!(&g.unwrap().unwrap()[..], &value[2900..]);
+    }
+    let elapsed = t.elapsed();
+    // Latency is per request, and the 20 requests overlap.
+    assert!(elapsed >= Duration::from_millis(50) && elapsed < Duration::from_millis(1000), "{elapsed:?}");
+    assert_eq!(block_on(store.get("a/../../etc/passwd", None)).ok().flatten(), None);
+    server.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("zarr-smol-{name}-{}-{}", std::process::id(), fastrand::u32(..)));
+    std::fs::create_dir_all(&d).expect("create temp dir");
+    d
+}
+
+#[test]
+fn invalid_custom_header_is_rejected() {
+    let e =
+        zarr_smol::store::HttpStore::with_config("http://127.0.0.1:1", HttpConfig::default().header("bad name", "v"));
+    assert!(matches!(e, Err(StoreError::InvalidKey { ref key, .. }) if key == "bad name"), "{e:?}");
+    assert!(zarr_smol::store::HttpStore::with_config(
+        "http://127.0.0.1:1",
+        HttpConfig::default().header("x-token", "t")
+    )
+    .is_ok());
+}
