@@ -8,7 +8,7 @@
 use zarr_proto::dtype::DataType;
 use zarr_proto::ndarray::{ArrayBytes, NdArray};
 
-use crate::npy::Npy;
+use crate::npy::{ByteOrder, Descr, Npy};
 
 /// Elements in C order, native byte order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,8 +147,17 @@ pub fn compare_ndarray(got: &NdArray, expected: &Npy) -> Result<(), String> {
     if got.shape != expected.shape {
         return Err(format!("shape {:?}, expected {:?}", got.shape, expected.shape));
     }
-    let want = Elements::from_npy(expected, got.dtype.is_variable())?;
     let item = got.dtype.size().unwrap_or(0);
+    if let Some(got_strings) = scalar_string_of_other_width(got, expected) {
+        let want = Elements::from_npy(expected, true)?;
+        let have = Elements::from_npy(&got_strings, true)?;
+        return if have == want {
+            Ok(())
+        } else {
+            Err(format!("got {:?}, expected {:?}", have.get(0).unwrap_or_default(), want.get(0).unwrap_or_default()))
+        };
+    }
+    let want = Elements::from_npy(expected, got.dtype.is_variable())?;
     if !got.dtype.is_variable() && item != expected.descr.itemsize {
         return Err(format!("element size {item}, expected {} ({})", expected.descr.itemsize, expected.descr));
     }
@@ -171,6 +180,28 @@ pub fn compare_ndarray(got: &NdArray, expected: &Npy) -> Result<(), String> {
         return Err(format!("{count} elements differ: {}", bad.join("; ")));
     }
     Ok(())
+}
+
+/// numpy saves a selected 0-d `U`/`S` element as a scalar whose width is that of its value
+/// (`np.str_('ab')` is `<U2` even when taken from a `<U4` array). For such an expected answer
+/// and a fixed-length string result of another width, the result as an `.npy` to compare as strings.
+fn scalar_string_of_other_width(got: &NdArray, expected: &Npy) -> Option<Npy> {
+    let (kind, itemsize) = match got.dtype {
+        DataType::FixedUtf32(n) => ('U', n.checked_mul(4)?),
+        DataType::FixedBytes(n) => ('S', n),
+        _ => return None,
+    };
+    if !expected.shape.is_empty() || expected.descr.kind != kind || expected.descr.itemsize == itemsize {
+        return None;
+    }
+    let ArrayBytes::Fixed(data) = &got.data else { return None };
+    let order = if kind == 'U' { ByteOrder::NATIVE } else { ByteOrder::NotApplicable };
+    Some(Npy {
+        descr: Descr { order, kind, itemsize, unit: None },
+        fortran_order: false,
+        shape: got.shape.clone(),
+        data: data.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -201,6 +232,26 @@ mod tests {
             format!("-2 (0x{})", hex(&(-2i16).to_ne_bytes()))
         );
         assert_eq!(describe(&DataType::FixedBytes(2), b"ab"), "0x6162");
+    }
+
+    /// numpy saves `a[-1]` of a `<U4` array holding `"ab"` as a `<U2` scalar.
+    #[test]
+    fn scalar_strings_of_another_width() {
+        let utf32 = |s: &str, n: usize| -> Vec<u8> {
+            let mut cps: Vec<u32> = s.chars().map(u32::from).collect();
+            cps.resize(n, 0);
+            cps.iter().flat_map(|c| c.to_ne_bytes()).collect()
+        };
+        let got =
+            |s: &str| NdArray { dtype: DataType::FixedUtf32(4), shape: vec![], data: ArrayBytes::Fixed(utf32(s, 4)) };
+        let descr = Descr { order: ByteOrder::NATIVE, kind: 'U', itemsize: 8, unit: None };
+        let expected = Npy { descr, fortran_order: false, shape: vec![], data: utf32("ab", 2) };
+        assert_eq!(compare_ndarray(&got("ab"), &expected), Ok(()));
+        assert!(compare_ndarray(&got("ax"), &expected).is_err());
+        // Arrays (not scalars) keep their width: a width difference is an error.
+        let arr = NdArray { dtype: DataType::FixedUtf32(4), shape: vec![1], data: ArrayBytes::Fixed(utf32("ab", 4)) };
+        let want = Npy { shape: vec![1], ..expected };
+        assert!(compare_ndarray(&arr, &want).unwrap_err().contains("element size"));
     }
 
     fn hex(b: &[u8]) -> String {

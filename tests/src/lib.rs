@@ -4,10 +4,12 @@
 //! - [`manifest`]: the fixture list written by `tests/fixtures/generate.py`.
 //! - [`fixture`]: a fixture's metadata documents and chunk files on disk.
 //! - [`compare`]: NaN-aware element comparison in native byte order.
+//! - [`drive`]: runs a `ReadOp` over in-memory files in a shuffled order.
 //!
 //! The fixtures are committed, so nothing here needs Python.
 
 pub mod compare;
+pub mod drive;
 pub mod fixture;
 pub mod manifest;
 pub mod npy;

@@ -11,11 +11,15 @@ use std::thread;
 use crossbeam_channel::{unbounded, Receiver, Sender};
 use zarr_proto::key;
 use zarr_proto::ndarray::NdArray;
-use zarr_proto::read::{Decoded, DecodeJob, ReadOp, Request, Response};
+use zarr_proto::read::{DecodeJob, Decoded, ReadOp, Request, Response};
 use zarr_proto::Limits;
 
 use crate::store::Store;
 use crate::Error;
+
+/// Requests in flight per read from an HTTP store unless configured otherwise
+/// (the same budget as the async driver's default).
+pub const DEFAULT_HTTP_CONCURRENCY: usize = 128;
 
 /// Progress callback: chunks done, chunks in all.
 pub type Progress = Arc<dyn Fn(usize, usize) + Send + Sync>;
@@ -55,10 +59,8 @@ pub(crate) fn run(mut op: ReadOp, store: &dyn Store, prefix: &str, options: &Rea
     }
     let io_threads = options.concurrency.unwrap_or_else(|| store.concurrency()).max(1);
     let io_threads = io_threads.min(op.requests_queued().max(1));
-    let decode_threads = options
-        .decode_threads
-        .unwrap_or_else(|| thread::available_parallelism().map_or(2, |n| n.get()))
-        .max(1);
+    let decode_threads =
+        options.decode_threads.unwrap_or_else(|| thread::available_parallelism().map_or(2, |n| n.get())).max(1);
     let cancelled = AtomicBool::new(false);
     let (req_tx, req_rx) = unbounded::<Request>();
     let (job_tx, job_rx) = unbounded::<DecodeJob>();
@@ -122,7 +124,13 @@ fn drive(
     }
 }
 
-fn io_worker(store: &dyn Store, prefix: &str, requests: &Receiver<Request>, events: &Sender<Event>, cancelled: &AtomicBool) {
+fn io_worker(
+    store: &dyn Store,
+    prefix: &str,
+    requests: &Receiver<Request>,
+    events: &Sender<Event>,
+    cancelled: &AtomicBool,
+) {
     for req in requests {
         if cancelled.load(Ordering::Relaxed) {
             return;

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
-use zarr_proto::metadata::consolidated::ConsolidatedMetadata;
 use zarr_proto::key;
+use zarr_proto::metadata::consolidated::ConsolidatedMetadata;
 use zarr_proto::metadata::{GroupMetadata, NodeMetadata};
 use zarr_proto::open::OpenOp;
 
@@ -55,7 +55,9 @@ impl Group {
         let store: Arc<dyn Store> = Arc::new(store);
         match read_node(store.as_ref(), path)? {
             NodeMetadata::Group(meta) => Ok(Group { store, path: path.trim_matches('/').into(), meta }),
-            NodeMetadata::Array(_) => Err(Error::WrongNodeType { path: path.into(), expected: "group", found: "array" }),
+            NodeMetadata::Array(_) => {
+                Err(Error::WrongNodeType { path: path.into(), expected: "group", found: "array" })
+            }
         }
     }
 
@@ -120,15 +122,8 @@ impl Group {
             return Ok(match node.clone() {
                 NodeMetadata::Array(meta) => Node::Array(Array::from_metadata(self.store.clone(), &path, meta)),
                 NodeMetadata::Group(mut meta) => {
-                    // Consolidated metadata lists every descendant flat; the child group sees its own subtree.
-                    let below = format!("{relative}/");
-                    let nodes = self.consolidated().map(|c| {
-                        c.nodes
-                            .iter()
-                            .filter_map(|(k, v)| k.strip_prefix(&below).map(|k| (k.to_string(), v.clone())))
-                            .collect()
-                    });
-                    meta.consolidated = nodes.map(|nodes| ConsolidatedMetadata { nodes });
+                    // Consolidated metadata lists every descendant flat; the child sees its own subtree.
+                    meta.consolidated = self.consolidated().map(|c| c.subtree(relative));
                     Node::Group(Group { store: self.store.clone(), path, meta })
                 }
             });

@@ -31,9 +31,26 @@ mod group;
 pub mod store;
 
 pub use array::Array;
-pub use driver::{Progress, ReadOptions};
+pub use driver::{Progress, ReadOptions, DEFAULT_HTTP_CONCURRENCY};
 pub use error::Error;
 pub use group::{Group, Node};
 pub use store::{FsStore, MemoryStore, Store};
+#[cfg(feature = "http")]
+pub use store::HttpStore;
+#[cfg(feature = "http")]
+pub use zarr_smol::{HttpConfig, HttpVersion};
+
+/// Opens the store for a URL: `http(s)://` (with `http`), otherwise a local path or `file://` URL.
+///
+/// # Errors
+/// An HTTP client that cannot be built (bad headers, CA file).
+#[cfg(feature = "http")]
+pub fn store_for_url(url: &str, config: HttpConfig) -> Result<std::sync::Arc<dyn Store>, Error> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(std::sync::Arc::new(HttpStore::with_config(url, config)?))
+    } else {
+        Ok(std::sync::Arc::new(FsStore::new(url.strip_prefix("file://").unwrap_or(url))))
+    }
+}
 pub use zarr_proto::ndarray::NdArray;
 pub use zarr_proto::selection::Selection;

@@ -5,9 +5,13 @@ use zarr_proto::http::ByteRange;
 use crate::Error;
 
 mod fs;
+#[cfg(feature = "http")]
+mod http;
 mod memory;
 
 pub use fs::FsStore;
+#[cfg(feature = "http")]
+pub use http::HttpStore;
 pub use memory::MemoryStore;
 
 /// A key-value store of byte strings, shared by reader threads.

@@ -8,11 +8,13 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
-use zarr_blocking::{Array, FsStore, Group, Node, ReadOptions, Store};
+use zarr_blocking::{Array, Group, Node, ReadOptions};
 use zarr_proto::metadata::{ArrayMetadata, ChunkGrid, ZarrFormat};
 use zarr_proto::selection::parse::SelectionKind;
 use zarr_proto::selection::Selection;
 
+mod bench;
+mod demo;
 mod format;
 mod npy;
 
@@ -23,24 +25,59 @@ struct Cli {
     command: Command,
 }
 
+/// How to reach a remote store (ignored for local paths).
+#[derive(clap::Args, Clone, Default)]
+struct Remote {
+    /// Speak HTTP/2 with prior knowledge over cleartext (h2c): all requests on one connection.
+    #[arg(long)]
+    h2c: bool,
+    /// Trust the CA certificates in this PEM file (also honoured: SSL_CERT_FILE, SSL_CERT_DIR).
+    #[arg(long, value_name = "FILE")]
+    cacert: Option<PathBuf>,
+    /// Extra request header, `Name: value` (repeatable), e.g. an auth token.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<String>,
+}
+
+impl Remote {
+    fn config(&self) -> Result<zarr_blocking::HttpConfig> {
+        let mut c = zarr_blocking::HttpConfig::default();
+        if self.h2c {
+            c = c.version(zarr_blocking::HttpVersion::Http2PriorKnowledge);
+        }
+        if let Some(ca) = &self.cacert {
+            c = c.ca_file(ca);
+        }
+        for h in &self.headers {
+            let (name, value) = h.split_once(':').ok_or_else(|| format!("header `{h}` is not `Name: value`"))?;
+            c = c.header(name.trim(), value.trim());
+        }
+        Ok(c)
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Show an array's or group's metadata: shape, chunks, dtype, codecs, attributes.
     Info {
-        /// Local path or file:// URL of the array or group.
+        /// Local path, file:// or http(s):// URL of the array or group.
         url: String,
         /// Machine-readable JSON output.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        remote: Remote,
     },
     /// Show the hierarchy under a group, with shape and dtype per array.
     Ls {
-        /// Local path or file:// URL of the group.
+        /// Local path, file:// or http(s):// URL of the group (HTTP needs consolidated metadata).
         url: String,
+        #[command(flatten)]
+        remote: Remote,
     },
     /// Read a selection of an array; write it as .npy or print a preview.
     Get {
-        /// Local path or file:// URL of the array.
+        /// Local path, file:// or http(s):// URL of the array.
         url: String,
         /// numpy-style selection, e.g. "3:17:2, -1, ..." or "[1,5,9], 0:10"; default everything.
         #[arg(short, long)]
@@ -54,7 +91,34 @@ enum Command {
         /// Requests in flight (default: the store's own).
         #[arg(long)]
         concurrency: Option<usize>,
+        #[command(flatten)]
+        remote: Remote,
     },
+    /// Serve a directory over HTTP/1.1 and h2c (one port), with Range support.
+    Serve {
+        /// The directory to serve.
+        dir: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Delay added to every response, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// Fraction of requests answered with 503 (0.0 to 1.0), to test retries.
+        #[arg(long, default_value_t = 0.0)]
+        fail_rate: f64,
+    },
+    /// Reproduce the seed scenario: 1289 tiny chunks over a 50 ms link, read slowly and fast.
+    Demo {
+        /// Latency per request, in milliseconds.
+        #[arg(long, default_value_t = 50)]
+        latency_ms: u64,
+        /// Chunks read one at a time before extrapolating the slow ways.
+        #[arg(long, default_value_t = 20)]
+        sample: u64,
+    },
+    /// Measure: full-array read throughput and peak memory.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -72,11 +136,14 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Info { url, json } => info(&url, json),
-        Command::Ls { url } => ls(&url),
-        Command::Get { url, select, kind, output, concurrency } => {
-            get(&url, select.as_deref(), kind, output.as_deref(), concurrency)
+        Command::Info { url, json, remote } => info(&url, json, &remote),
+        Command::Ls { url, remote } => ls(&url, &remote),
+        Command::Get { url, select, kind, output, concurrency, remote } => {
+            get(&url, select.as_deref(), kind, output.as_deref(), concurrency, &remote)
         }
+        Command::Serve { dir, addr, latency_ms, fail_rate } => serve(dir, addr, latency_ms, fail_rate),
+        Command::Demo { latency_ms, sample } => demo::run(std::time::Duration::from_millis(latency_ms), sample),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -87,16 +154,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn open_store(url: &str) -> Arc<dyn Store> {
-    Arc::new(FsStore::new(url.strip_prefix("file://").unwrap_or(url)))
+fn open_node(url: &str, remote: &Remote) -> Result<Node> {
+    let store = zarr_blocking::store_for_url(url, remote.config()?)?;
+    Group::open_node(store, "").map_err(|e| format!("{url}: {e}").into())
 }
 
-fn open_node(url: &str) -> Result<Node> {
-    Group::open_node(open_store(url), "").map_err(|e| format!("{url}: {e}").into())
-}
-
-fn open_array(url: &str) -> Result<Array> {
-    match open_node(url)? {
+fn open_array(url: &str, remote: &Remote) -> Result<Array> {
+    match open_node(url, remote)? {
         Node::Array(a) => Ok(a),
         Node::Group(_) => Err(format!("{url} is a group, not an array (try `zarr ls {url}`)").into()),
     }
@@ -137,8 +201,8 @@ fn stored(array: &Array) -> Result<(u64, u64)> {
     Ok((total, count))
 }
 
-fn info(url: &str, as_json: bool) -> Result<()> {
-    match open_node(url)? {
+fn info(url: &str, as_json: bool, remote: &Remote) -> Result<()> {
+    match open_node(url, remote)? {
         Node::Group(g) => {
             let children = g.children()?;
             if as_json {
@@ -213,8 +277,8 @@ fn info(url: &str, as_json: bool) -> Result<()> {
     Ok(())
 }
 
-fn ls(url: &str) -> Result<()> {
-    match open_node(url)? {
+fn ls(url: &str, remote: &Remote) -> Result<()> {
+    match open_node(url, remote)? {
         Node::Array(a) => {
             println!("{url} {:?} {}", a.shape(), a.metadata().data_type.name());
         }
@@ -250,8 +314,9 @@ fn get(
     kind: Kind,
     output: Option<&std::path::Path>,
     concurrency: Option<usize>,
+    remote: &Remote,
 ) -> Result<()> {
-    let array = open_array(url)?;
+    let array = open_array(url, remote)?;
     let kind = match kind {
         Kind::Oindex => SelectionKind::Orthogonal,
         Kind::Vindex => SelectionKind::Points,
@@ -288,6 +353,22 @@ fn get(
         }
     }
     Ok(())
+}
+
+fn serve(dir: PathBuf, addr: std::net::SocketAddr, latency_ms: u64, fail_rate: f64) -> Result<()> {
+    use zarr_smol::server::{Fault, Server, ServerConfig};
+    if !dir.is_dir() {
+        return Err(format!("{}: not a directory", dir.display()).into());
+    }
+    let mut config = ServerConfig::dir(&dir).addr(addr).latency(std::time::Duration::from_millis(latency_ms));
+    if fail_rate > 0.0 {
+        config = config.fault(Fault::Status503, fail_rate.min(1.0));
+    }
+    let server = Server::start(config)?;
+    eprintln!("serving {} at {} (HTTP/1.1 and h2c); Ctrl-C to stop", dir.display(), server.url());
+    loop {
+        std::thread::park();
+    }
 }
 
 /// A progress callback drawing a bar on stderr, when stderr is a terminal and the read

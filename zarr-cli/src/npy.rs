@@ -38,13 +38,12 @@ pub(crate) fn encode(array: &NdArray) -> Result<(String, Vec<u8>), String> {
         DataType::FixedBytes(n) => (format!("|S{n}"), fixed()?),
         DataType::FixedUtf32(n) => (format!("{e}U{n}"), fixed()?),
         DataType::DateTime64 { unit, scale_factor } => (format!("{e}M8[{}]", unit_str(*unit, *scale_factor)), fixed()?),
-        DataType::TimeDelta64 { unit, scale_factor } => (format!("{e}m8[{}]", unit_str(*unit, *scale_factor)), fixed()?),
+        DataType::TimeDelta64 { unit, scale_factor } => {
+            (format!("{e}m8[{}]", unit_str(*unit, *scale_factor)), fixed()?)
+        }
         DataType::String => {
             let ArrayBytes::Variable(items) = &array.data else { return Err("string array without strings".into()) };
-            let strings: Vec<Vec<char>> = items
-                .iter()
-                .map(|b| String::from_utf8_lossy(b).chars().collect())
-                .collect();
+            let strings: Vec<Vec<char>> = items.iter().map(|b| String::from_utf8_lossy(b).chars().collect()).collect();
             let width = strings.iter().map(Vec::len).max().unwrap_or(0).max(1);
             let mut out = Vec::with_capacity(strings.len() * width * 4);
             for s in &strings {

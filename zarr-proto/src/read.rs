@@ -346,7 +346,8 @@ impl ReadOp {
                         coords.push(c);
                         offsets.push(o);
                     }
-                    let shape: Vec<u64> = coords.iter().enumerate().map(|(d, &c)| self.grid[d].span(c).map_or(1, |s| s.1)).collect();
+                    let shape: Vec<u64> =
+                        coords.iter().enumerate().map(|(d, &c)| self.grid[d].span(c).map_or(1, |s| s.1)).collect();
                     let strides = project::c_strides(&shape);
                     let flat = offsets.iter().zip(&strides).map(|(o, s)| o * s).sum();
                     by_chunk.entry(coords).or_default().push((flat, out as u64));
@@ -529,7 +530,10 @@ impl ReadOp {
         if !ok {
             return Err(Error::Chunk {
                 key,
-                source: alloc::boxed::Box::new(Error::codec("codec chain", format!("decoded to the wrong size for a chunk of shape {shape:?}"))),
+                source: alloc::boxed::Box::new(Error::codec(
+                    "codec chain",
+                    format!("decoded to the wrong size for a chunk of shape {shape:?}"),
+                )),
             });
         }
         match &self.units[unit].target {
@@ -593,7 +597,11 @@ impl ReadOp {
         let repr = match self.reprs.get(&shape) {
             Some(r) => r.clone(),
             None => {
-                let r = Arc::new(ChunkRepr { shape: shape.clone(), dtype: self.dtype.clone(), fill_value: self.fill_value.clone() });
+                let r = Arc::new(ChunkRepr {
+                    shape: shape.clone(),
+                    dtype: self.dtype.clone(),
+                    fill_value: self.fill_value.clone(),
+                });
                 self.reprs.insert(shape, r.clone());
                 r
             }
@@ -631,7 +639,10 @@ impl ReadOp {
         if n < layout.index_size {
             return Err(Error::Chunk {
                 key,
-                source: alloc::boxed::Box::new(Error::codec("sharding_indexed", format!("shard of {n} bytes is shorter than its {} byte index", layout.index_size))),
+                source: alloc::boxed::Box::new(Error::codec(
+                    "sharding_indexed",
+                    format!("shard of {n} bytes is shorter than its {} byte index", layout.index_size),
+                )),
             });
         }
         let index_bytes = match layout.codec.index_location {
@@ -645,7 +656,10 @@ impl ReadOp {
                 Some((offset, len)) => {
                     let end = offset.checked_add(len).filter(|&e| e <= n).ok_or_else(|| Error::Chunk {
                         key: key.clone(),
-                        source: alloc::boxed::Box::new(Error::codec("sharding_indexed", format!("inner chunk at {offset}+{len} lies outside the {n} byte shard"))),
+                        source: alloc::boxed::Box::new(Error::codec(
+                            "sharding_indexed",
+                            format!("inner chunk at {offset}+{len} lies outside the {n} byte shard"),
+                        )),
                     })?;
                     let inner = bytes[offset as usize..end as usize].to_vec();
                     let inner_key = format!("{key}[inner {:?}]", self.units[unit].coords);
@@ -668,7 +682,8 @@ impl ReadOp {
                         key: key.clone(),
                         source: alloc::boxed::Box::new(Error::codec("sharding_indexed", "inner chunk range overflows")),
                     })?;
-                    limits::check("encoded chunk", len, self.limits.max_encoded_chunk_bytes).map_err(|e| e.in_chunk(&key))?;
+                    limits::check("encoded chunk", len, self.limits.max_encoded_chunk_bytes)
+                        .map_err(|e| e.in_chunk(&key))?;
                     wanted.push((offset, len, unit));
                 }
             }

@@ -133,7 +133,12 @@ impl Selection {
         match self {
             Selection::Orthogonal(sel) => {
                 let sel = expand_ellipsis(sel, shape.len())?;
-                let dims = sel.iter().zip(shape).enumerate().map(|(d, (s, &n))| resolve_dim(s, n, d)).collect::<Result<_>>()?;
+                let dims = sel
+                    .iter()
+                    .zip(shape)
+                    .enumerate()
+                    .map(|(d, (s, &n))| resolve_dim(s, n, d))
+                    .collect::<Result<_>>()?;
                 Ok(ResolvedSelection::Orthogonal(dims))
             }
             Selection::Blocks(sel) => {
@@ -145,10 +150,18 @@ impl Selection {
                     let blocks = match resolve_dim(s, count, d)? {
                         DimIndexer::Index(i) => (i, i + 1),
                         DimIndexer::Range { start, step: 1, len } => (start, start + len),
-                        _ => return Err(Error::Selection(format!("block selection in dimension {d} must be an index or a slice with step 1"))),
+                        _ => {
+                            return Err(Error::Selection(format!(
+                                "block selection in dimension {d} must be an index or a slice with step 1"
+                            )))
+                        }
                     };
                     let lo = if blocks.0 >= blocks.1 { 0 } else { chunks.span(blocks.0).map_or(0, |s| s.0).min(n) };
-                    let hi = if blocks.0 >= blocks.1 { 0 } else { chunks.span(blocks.1 - 1).map_or(n, |(s, l)| s.saturating_add(l)).min(n) };
+                    let hi = if blocks.0 >= blocks.1 {
+                        0
+                    } else {
+                        chunks.span(blocks.1 - 1).map_or(n, |(s, l)| s.saturating_add(l)).min(n)
+                    };
                     dims.push(DimIndexer::Range { start: lo, step: 1, len: hi.saturating_sub(lo) });
                 }
                 Ok(ResolvedSelection::Orthogonal(dims))
@@ -171,7 +184,12 @@ impl Selection {
                 }
                 let mut points = Vec::with_capacity(npoints);
                 for k in 0..npoints {
-                    let p = coords.iter().zip(shape).enumerate().map(|(d, (c, &n))| wrap_index(c[k], n, d)).collect::<Result<Vec<_>>>()?;
+                    let p = coords
+                        .iter()
+                        .zip(shape)
+                        .enumerate()
+                        .map(|(d, (c, &n))| wrap_index(c[k], n, d))
+                        .collect::<Result<Vec<_>>>()?;
                     points.push(p);
                 }
                 Ok(ResolvedSelection::Points(points))
@@ -251,7 +269,8 @@ fn slice_range(start: Option<i64>, stop: Option<i64>, step: i64, n: u64, dim: us
             }
         }
     };
-    let (start, stop) = if step > 0 { (clamp(start, 0), clamp(stop, n)) } else { (clamp(start, n - 1), clamp(stop, -1)) };
+    let (start, stop) =
+        if step > 0 { (clamp(start, 0), clamp(stop, n)) } else { (clamp(start, n - 1), clamp(stop, -1)) };
     let step_i = i128::from(step);
     let len = if step > 0 {
         if stop > start {
@@ -272,7 +291,9 @@ fn resolve_dim(sel: &DimSelector, n: u64, dim: usize) -> Result<DimIndexer> {
         DimSelector::Index(i) => Ok(DimIndexer::Index(wrap_index(*i, n, dim)?)),
         DimSelector::Slice { start, stop, step } => slice_range(*start, *stop, *step, n, dim),
         DimSelector::Ellipsis => Err(Error::Selection("unexpanded `...`".into())),
-        DimSelector::Array(idx) => Ok(DimIndexer::List(idx.iter().map(|&i| wrap_index(i, n, dim)).collect::<Result<_>>()?)),
+        DimSelector::Array(idx) => {
+            Ok(DimIndexer::List(idx.iter().map(|&i| wrap_index(i, n, dim)).collect::<Result<_>>()?))
+        }
         DimSelector::Mask(mask) => {
             if mask.len() as u64 != n {
                 return Err(Error::Selection(format!(
@@ -313,7 +334,9 @@ mod tests {
 
     fn range(start: Option<i64>, stop: Option<i64>, step: i64, n: u64) -> Vec<u64> {
         match slice_range(start, stop, step, n, 0).unwrap() {
-            DimIndexer::Range { start, step, len } => (0..len).map(|k| (start as i64 + step * k as i64) as u64).collect(),
+            DimIndexer::Range { start, step, len } => {
+                (0..len).map(|k| (start as i64 + step * k as i64) as u64).collect()
+            }
             _ => unreachable!(),
         }
     }

@@ -165,7 +165,8 @@ fn build_case(seed: u64) -> Case {
         let in_chunk: Vec<Vec<u64>> = indices(&chunk_shape);
         if rng.chance(missing_percent) {
             for local in &in_chunk {
-                let global: Vec<u64> = local.iter().zip(&chunk).zip(&chunk_shape).map(|((l, c), s)| c * s + l).collect();
+                let global: Vec<u64> =
+                    local.iter().zip(&chunk).zip(&chunk_shape).map(|((l, c), s)| c * s + l).collect();
                 if global.iter().zip(&shape).all(|(g, e)| g < e) {
                     let flat: u64 = global.iter().zip(&strides).map(|(g, s)| g * s).sum();
                     dense[flat as usize] = fill.clone();
@@ -197,10 +198,7 @@ fn random_selection(rng: &mut Rng, shape: &[u64]) -> Selection {
         0 if ndim > 0 && shape.iter().all(|&n| n > 0) => {
             let npoints = rng.below(6) as usize;
             Selection::Points(
-                shape
-                    .iter()
-                    .map(|&n| (0..npoints).map(|_| rng.range(-(n as i64), n as i64 - 1)).collect())
-                    .collect(),
+                shape.iter().map(|&n| (0..npoints).map(|_| rng.range(-(n as i64), n as i64 - 1)).collect()).collect(),
             )
         }
         1 => {
@@ -307,7 +305,8 @@ fn reference(case: &Case) -> Option<(Vec<u64>, Vec<Vec<u8>>)> {
                         per_dim.push(v);
                     }
                     DimSelector::Slice { start, stop, step } => {
-                        let v: Vec<u64> = slice_indices(*start, *stop, *step, n as i64).into_iter().map(|i| i as u64).collect();
+                        let v: Vec<u64> =
+                            slice_indices(*start, *stop, *step, n as i64).into_iter().map(|i| i as u64).collect();
                         out_shape.push(v.len() as u64);
                         per_dim.push(v);
                     }
@@ -384,7 +383,12 @@ fn check(seed: u64) {
             assert_eq!(array.shape, shape, "seed {seed}: shape of {:?}", case.selection);
             let expected: Vec<u8> = elements.concat();
             let got = array.fixed_bytes().unwrap();
-            assert!(got == expected.as_slice(), "seed {seed}: data differs for {:?} on {:?}", case.selection, case.meta);
+            assert!(
+                got == expected.as_slice(),
+                "seed {seed}: data differs for {:?} on {:?}",
+                case.selection,
+                case.meta
+            );
         }
     }
 }

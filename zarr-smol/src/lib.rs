@@ -11,9 +11,17 @@
 //!   injection, for tests, benches and `zarr serve`.
 #![warn(missing_docs)]
 
+mod array;
+mod error;
+pub mod read;
 pub mod store;
 
 #[cfg(feature = "server")]
 pub mod server;
 
+pub use array::{open_node, store_for_url, Array, Group, Node};
+pub use error::Error;
+pub use read::ReadOptions;
+pub use zarr_proto::ndarray::NdArray;
+pub use zarr_proto::selection::Selection;
 pub use store::{BoxFuture, FsStore, HttpConfig, HttpStore, HttpVersion, ListDir, MemoryStore, Store, StoreError};

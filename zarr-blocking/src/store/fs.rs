@@ -51,7 +51,9 @@ impl Store for FsStore {
         let path = self.path(key)?;
         let mut file = match File::open(&path) {
             Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory => {
+                return Ok(None)
+            }
             Err(e) => return Err(Error::io(key, e)),
         };
         let result = match range {

@@ -122,3 +122,16 @@ impl ConsolidatedMetadata {
         Ok(ConsolidatedMetadata { nodes })
     }
 }
+
+impl ConsolidatedMetadata {
+    /// The nodes below `path`, keyed relative to it: what a child group's consolidated metadata is.
+    pub fn subtree(&self, path: &str) -> ConsolidatedMetadata {
+        let below = alloc::format!("{}/", path.trim_matches('/'));
+        let nodes = self
+            .nodes
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(below.as_str()).map(|k| (String::from(k), v.clone())))
+            .collect();
+        ConsolidatedMetadata { nodes }
+    }
+}

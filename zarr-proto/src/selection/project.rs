@@ -34,9 +34,9 @@ impl DimItems {
     /// The `(chunk offset, output position)` pairs, expanded.
     pub fn pairs(&self) -> Vec<(u64, u64)> {
         match self {
-            DimItems::Strided { chunk_start, step, out_start, count } => (0..*count)
-                .map(|k| ((*chunk_start as i64 + step * k as i64) as u64, out_start + k))
-                .collect(),
+            DimItems::Strided { chunk_start, step, out_start, count } => {
+                (0..*count).map(|k| ((*chunk_start as i64 + step * k as i64) as u64, out_start + k)).collect()
+            }
             DimItems::Pairs(p) => p.clone(),
         }
     }
@@ -62,7 +62,10 @@ pub fn project_dim(indexer: &DimIndexer, chunks: &DimChunks) -> Vec<DimChunkPart
     match indexer {
         DimIndexer::Index(i) => {
             let (chunk, off) = chunks.locate(*i);
-            alloc::vec![DimChunkPart { chunk, items: DimItems::Strided { chunk_start: off, step: 1, out_start: 0, count: 1 } }]
+            alloc::vec![DimChunkPart {
+                chunk,
+                items: DimItems::Strided { chunk_start: off, step: 1, out_start: 0, count: 1 }
+            }]
         }
         DimIndexer::Range { start, step, len } => project_range(*start, *step, *len, chunks),
         DimIndexer::List(list) => {
@@ -126,7 +129,14 @@ pub fn c_strides(shape: &[u64]) -> Vec<u64> {
 /// `out_strides[d]` the output stride of dimension `d` in elements (0 for a dimension an
 /// integer index removed). Callers guarantee that offsets are in bounds: they come from
 /// projecting a resolved selection onto the same grid.
-pub fn scatter(src: &ArrayBytes, src_shape: &[u64], items: &[&DimItems], out: &mut ArrayBytes, out_strides: &[u64], item_size: usize) {
+pub fn scatter(
+    src: &ArrayBytes,
+    src_shape: &[u64],
+    items: &[&DimItems],
+    out: &mut ArrayBytes,
+    out_strides: &[u64],
+    item_size: usize,
+) {
     let src_strides = c_strides(src_shape);
     let ndim = src_shape.len();
     if ndim == 0 {
@@ -241,7 +251,8 @@ mod tests {
         assert_eq!(parts[1].items, DimItems::Strided { chunk_start: 0, step: 2, out_start: 1, count: 3 });
         let rev = project_range(9, -4, 3, &DimChunks::Regular(5));
         // elements 9,5,1
-        assert_eq!(rev.iter().map(|p| p.chunk).collect::<Vec<_>>(), vec![1, 1, 0]);
+        assert_eq!(rev.iter().map(|p| p.chunk).collect::<Vec<_>>(), vec![1, 0]);
+        assert_eq!(rev[0].items, DimItems::Strided { chunk_start: 4, step: -4, out_start: 0, count: 2 });
     }
 
     #[test]

@@ -69,9 +69,9 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             version: HttpVersion::Auto,
-            max_connections: 64,
+            max_connections: 128,
             max_connections_per_host: 0,
-            connection_cache_size: 64,
+            connection_cache_size: 128,
             connect_timeout: Duration::from_secs(10),
             timeout: None,
             low_speed_timeout: Some((1, Duration::from_secs(30))),

@@ -1,0 +1,189 @@
+//! Async arrays and groups.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use zarr_proto::codec::CodecRegistry;
+use zarr_proto::metadata::consolidated::ConsolidatedMetadata;
+use zarr_proto::metadata::{ArrayMetadata, GroupMetadata, NodeMetadata};
+use zarr_proto::ndarray::NdArray;
+use zarr_proto::open::OpenOp;
+use zarr_proto::read::ReadOp;
+use zarr_proto::selection::Selection;
+use zarr_proto::{key, Limits};
+
+use crate::read::{self, ReadOptions};
+use crate::store::{FsStore, HttpConfig, HttpStore, Store};
+use crate::Error;
+
+/// An array or a group.
+#[derive(Debug, Clone)]
+pub enum Node {
+    /// An array.
+    Array(Array),
+    /// A group.
+    Group(Group),
+}
+
+/// A Zarr v2 or v3 array: its metadata and the store it lives in.
+#[derive(Debug, Clone)]
+pub struct Array {
+    store: Arc<dyn Store>,
+    path: String,
+    meta: ArrayMetadata,
+}
+
+/// A Zarr v2 or v3 group.
+#[derive(Debug, Clone)]
+pub struct Group {
+    store: Arc<dyn Store>,
+    path: String,
+    meta: GroupMetadata,
+}
+
+/// Opens a store for a URL: `http(s)://` with `config`, otherwise a local path or `file://` URL.
+///
+/// # Errors
+/// An HTTP client that cannot be built (bad headers, CA file).
+pub fn store_for_url(url: &str, config: HttpConfig) -> Result<Arc<dyn Store>, Error> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(Arc::new(HttpStore::with_config(url, config)?))
+    } else {
+        Ok(Arc::new(FsStore::new(url.strip_prefix("file://").unwrap_or(url))))
+    }
+}
+
+/// Reads the metadata of the node at `path`; all candidate documents in one round trip.
+pub async fn open_node(store: Arc<dyn Store>, path: &str) -> Result<Node, Error> {
+    let (registry, limits) = (CodecRegistry::default(), Limits::default());
+    let mut op = OpenOp::new(path);
+    let answers = read::get_all(&store, op.keys(), op.keys().len()).await;
+    for (i, answer) in answers.into_iter().enumerate() {
+        op.handle_response(i, answer?.map(Vec::from), &limits)?;
+    }
+    let path = op.path().to_string();
+    Ok(match op.finish(&registry, &limits)? {
+        NodeMetadata::Array(meta) => Node::Array(Array { store, path, meta }),
+        NodeMetadata::Group(meta) => Node::Group(Group { store, path, meta }),
+    })
+}
+
+impl Array {
+    /// Opens the array at `path` (`""` for the root) in `store`.
+    ///
+    /// # Errors
+    /// No metadata at `path`, a group there, invalid metadata, store failures.
+    pub async fn open(store: Arc<dyn Store>, path: &str) -> Result<Array, Error> {
+        match open_node(store, path).await? {
+            Node::Array(a) => Ok(a),
+            Node::Group(g) => Err(Error::WrongNodeType { path: g.path, expected: "array", found: "group" }),
+        }
+    }
+
+    /// Opens the array at a URL (`http(s)://`, `file://` or a local path) with default HTTP settings.
+    pub async fn open_url(url: &str) -> Result<Array, Error> {
+        Array::open(store_for_url(url, HttpConfig::default())?, "").await
+    }
+
+    /// The resolved metadata.
+    pub fn metadata(&self) -> &ArrayMetadata {
+        &self.meta
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[u64] {
+        &self.meta.shape
+    }
+
+    /// User attributes.
+    pub fn attributes(&self) -> &Map<String, Value> {
+        &self.meta.attributes
+    }
+
+    /// The array's path in its store.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Reads `selection` with default options.
+    ///
+    /// # Errors
+    /// Invalid selections, store failures and corrupt chunks, each naming the key.
+    pub async fn read(&self, selection: &Selection) -> Result<NdArray, Error> {
+        self.read_with(selection, &ReadOptions::default()).await
+    }
+
+    /// Reads `selection` with explicit concurrency or limits.
+    pub async fn read_with(&self, selection: &Selection, options: &ReadOptions) -> Result<NdArray, Error> {
+        let op = ReadOp::new(&self.meta, selection, options.limits.unwrap_or_default())?;
+        read::run(op, self.store.clone(), &self.path, options).await
+    }
+}
+
+impl Group {
+    /// Opens the group at `path` in `store`.
+    pub async fn open(store: Arc<dyn Store>, path: &str) -> Result<Group, Error> {
+        match open_node(store, path).await? {
+            Node::Group(g) => Ok(g),
+            Node::Array(a) => Err(Error::WrongNodeType { path: a.path, expected: "group", found: "array" }),
+        }
+    }
+
+    /// The group's metadata.
+    pub fn metadata(&self) -> &GroupMetadata {
+        &self.meta
+    }
+
+    /// User attributes.
+    pub fn attributes(&self) -> &Map<String, Value> {
+        &self.meta.attributes
+    }
+
+    /// Consolidated metadata, when the group has it.
+    pub fn consolidated(&self) -> Option<&ConsolidatedMetadata> {
+        self.meta.consolidated.as_ref()
+    }
+
+    /// Names of the direct children, sorted; from consolidated metadata when present
+    /// (HTTP stores cannot list).
+    pub async fn children(&self) -> Result<Vec<String>, Error> {
+        if let Some(c) = self.consolidated() {
+            return Ok(c.nodes.keys().filter(|k| !k.contains('/')).cloned().collect());
+        }
+        let prefix = if self.path.is_empty() { String::new() } else { format!("{}/", self.path) };
+        let listing = self.store.list_dir(&prefix).await?;
+        let mut names = Vec::new();
+        for dir in listing.prefixes {
+            let name = dir[prefix.len()..].trim_end_matches('/').to_string();
+            if open_node(self.store.clone(), &key::join(&self.path, &name)).await.is_ok() {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Opens the node at `relative` below this group, from consolidated metadata when present.
+    pub async fn child(&self, relative: &str) -> Result<Node, Error> {
+        let relative = relative.trim_matches('/');
+        let path = key::join(&self.path, relative);
+        if let Some(node) = self.consolidated().and_then(|c| c.nodes.get(relative)) {
+            return Ok(match node.clone() {
+                NodeMetadata::Array(meta) => Node::Array(Array { store: self.store.clone(), path, meta }),
+                NodeMetadata::Group(mut meta) => {
+                    meta.consolidated = self.consolidated().map(|c| c.subtree(relative));
+                    Node::Group(Group { store: self.store.clone(), path, meta })
+                }
+            });
+        }
+        open_node(self.store.clone(), &path).await
+    }
+
+    /// Opens the array at `relative` below this group.
+    pub async fn array(&self, relative: &str) -> Result<Array, Error> {
+        match self.child(relative).await? {
+            Node::Array(a) => Ok(a),
+            Node::Group(_) => Err(Error::WrongNodeType { path: relative.into(), expected: "array", found: "group" }),
+        }
+    }
+}
