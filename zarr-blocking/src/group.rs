@@ -106,7 +106,7 @@ impl Group {
         for dir in dirs {
             let name = dir[prefix.len()..].trim_end_matches('/').to_string();
             let child = key::join(&self.path, &name);
-            if matches!(read_node(self.store.as_ref(), &child), Ok(_)) {
+            if read_node(self.store.as_ref(), &child).is_ok() {
                 names.push(name);
             }
         }

@@ -34,9 +34,9 @@ pub use array::Array;
 pub use driver::{Progress, ReadOptions, DEFAULT_HTTP_CONCURRENCY};
 pub use error::Error;
 pub use group::{Group, Node};
-pub use store::{FsStore, MemoryStore, Store};
 #[cfg(feature = "http")]
 pub use store::HttpStore;
+pub use store::{FsStore, MemoryStore, Store};
 #[cfg(feature = "http")]
 pub use zarr_smol::{HttpConfig, HttpVersion};
 

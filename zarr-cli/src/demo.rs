@@ -76,7 +76,11 @@ struct Row {
     note: &'static str,
 }
 
-fn measure(server: &ServerHandle, how: &str, f: impl FnOnce() -> Result<(), Box<dyn std::error::Error>>) -> Result<Row, Box<dyn std::error::Error>> {
+fn measure(
+    server: &ServerHandle,
+    how: &str,
+    f: impl FnOnce() -> Result<(), Box<dyn std::error::Error>>,
+) -> Result<Row, Box<dyn std::error::Error>> {
     server.reset_counters();
     let start = Instant::now();
     f()?;
@@ -93,7 +97,10 @@ pub(crate) fn run(latency: Duration, sample: u64) -> Result<(), Box<dyn std::err
     }
     let server = Server::start(ServerConfig::memory(store).latency(latency))?;
     let url = server.url();
-    println!("Seed scenario: {SEED_LEN} int64 elements in {} chunks of {SEED_CHUNK} (v2, blosc-lz4)", SEED_LEN.div_ceil(SEED_CHUNK));
+    println!(
+        "Seed scenario: {SEED_LEN} int64 elements in {} chunks of {SEED_CHUNK} (v2, blosc-lz4)",
+        SEED_LEN.div_ceil(SEED_CHUNK)
+    );
     println!("served at {url} with {} ms latency per request\n", latency.as_millis());
     let mut rows = Vec::new();
     let n_chunks = SEED_LEN.div_ceil(SEED_CHUNK);
@@ -127,7 +134,9 @@ pub(crate) fn run(latency: Duration, sample: u64) -> Result<(), Box<dyn std::err
     row.note = "extrapolated";
     rows.push(row);
 
-    for (version, name) in [(HttpVersion::Http1, "HTTP/1.1 pool"), (HttpVersion::Http2PriorKnowledge, "h2c, one connection")] {
+    for (version, name) in
+        [(HttpVersion::Http1, "HTTP/1.1 pool"), (HttpVersion::Http2PriorKnowledge, "h2c, one connection")]
+    {
         rows.push(measure(&server, &format!("zarr-rs async, {name}"), || {
             smol::block_on(async {
                 let store = zarr_smol::store_for_url(&url, HttpConfig::default().version(version))?;
@@ -152,8 +161,10 @@ pub(crate) fn run(latency: Duration, sample: u64) -> Result<(), Box<dyn std::err
     }
     let naive = rows[0].seconds;
     let best = rows.iter().skip(2).map(|r| r.seconds).fold(f64::INFINITY, f64::min);
-    println!("\nall reads returned the {SEED_LEN} values that were written; best is {:.0}x faster than one at a time", naive / best);
+    println!(
+        "\nall reads returned the {SEED_LEN} values that were written; best is {:.0}x faster than one at a time",
+        naive / best
+    );
     server.stop();
     Ok(())
 }
-

@@ -22,6 +22,6 @@ pub mod server;
 pub use array::{open_node, store_for_url, Array, Group, Node};
 pub use error::Error;
 pub use read::ReadOptions;
+pub use store::{BoxFuture, FsStore, HttpConfig, HttpStore, HttpVersion, ListDir, MemoryStore, Store, StoreError};
 pub use zarr_proto::ndarray::NdArray;
 pub use zarr_proto::selection::Selection;
-pub use store::{BoxFuture, FsStore, HttpConfig, HttpStore, HttpVersion, ListDir, MemoryStore, Store, StoreError};

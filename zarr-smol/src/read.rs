@@ -37,12 +37,15 @@ enum Event {
 }
 
 /// Drives `op` to completion against `store`, keys relative to the node at `prefix`.
-pub(crate) async fn run(mut op: ReadOp, store: Arc<dyn Store>, prefix: &str, options: &ReadOptions) -> Result<NdArray, Error> {
+pub(crate) async fn run(
+    mut op: ReadOp,
+    store: Arc<dyn Store>,
+    prefix: &str,
+    options: &ReadOptions,
+) -> Result<NdArray, Error> {
     let concurrency = options.concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1);
-    let decoders = options
-        .decode_threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-        .max(1);
+    let decoders =
+        options.decode_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1);
     let executor = async_executor::Executor::new();
     let (tx, rx) = async_channel::unbounded::<Event>();
     let drive = async {
@@ -105,7 +108,11 @@ pub(crate) async fn run(mut op: ReadOp, store: Arc<dyn Store>, prefix: &str, opt
 }
 
 /// Fetches `keys` concurrently (at most `concurrency` at a time), in order.
-pub(crate) async fn get_all(store: &Arc<dyn Store>, keys: &[String], concurrency: usize) -> Vec<StoreResult<Option<bytes::Bytes>>> {
+pub(crate) async fn get_all(
+    store: &Arc<dyn Store>,
+    keys: &[String],
+    concurrency: usize,
+) -> Vec<StoreResult<Option<bytes::Bytes>>> {
     let executor = async_executor::Executor::new();
     executor
         .run(async {

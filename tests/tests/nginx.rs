@@ -1,0 +1,233 @@
+//! Reads fixtures from nginx, a third-party server, over every protocol a store may speak:
+//! HTTP/1.1, HTTP/2 over TLS (ALPN), HTTP/1.1 over TLS (like S3) and h2c, with the async
+//! driver (zarr-smol) and the blocking one (zarr-blocking), and compares with numpy's answers.
+//!
+//! nginx is started through `bench/nginx.sh` on free loopback ports, trusting its
+//! self-signed CA through [`HttpConfig::ca_file`], and stopped by a guard even when the
+//! test panics. Without nginx the test fails (CI installs it); set `ZARR_SKIP_NGINX=1`
+//! to skip it on a machine without nginx.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use zarr_proto::ndarray::NdArray;
+use zarr_proto::selection::parse::SelectionKind as ProtoKind;
+use zarr_proto::selection::Selection;
+use zarr_smol::{HttpConfig, HttpVersion};
+use zarr_tests::compare::compare_ndarray;
+use zarr_tests::manifest::{fixtures_dir, Manifest, SelectionKind};
+
+/// Fixtures read through nginx: v2 blosc, v3 sharded with a crc32c index (at the end: suffix
+/// ranges; at the start: prefix ranges), v3 sharded with missing shards, v3 zstd, and the
+/// seed array (1289 chunks of 5 elements).
+const FIXTURES: &[&str] = &[
+    "v2_blosc_lz4_shuffle",
+    "v3_shard_nested_compression",
+    "v3_shard_start",
+    "v3_shard_missing_fill",
+    "v3_zstd",
+    "v2_seed_6443",
+];
+
+/// A running nginx from `bench/nginx.sh start`; stopped (and its temp dir removed) on drop.
+struct Nginx {
+    vars: BTreeMap<String, String>,
+    port: u16,
+}
+
+impl Nginx {
+    fn script() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/nginx.sh")
+    }
+
+    /// Starts nginx serving `dir` without added latency, on four consecutive free ports.
+    fn start(dir: &Path) -> Nginx {
+        let mut last_error = String::new();
+        for _ in 0..10 {
+            let Some(port) = free_port_run(4) else { continue };
+            let out = Command::new("bash")
+                .arg(Self::script())
+                .args(["start", &dir.to_string_lossy(), &port.to_string(), "0"])
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run bash {}: {e}", Self::script().display()));
+            if out.status.success() {
+                let vars = String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .filter_map(|l| l.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                let nginx = Nginx { vars, port };
+                assert!(nginx.vars.contains_key("PREFIX"), "nginx.sh printed no PREFIX: {out:?}");
+                return nginx;
+            }
+            last_error = String::from_utf8_lossy(&out.stderr).into_owned();
+            if last_error.contains("not installed") || last_error.contains("too old") {
+                break;
+            }
+        }
+        panic!(
+            "could not start nginx through bench/nginx.sh: {last_error}\n\
+             install it (apt-get install nginx libnginx-mod-http-echo openssl; .ci/run does) \
+             or set ZARR_SKIP_NGINX=1 to skip this test"
+        );
+    }
+
+    fn var(&self, name: &str) -> &str {
+        self.vars.get(name).map_or_else(|| panic!("nginx.sh printed no {name}"), String::as_str)
+    }
+
+    fn access_log(&self) -> String {
+        std::fs::read_to_string(self.var("ACCESS_LOG")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        if let Some(prefix) = self.vars.get("PREFIX") {
+            let _ = Command::new("bash").arg(Self::script()).args(["stop", prefix]).status();
+        }
+    }
+}
+
+/// The first of `n` consecutive loopback ports that are free right now.
+fn free_port_run(n: u16) -> Option<u16> {
+    let probe = TcpListener::bind("127.0.0.1:0").ok()?;
+    let base = probe.local_addr().ok()?.port();
+    drop(probe);
+    if base > u16::MAX - n {
+        return None;
+    }
+    (0..n).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()).then_some(base)
+}
+
+/// One way to reach nginx.
+struct Endpoint {
+    name: &'static str,
+    url: String,
+    config: HttpConfig,
+    port: u16,
+    /// `$server_protocol` nginx must log for these requests.
+    protocol: &'static str,
+}
+
+fn endpoints(nginx: &Nginx) -> Vec<Endpoint> {
+    let ca = PathBuf::from(nginx.var("CA"));
+    let tls = || HttpConfig::default().ca_file(&ca);
+    vec![
+        Endpoint {
+            name: "HTTP/1.1",
+            url: nginx.var("HTTP_URL").into(),
+            config: HttpConfig::default(),
+            port: nginx.port,
+            protocol: "HTTP/1.1",
+        },
+        Endpoint {
+            name: "h2 over TLS (ALPN)",
+            url: nginx.var("HTTPS_H2_URL").into(),
+            config: tls(),
+            port: nginx.port + 1,
+            protocol: "HTTP/2.0",
+        },
+        Endpoint {
+            name: "HTTP/1.1 over TLS",
+            url: nginx.var("HTTPS_H1_URL").into(),
+            config: tls(),
+            port: nginx.port + 2,
+            protocol: "HTTP/1.1",
+        },
+        Endpoint {
+            name: "h2c",
+            url: nginx.var("H2C_URL").into(),
+            config: HttpConfig::default().version(HttpVersion::Http2PriorKnowledge),
+            port: nginx.port + 3,
+            protocol: "HTTP/2.0",
+        },
+    ]
+}
+
+fn read_async(url: &str, config: &HttpConfig, selection: &Selection) -> Result<NdArray, String> {
+    smol::block_on(async {
+        let store = zarr_smol::store_for_url(url, config.clone()).map_err(|e| format!("store: {e}"))?;
+        let array = zarr_smol::Array::open(store, "").await.map_err(|e| format!("open: {e}"))?;
+        array.read(selection).await.map_err(|e| format!("read: {e}"))
+    })
+}
+
+fn read_blocking(url: &str, config: &HttpConfig, selection: &Selection) -> Result<NdArray, String> {
+    let store = zarr_blocking::store_for_url(url, config.clone()).map_err(|e| format!("store: {e}"))?;
+    let array = zarr_blocking::Array::open_shared(store, "").map_err(|e| format!("open: {e}"))?;
+    array.read(selection).map_err(|e| format!("read: {e}"))
+}
+
+fn proto_kind(kind: SelectionKind) -> ProtoKind {
+    match kind {
+        SelectionKind::Basic | SelectionKind::Orthogonal => ProtoKind::Orthogonal,
+        SelectionKind::Vectorized => ProtoKind::Points,
+        SelectionKind::Block => ProtoKind::Blocks,
+    }
+}
+
+#[test]
+fn fixtures_read_from_nginx_over_every_protocol() {
+    if std::env::var("ZARR_SKIP_NGINX").is_ok_and(|v| v == "1") {
+        eprintln!("ZARR_SKIP_NGINX=1: not testing against nginx");
+        return;
+    }
+    let manifest = Manifest::load().expect("tests/fixtures/manifest.json loads");
+    let nginx = Nginx::start(&fixtures_dir().join("data"));
+    let endpoints = endpoints(&nginx);
+
+    let mut failures = Vec::new();
+    let mut passed = 0usize;
+    for name in FIXTURES {
+        let fx = manifest.array(name).unwrap_or_else(|| panic!("fixture {name} is not in the manifest"));
+        // The whole array, and the first manifest selection that is not the whole array.
+        let mut cases = vec![("<all>".to_string(), Selection::all(), fx.expected())];
+        if let Some(s) = fx.selections.iter().find(|s| s.expr != "...") {
+            let selection = Selection::parse(&s.expr, proto_kind(s.kind)).expect("manifest selection parses");
+            cases.push((s.expr.clone(), selection, s.expected()));
+        }
+        for ep in &endpoints {
+            let url = format!("{}/{}.zarr", ep.url, name);
+            for (expr, selection, expected) in &cases {
+                let expected = expected.as_ref().expect("expected .npy loads");
+                for (driver, result) in [
+                    ("async", read_async(&url, &ep.config, selection)),
+                    ("blocking", read_blocking(&url, &ep.config, selection)),
+                ] {
+                    match result.and_then(|got| compare_ndarray(&got, expected)) {
+                        Ok(()) => passed += 1,
+                        Err(e) => failures.push(format!("{name} `{expr}` over {} ({driver}): {e}", ep.name)),
+                    }
+                }
+            }
+        }
+    }
+
+    // nginx saw each endpoint's requests in the protocol it was meant to speak,
+    // and answered shard index and inner-chunk reads with partial content.
+    let log = nginx.access_log();
+    for ep in &endpoints {
+        let port = ep.port.to_string();
+        let lines: Vec<&str> = log.lines().filter(|l| l.split(' ').next() == Some(port.as_str())).collect();
+        if lines.is_empty() {
+            failures.push(format!("nginx logged no request on {} (port {port})", ep.name));
+        }
+        if let Some(l) = lines.iter().find(|l| l.split(' ').nth(1) != Some(ep.protocol)) {
+            failures.push(format!("{} should be {}, nginx logged: {l}", ep.name, ep.protocol));
+        }
+        let ranged = lines.iter().filter(|l| l.split(' ').nth(2) == Some("206")).count();
+        if ranged == 0 {
+            failures.push(format!("no 206 (Range) answers on {}", ep.name));
+        }
+    }
+
+    eprintln!(
+        "nginx: {passed} reads matched numpy, {} failures, {} requests served",
+        failures.len(),
+        log.lines().count()
+    );
+    assert!(failures.is_empty(), "{} failures:\n  {}", failures.len(), failures.join("\n  "));
+}
