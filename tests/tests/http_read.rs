@@ -117,8 +117,8 @@ fn stalled_responses_time_out_and_are_retried() {
 fn retries_running_out_fail_in_bounded_time_naming_the_key() {
     let manifest = Manifest::load().expect("manifest");
     let fx = manifest.array(SEED).expect("seed fixture");
-    let server = server(ServerConfig::dir(fixtures_dir()));
     let bad = server(ServerConfig::dir(fixtures_dir()).fault(Fault::Status503, 1.0));
+    let server = server(ServerConfig::dir(fixtures_dir()));
     for (name, read) in READERS {
         let start = Instant::now();
         let err = read(&url(&bad, fx), config(HttpVersion::Http1)).expect_err("every request fails");

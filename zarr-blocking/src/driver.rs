@@ -69,13 +69,20 @@ pub(crate) fn run(mut op: ReadOp, store: &dyn Store, prefix: &str, options: &Rea
     let (event_tx, event_rx) = unbounded::<Event>();
 
     thread::scope(|scope| {
+        // Named threads, so profiles and debuggers tell IO from decoding.
         for _ in 0..io_threads {
             let (req_rx, event_tx, cancelled) = (req_rx.clone(), event_tx.clone(), &cancelled);
-            scope.spawn(move || io_worker(store, prefix, &req_rx, &event_tx, cancelled));
+            thread::Builder::new()
+                .name("zarr-io".into())
+                .spawn_scoped(scope, move || io_worker(store, prefix, &req_rx, &event_tx, cancelled))
+                .map_err(|e| Error::io("(spawning an IO thread)", e))?;
         }
         for _ in 0..decode_threads {
             let (job_rx, event_tx, cancelled) = (job_rx.clone(), event_tx.clone(), &cancelled);
-            scope.spawn(move || decode_worker(&job_rx, &event_tx, cancelled));
+            thread::Builder::new()
+                .name("zarr-decode".into())
+                .spawn_scoped(scope, move || decode_worker(&job_rx, &event_tx, cancelled))
+                .map_err(|e| Error::io("(spawning a decode thread)", e))?;
         }
         drop(event_tx);
         let result = drive(&mut op, &req_tx, &job_tx, &event_rx, options, io_threads, decode_threads);
