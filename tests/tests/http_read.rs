@@ -91,7 +91,7 @@ fn faults_at_20_percent_are_survived_with_correct_data() {
     let fx = manifest.array(SEED).expect("seed fixture");
     let faults = [Fault::Status500, Fault::Status503, Fault::TooManyRequests(0), Fault::Reset, Fault::Truncate];
     for fault in faults {
-        let server = server(ServerConfig::dir(fixtures_dir()).fault(fault.clone(), 0.2).seed(7));
+        let server = server(ServerConfig::dir(fixtures_dir()).fault(fault, 0.2).seed(7));
         for version in [HttpVersion::Http1, HttpVersion::Http2PriorKnowledge] {
             for (name, read) in READERS {
                 let got = read(&url(&server, fx), config(version));
