@@ -27,8 +27,11 @@ pub(crate) fn seed_values() -> Vec<i64> {
     (0..SEED_LEN as i64).map(|i| 1_306_886_400 + i * 86_400).collect()
 }
 
+/// A store key and its value.
+pub(crate) type Object = (String, Vec<u8>);
+
 /// The seed array's store contents: `(key, value)` pairs for `.zarray`, `.zattrs` and 1289 chunks.
-pub(crate) fn seed_objects() -> Result<Vec<(String, Vec<u8>)>, Box<dyn std::error::Error>> {
+pub(crate) fn seed_objects() -> Result<Vec<Object>, Box<dyn std::error::Error>> {
     let mut b = ArrayBuilder::new(vec![SEED_LEN], DataType::Int64, vec![SEED_CHUNK]);
     b.v2_compressor = Some(json!({"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1, "blocksize": 0}));
     b.attributes.insert("units".into(), json!("seconds since 1970-01-01"));

@@ -14,6 +14,7 @@ use zarr_proto::selection::parse::SelectionKind;
 use zarr_proto::selection::Selection;
 
 mod bench;
+mod bench_seed;
 mod demo;
 mod format;
 mod npy;
@@ -229,7 +230,12 @@ fn info(url: &str, as_json: bool, remote: &Remote) -> Result<()> {
             let grid = meta.chunk_grid.grid_shape(&meta.shape);
             let n_chunks: u64 = grid.iter().product();
             let shards = meta.codecs.sharding().map(|s| s.chunk_shape.clone());
-            let (stored_bytes, stored_chunks) = stored(&a)?;
+            // Stores that cannot list (plain HTTP) do not know what is stored.
+            let (stored_bytes, stored_chunks) = match stored(&a) {
+                Ok((bytes, count)) => (Some(bytes), Some(count)),
+                Err(_) if a.store().list_dir("").is_err() => (None, None),
+                Err(e) => return Err(e),
+            };
             let fill = format::element(&meta.data_type, meta.fill_value.as_bytes());
             if as_json {
                 let out = json!({
@@ -264,7 +270,10 @@ fn info(url: &str, as_json: bool, remote: &Remote) -> Result<()> {
                 println!("Fill value   {fill}");
                 println!("Codecs       {}", format::codecs(&meta.codecs));
                 println!("Grid         {grid:?} = {n_chunks} {}", if shards.is_some() { "shards" } else { "chunks" });
-                println!("Stored       {stored_chunks} objects, {stored_bytes} bytes");
+                match (stored_chunks, stored_bytes) {
+                    (Some(n), Some(b)) => println!("Stored       {n} objects, {b} bytes"),
+                    _ => println!("Stored       unknown (the store cannot list)"),
+                }
                 if let Some(names) = &meta.dimension_names {
                     println!("Dimensions   {names:?}");
                 }

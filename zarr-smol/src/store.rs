@@ -25,6 +25,37 @@ pub use self::fs::FsStore;
 pub use self::http::{HttpConfig, HttpStore, HttpVersion};
 pub use self::memory::MemoryStore;
 
+/// Polls every future at once (no executor needed) and returns their outputs in order.
+///
+/// What a store uses to keep several of its own requests in flight, e.g. the parts
+/// of a large value.
+pub fn join_all<'a, T>(futs: Vec<BoxFuture<'a, T>>) -> impl Future<Output = Vec<T>> + 'a
+where
+    T: 'a,
+{
+    let mut futs: Vec<Option<BoxFuture<'a, T>>> = futs.into_iter().map(Some).collect();
+    let mut out: Vec<Option<T>> = futs.iter().map(|_| None).collect();
+    futures_lite::future::poll_fn(move |cx| {
+        let mut pending = false;
+        for (slot, res) in futs.iter_mut().zip(out.iter_mut()) {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        *res = Some(v);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(out.iter_mut().filter_map(Option::take).collect())
+        }
+    })
+}
+
 /// A boxed future that can be sent to another thread.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

@@ -157,3 +157,32 @@ fn invalid_custom_header_is_rejected() {
     )
     .is_ok());
 }
+
+#[test]
+fn large_values_arrive_as_parallel_ranges() {
+    let big = data(11, (20 << 20) + 123);
+    let mem = MemoryStore::new();
+    mem.insert("big", big.clone());
+    mem.insert("small", data(12, 1000));
+    mem.insert("empty", "");
+    let server = serve(mem);
+    for version in [HttpVersion::Http1, HttpVersion::Http2PriorKnowledge] {
+        let store = client(&server, version, HttpConfig::default());
+        server.reset_counters();
+        let got = block_on(store.get("big", None)).unwrap().unwrap();
+        assert!(got == big, "{version:?}: reassembled value differs");
+        // 8 MiB + 8 MiB + the rest.
+        assert_eq!(server.counters().requests, 3, "{version:?}");
+        server.reset_counters();
+        assert_eq!(block_on(store.get("small", None)).unwrap().unwrap().len(), 1000);
+        assert_eq!(block_on(store.get("empty", None)).unwrap().unwrap().len(), 0);
+        assert_eq!(block_on(store.get("absent", None)).unwrap(), None);
+        // Small values take one request; an empty one two (its first range is unsatisfiable).
+        assert_eq!(server.counters().requests, 1 + 2 + 1, "{version:?}");
+    }
+    // Splitting off: one request.
+    let store = client(&server, HttpVersion::Http1, HttpConfig { split_size: 0, ..HttpConfig::default() });
+    server.reset_counters();
+    assert!(block_on(store.get("big", None)).unwrap().unwrap() == big);
+    assert_eq!(server.counters().requests, 1);
+}

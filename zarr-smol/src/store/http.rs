@@ -11,7 +11,9 @@ use isahc::config::{CaCertificate, Configurable, RedirectPolicy, VersionNegotiat
 use isahc::error::ErrorKind;
 use isahc::http::{Method, Request, Response};
 use isahc::{AsyncBody, HttpClient};
-use zarr_proto::http::{check_body, classify_status, join_url, parse_retry_after, ByteRange, Outcome};
+use zarr_proto::http::{
+    check_body, classify_status, join_url, parse_retry_after, BodyError, ByteRange, ContentRange, Outcome,
+};
 use zarr_proto::http::{RetryPolicy, StatusPolicy};
 
 use super::{BoxFuture, ListDir, Store, StoreError, StoreResult};
@@ -63,6 +65,9 @@ pub struct HttpConfig {
     pub status: StatusPolicy,
     /// Largest response body accepted, in bytes.
     pub max_response_bytes: u64,
+    /// Values larger than this are fetched as parallel range requests of this size
+    /// (0: always one request).
+    pub split_size: u64,
 }
 
 impl Default for HttpConfig {
@@ -80,6 +85,7 @@ impl Default for HttpConfig {
             retry: RetryPolicy::default(),
             status: StatusPolicy::default(),
             max_response_bytes: 2 << 30,
+            split_size: 8 << 20,
         }
     }
 }
@@ -167,6 +173,12 @@ struct Inner {
 }
 
 /// One failed attempt: retry it or give up.
+/// A response body, and the value's total length when a 206 told it.
+struct Part {
+    body: Bytes,
+    total: Option<u64>,
+}
+
 enum Failure {
     Transient(StoreError, Option<u64>),
     Fatal(StoreError),
@@ -296,6 +308,18 @@ impl Inner {
     }
 
     async fn get_once(&self, key: &str, url: &str, range: Option<ByteRange>) -> Result<Option<Bytes>, Failure> {
+        Ok(self.get_part(key, url, range, false).await?.map(|p| p.body))
+    }
+
+    /// One GET. With `probe`, a 200 answer (a server that ignores `Range`) is the whole
+    /// value and is returned unsliced, and a 206 answer reports the value's total length.
+    async fn get_part(
+        &self,
+        key: &str,
+        url: &str,
+        range: Option<ByteRange>,
+        probe: bool,
+    ) -> Result<Option<Part>, Failure> {
         let empty = range.is_some_and(|r| r.is_empty());
         let mut req = Request::builder().method(if empty { Method::HEAD } else { Method::GET }).uri(url);
         if let Some(h) = range.and_then(|r| r.header_value()) {
@@ -312,7 +336,7 @@ impl Inner {
             Outcome::Retry | Outcome::Fail => return Err(self.status_failure(key, url, &resp)),
         }
         if empty {
-            return Ok(Some(Bytes::new()));
+            return Ok(Some(Part { body: Bytes::new(), total: None }));
         }
         let content_length = header_str(&resp, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
         let max = self.config.max_response_bytes;
@@ -330,11 +354,69 @@ impl Inner {
             return Err(Failure::Fatal(StoreError::TooLarge { key: key.into(), limit: max }));
         }
         let content_range = header_str(&resp, "content-range");
-        match check_body(status, range, content_length, content_range, buf.len() as u64) {
+        let total = content_range.and_then(ContentRange::parse).and_then(|cr| cr.total);
+        let checked = if probe && status == 200 { None } else { range };
+        match check_body(status, checked, content_length, content_range, buf.len() as u64) {
             // The span lies within buf (check_body resolved it against buf.len()).
-            Ok(span) => Ok(Some(Bytes::from(buf).slice(span.start as usize..span.end as usize))),
+            Ok(span) => Ok(Some(Part {
+                body: Bytes::from(buf).slice(span.start as usize..span.end as usize),
+                total: if status == 206 { total } else { None },
+            })),
             Err(reason) => Err(Failure::Transient(StoreError::Body { key: key.into(), url: url.into(), reason }, None)),
         }
+    }
+
+    /// A whole value; one larger than `split_size` arrives as parallel range requests.
+    ///
+    /// The first request asks for the first `split_size` bytes; its `Content-Range`
+    /// tells the total, and the rest is fetched in parts of `split_size`, all at once.
+    /// Small values cost one request, as before; a server that ignores `Range`
+    /// answers the first request with the whole value.
+    async fn get_whole(&self, key: &str, url: &str) -> StoreResult<Option<Bytes>> {
+        let part = self.config.split_size;
+        if part == 0 {
+            return self.with_retries(key, || self.get_once(key, url, None)).await;
+        }
+        let first = self.with_retries(key, || self.get_part(key, url, Some(ByteRange::new(0, part)), true)).await;
+        let first = match first {
+            Ok(None) => return Ok(None),
+            Ok(Some(p)) => p,
+            // An empty value cannot satisfy a range: ask for it whole.
+            Err(StoreError::Status { status: 416, .. }) => {
+                return self.with_retries(key, || self.get_once(key, url, None)).await;
+            }
+            Err(e) => return Err(e),
+        };
+        let total = match first.total {
+            Some(total) if total > first.body.len() as u64 => total,
+            _ => return Ok(Some(first.body)),
+        };
+        if total > self.config.max_response_bytes {
+            return Err(StoreError::TooLarge { key: key.into(), limit: self.config.max_response_bytes });
+        }
+        let rest: Vec<_> = (1..total.div_ceil(part))
+            .map(|i| {
+                let range = ByteRange::new(i * part, part.min(total - i * part));
+                Box::pin(async move {
+                    let got = self.with_retries(key, || self.get_once(key, url, Some(range))).await?;
+                    got.ok_or_else(|| StoreError::Body {
+                        key: key.into(),
+                        url: url.into(),
+                        reason: BodyError::RangeNotSatisfiable { requested: range, total },
+                    })
+                }) as BoxFuture<'_, StoreResult<Bytes>>
+            })
+            .collect();
+        let mut whole = Vec::with_capacity(total as usize);
+        whole.extend_from_slice(&first.body);
+        for body in super::join_all(rest).await {
+            whole.extend_from_slice(&body?);
+        }
+        if whole.len() as u64 != total {
+            let reason = BodyError::LengthMismatch { expected: total, got: whole.len() as u64 };
+            return Err(StoreError::Body { key: key.into(), url: url.into(), reason });
+        }
+        Ok(Some(Bytes::from(whole)))
     }
 
     async fn write_once(&self, key: &str, url: &str, method: Method, body: Option<Bytes>) -> Result<(), Failure> {
@@ -365,7 +447,10 @@ impl Store for HttpStore {
         let key = key.to_owned();
         Box::pin(async move {
             let url = join_url(&inner.base, &key);
-            inner.with_retries(&key, || inner.get_once(&key, &url, range)).await
+            match range {
+                None => inner.get_whole(&key, &url).await,
+                Some(_) => inner.with_retries(&key, || inner.get_once(&key, &url, range)).await,
+            }
         })
     }
 

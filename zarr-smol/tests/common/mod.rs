@@ -1,9 +1,6 @@
 //! Shared helpers of the zarr-smol integration tests.
 #![allow(dead_code, unreachable_pub)]
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,30 +8,7 @@ use zarr_proto::http::RetryPolicy;
 use zarr_smol::server::{Server, ServerConfig, ServerHandle};
 use zarr_smol::store::{HttpConfig, HttpStore, HttpVersion, MemoryStore};
 
-/// Polls every future at once (no executor needed) and returns their outputs in order.
-pub fn join_all<T>(futs: Vec<Pin<Box<dyn Future<Output = T> + Send>>>) -> impl Future<Output = Vec<T>> {
-    let mut futs: Vec<Option<Pin<Box<dyn Future<Output = T> + Send>>>> = futs.into_iter().map(Some).collect();
-    let mut out: Vec<Option<T>> = futs.iter().map(|_| None).collect();
-    futures_lite::future::poll_fn(move |cx| {
-        let mut pending = false;
-        for (slot, res) in futs.iter_mut().zip(out.iter_mut()) {
-            if let Some(f) = slot {
-                match f.as_mut().poll(cx) {
-                    Poll::Ready(v) => {
-                        *res = Some(v);
-                        *slot = None;
-                    }
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(out.iter_mut().map(|o| o.take().expect("every future finished")).collect())
-        }
-    })
-}
+pub use zarr_smol::store::join_all;
 
 /// Deterministic pseudo-random bytes.
 pub fn data(seed: u64, len: usize) -> Bytes {
