@@ -13,27 +13,28 @@ use crate::error::{Error, Result};
 /// [`Error::Store`] naming the key for empty keys or segments, absolute paths,
 /// `.`/`..` segments, backslashes and NUL bytes.
 pub fn validate(key: &str) -> Result<()> {
-    let bad = |reason: &str| Err(Error::Store { key: key.into(), reason: reason.into() });
+    problem(key).map_or(Ok(()), |reason| Err(Error::Store { key: key.into(), reason: reason.into() }))
+}
+
+/// What makes `key` unsafe to use as a path below a store's root, if anything.
+pub fn problem(key: &str) -> Option<&'static str> {
     if key.is_empty() {
-        return bad("empty key");
+        return Some("empty key");
     }
     if key.starts_with('/') {
-        return bad("absolute path");
+        return Some("absolute path");
     }
     if key.contains('\\') {
-        return bad("backslash in key");
+        return Some("backslash in key");
     }
     if key.contains('\0') {
-        return bad("NUL byte in key");
+        return Some("NUL byte in key");
     }
-    for seg in key.split('/') {
-        match seg {
-            "" => return bad("empty path segment"),
-            "." | ".." => return bad("`.` or `..` path segment"),
-            _ => {}
-        }
-    }
-    Ok(())
+    key.split('/').find_map(|seg| match seg {
+        "" => Some("empty path segment"),
+        "." | ".." => Some("`.` or `..` path segment"),
+        _ => None,
+    })
 }
 
 /// Joins a node path (may be empty) and a key below it.

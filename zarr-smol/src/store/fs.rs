@@ -78,32 +78,18 @@ impl FsStore {
     }
 }
 
-/// Checks that `key` is a relative, `/`-separated path with no way out of the root.
+/// Checks that `key` is a relative, `/`-separated path with no way out of the root
+/// ([`zarr_proto::key::problem`]), and not one of this store's temporary files.
 pub(crate) fn validate_key(key: &str) -> StoreResult<()> {
-    let bad = |reason| Err(StoreError::InvalidKey { key: key.to_owned(), reason });
-    if key.is_empty() {
-        return bad("empty key");
-    }
-    if key.starts_with('/') {
-        return bad("absolute path");
-    }
-    if key.contains('\\') {
-        return bad("backslash in key");
-    }
-    if key.contains('\0') {
-        return bad("NUL byte in key");
-    }
-    for seg in key.split('/') {
-        match seg {
-            "" => return bad("empty path segment"),
-            "." | ".." => return bad("`.` or `..` path segment"),
-            s if s.starts_with(TMP_PREFIX) => return bad("reserved temporary-file name"),
+    let reason = zarr_proto::key::problem(key).or_else(|| {
+        key.split('/').find_map(|seg| match seg {
+            s if s.starts_with(TMP_PREFIX) => Some("reserved temporary-file name"),
             // A drive prefix such as `C:` would make the path absolute on Windows.
-            s if cfg!(windows) && s.contains(':') => return bad("`:` in key"),
-            _ => {}
-        }
-    }
-    Ok(())
+            s if cfg!(windows) && s.contains(':') => Some("`:` in key"),
+            _ => None,
+        })
+    });
+    reason.map_or(Ok(()), |reason| Err(StoreError::InvalidKey { key: key.to_owned(), reason }))
 }
 
 /// True for errors that mean "no value at this key".
