@@ -159,7 +159,7 @@ fn build_case(seed: u64) -> Case {
     let missing_percent = rng.below(40);
     let mut store = HashMap::new();
     for chunk in indices(&grid) {
-        if grid.iter().any(|&g| g == 0) {
+        if grid.contains(&0) {
             break;
         }
         let in_chunk: Vec<Vec<u64>> = indices(&chunk_shape);
