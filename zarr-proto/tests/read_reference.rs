@@ -59,7 +59,8 @@ struct Case {
 }
 
 fn dtype_for(rng: &mut Rng) -> (DataType, &'static str) {
-    match rng.below(6) {
+    match rng.below(7) {
+        6 => (DataType::String, "string"),
         0 => (DataType::UInt8, "uint8"),
         1 => (DataType::Int16, "int16"),
         2 => (DataType::Float32, "float32"),
@@ -84,7 +85,7 @@ fn indices(shape: &[u64]) -> Vec<Vec<u64>> {
     (0..n).map(|flat| shape.iter().enumerate().map(|(d, &e)| (flat / strides[d]) % e.max(1)).collect()).collect()
 }
 
-fn random_codecs(rng: &mut Rng, inner_shape: Option<&[u64]>) -> Vec<Value> {
+fn random_codecs(rng: &mut Rng, inner_shape: Option<&[u64]>, dtype: &DataType) -> Vec<Value> {
     let ndim = inner_shape.map_or(0, <[u64]>::len);
     let mut codecs = Vec::new();
     if ndim > 1 && rng.chance(30) {
@@ -92,8 +93,12 @@ fn random_codecs(rng: &mut Rng, inner_shape: Option<&[u64]>) -> Vec<Value> {
         rng.shuffle(&mut order);
         codecs.push(json!({"name": "transpose", "configuration": {"order": order}}));
     }
-    let endian = if rng.chance(50) { "little" } else { "big" };
-    codecs.push(json!({"name": "bytes", "configuration": {"endian": endian}}));
+    if dtype.is_variable() {
+        codecs.push(json!({"name": "vlen-utf8"}));
+    } else {
+        let endian = if rng.chance(50) { "little" } else { "big" };
+        codecs.push(json!({"name": "bytes", "configuration": {"endian": endian}}));
+    }
     match rng.below(5) {
         0 => codecs.push(json!({"name": "gzip", "configuration": {"level": 1}})),
         1 => codecs.push(json!({"name": "zstd", "configuration": {"level": 1, "checksum": false}})),
@@ -108,7 +113,13 @@ fn build_case(seed: u64) -> Case {
     let ndim = rng.below(5) as usize;
     let shape: Vec<u64> = (0..ndim).map(|_| if rng.chance(5) { 0 } else { rng.range(1, 11) as u64 }).collect();
     let (dtype, _) = dtype_for(&mut rng);
-    let size = dtype.size().unwrap();
+    // Element bytes: fixed-size random bytes, or short ASCII strings for variable-length types.
+    let element = |rng: &mut Rng| -> Vec<u8> {
+        match dtype.size() {
+            Some(size) => (0..size).map(|_| rng.below(256) as u8).collect(),
+            None => (0..rng.below(6)).map(|_| b'a' + rng.below(26) as u8).collect(),
+        }
+    };
     let sharded = ndim > 0 && rng.chance(35);
     let (chunk_shape, codecs) = if sharded {
         let inner: Vec<u64> = (0..ndim).map(|_| rng.range(1, 3) as u64).collect();
@@ -121,19 +132,19 @@ fn build_case(seed: u64) -> Case {
         };
         let codecs = vec![json!({"name": "sharding_indexed", "configuration": {
             "chunk_shape": inner,
-            "codecs": random_codecs(&mut rng, Some(&inner)),
+            "codecs": random_codecs(&mut rng, Some(&inner), &dtype),
             "index_codecs": index_codecs,
             "index_location": location,
         }})];
         (shard, codecs)
     } else {
         let chunk: Vec<u64> = (0..ndim).map(|_| rng.range(1, 6) as u64).collect();
-        let codecs = random_codecs(&mut rng, Some(&chunk));
+        let codecs = random_codecs(&mut rng, Some(&chunk), &dtype);
         (chunk, codecs)
     };
     let registry = CodecRegistry::default();
     let chain = registry.v3_chain(&codecs).unwrap_or_else(|e| panic!("codecs {codecs:?}: {e}"));
-    let fill: Vec<u8> = (0..size).map(|_| if rng.chance(50) { 0 } else { rng.below(256) as u8 }).collect();
+    let fill: Vec<u8> = if rng.chance(50) { element(&mut rng).iter().map(|_| 0).collect() } else { element(&mut rng) };
     let meta = ArrayMetadata {
         zarr_format: ZarrFormat::V3,
         shape: shape.clone(),
@@ -153,7 +164,7 @@ fn build_case(seed: u64) -> Case {
 
     // Source data; each element its own random bytes.
     let all = indices(&shape);
-    let mut dense: Vec<Vec<u8>> = all.iter().map(|_| (0..size).map(|_| rng.below(256) as u8).collect()).collect();
+    let mut dense: Vec<Vec<u8>> = all.iter().map(|_| element(&mut rng)).collect();
     let strides = c_strides(&shape);
     let grid = meta.chunk_grid.grid_shape(&shape);
     let missing_percent = rng.below(40);
@@ -174,18 +185,20 @@ fn build_case(seed: u64) -> Case {
             }
             continue;
         }
-        let mut bytes = Vec::new();
+        let mut elements: Vec<Vec<u8>> = Vec::new();
         for local in &in_chunk {
             let global: Vec<u64> = local.iter().zip(&chunk).zip(&chunk_shape).map(|((l, c), s)| c * s + l).collect();
             if global.iter().zip(&shape).all(|(g, e)| g < e) {
                 let flat: u64 = global.iter().zip(&strides).map(|(g, s)| g * s).sum();
-                bytes.extend_from_slice(&dense[flat as usize]);
+                elements.push(dense[flat as usize].clone());
             } else {
-                bytes.extend_from_slice(&fill);
+                elements.push(fill.clone());
             }
         }
         let repr = meta.chunk_repr(&chunk).unwrap();
-        let encoded = meta.codecs.encode(ArrayBytes::Fixed(bytes), &repr).unwrap_or_else(|e| panic!("encode: {e}"));
+        let data =
+            if dtype.is_variable() { ArrayBytes::Variable(elements) } else { ArrayBytes::Fixed(elements.concat()) };
+        let encoded = meta.codecs.encode(data, &repr).unwrap_or_else(|e| panic!("encode: {e}"));
         store.insert(meta.chunk_key(&chunk), encoded);
     }
     let selection = random_selection(&mut rng, &shape);
@@ -381,14 +394,11 @@ fn check(seed: u64) {
         (Some(_), Err(e)) => panic!("seed {seed}: {:?} on shape {:?}: {e}", case.selection, case.meta.shape),
         (Some((shape, elements)), Ok(array)) => {
             assert_eq!(array.shape, shape, "seed {seed}: shape of {:?}", case.selection);
-            let expected: Vec<u8> = elements.concat();
-            let got = array.fixed_bytes().unwrap();
-            assert!(
-                got == expected.as_slice(),
-                "seed {seed}: data differs for {:?} on {:?}",
-                case.selection,
-                case.meta
-            );
+            let same = match &array.data {
+                ArrayBytes::Fixed(got) => *got == elements.concat(),
+                ArrayBytes::Variable(got) => *got == elements,
+            };
+            assert!(same, "seed {seed}: data differs for {:?} on {:?}", case.selection, case.meta);
         }
     }
 }
