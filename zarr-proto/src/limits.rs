@@ -19,6 +19,9 @@ pub struct Limits {
     pub max_output_bytes: u64,
     /// Largest shard index, in bytes.
     pub max_shard_index_bytes: u64,
+    /// Most chunks (inner chunks for sharded arrays) one read may touch: each costs a
+    /// little bookkeeping, so a tiny chunk shape on a huge array must not plan billions.
+    pub max_chunks_per_read: u64,
 }
 
 impl Default for Limits {
@@ -29,6 +32,7 @@ impl Default for Limits {
             max_encoded_chunk_bytes: 2 << 30,
             max_output_bytes: 1 << 40,
             max_shard_index_bytes: 256 << 20,
+            max_chunks_per_read: 1 << 24,
         }
     }
 }

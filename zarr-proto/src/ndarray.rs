@@ -26,6 +26,32 @@ impl ArrayBytes {
         }
     }
 
+    /// Like [`filled`](Self::filled), but a size the allocator refuses is an error, not an abort.
+    ///
+    /// # Errors
+    /// [`Error::LimitExceeded`] when the memory cannot be reserved.
+    pub fn try_filled(dtype: &DataType, fill: &FillValue, n: usize) -> Result<ArrayBytes> {
+        let refused =
+            |bytes: usize| Error::LimitExceeded { what: "output allocation", requested: bytes as u64, limit: 0 };
+        if dtype.is_variable() {
+            let mut v: Vec<Vec<u8>> = Vec::new();
+            v.try_reserve_exact(n).map_err(|_| refused(n.saturating_mul(core::mem::size_of::<Vec<u8>>())))?;
+            v.resize(n, fill.0.clone());
+            return Ok(ArrayBytes::Variable(v));
+        }
+        let bytes = n.checked_mul(fill.0.len()).ok_or_else(|| refused(usize::MAX))?;
+        let mut v: Vec<u8> = Vec::new();
+        v.try_reserve_exact(bytes).map_err(|_| refused(bytes))?;
+        if fill.0.iter().all(|&b| b == 0) {
+            v.resize(bytes, 0);
+        } else {
+            for _ in 0..n {
+                v.extend_from_slice(&fill.0);
+            }
+        }
+        Ok(ArrayBytes::Fixed(v))
+    }
+
     /// Number of elements, given the element size for fixed-size data.
     pub fn len(&self, item_size: usize) -> usize {
         match self {

@@ -271,7 +271,7 @@ impl ReadOp {
             parts: Vec::new(),
             out_strides: Vec::new(),
             output_shape,
-            output: ArrayBytes::filled(&meta.data_type, &meta.fill_value, n_out),
+            output: ArrayBytes::Fixed(Vec::new()),
             units: Vec::new(),
             sharding,
             queued: VecDeque::new(),
@@ -282,16 +282,31 @@ impl ReadOp {
             reprs: BTreeMap::new(),
             stats: ReadStats::default(),
         };
-        op.plan_units(resolved);
+        op.plan_units(resolved)?;
+        // Allocated after planning, so a read refused for its chunk count allocates nothing.
+        op.output = ArrayBytes::try_filled(&meta.data_type, &meta.fill_value, n_out)?;
         op.plan_requests(meta);
         Ok(op)
     }
 
-    fn plan_units(&mut self, resolved: ResolvedSelection) {
+    fn plan_units(&mut self, resolved: ResolvedSelection) -> Result<()> {
         match resolved {
             ResolvedSelection::Orthogonal(dims) => {
                 if dims.iter().any(|d| d.is_empty()) {
-                    return;
+                    return Ok(());
+                }
+                // Bound the chunk count before projecting: projection allocates per chunk.
+                let touched = dims
+                    .iter()
+                    .zip(&self.grid)
+                    .try_fold(1u64, |n, (ix, g)| n.checked_mul(project::chunks_touched_bound(ix, g)))
+                    .unwrap_or(u64::MAX);
+                if touched > self.limits.max_chunks_per_read {
+                    return Err(Error::LimitExceeded {
+                        what: "chunks touched by one read",
+                        requested: touched,
+                        limit: self.limits.max_chunks_per_read,
+                    });
                 }
                 self.parts = dims.iter().zip(&self.grid).map(|(ix, g)| project::project_dim(ix, g)).collect();
                 let kept: Vec<u64> = dims.iter().filter(|d| d.keeps_dim()).map(|d| d.len()).collect();
@@ -359,6 +374,7 @@ impl ReadOp {
             }
         }
         self.remaining = self.units.len();
+        Ok(())
     }
 
     fn plan_requests(&mut self, meta: &ArrayMetadata) {

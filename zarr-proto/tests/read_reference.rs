@@ -466,3 +466,30 @@ fn protocol_misuse_is_an_error() {
         assert!(op.handle_response(req.id, Response::Missing).is_err(), "answered twice");
     }
 }
+
+#[test]
+fn huge_reads_are_refused_before_allocating() {
+    let meta = |shape: Vec<u64>, chunks: Vec<u64>| ArrayMetadata {
+        zarr_format: ZarrFormat::V3,
+        shape,
+        data_type: DataType::UInt8,
+        chunk_grid: ChunkGrid::Regular { chunk_shape: chunks },
+        chunk_key_encoding: ChunkKeyEncoding::Default { separator: '/' },
+        fill_value: FillValue(vec![0]),
+        codecs: CodecRegistry::default().v3_chain(&[json!({"name": "bytes"})]).unwrap(),
+        attributes: Default::default(),
+        dimension_names: None,
+        document: Value::Null,
+    };
+    let cases = [
+        (meta(vec![1 << 40], vec![1]), "chunks touched"),
+        (meta(vec![u64::MAX / 2, 4], vec![1 << 20, 4]), "output"),
+        (meta(vec![1 << 20], vec![1 << 40]), "decoded chunk"),
+    ];
+    for (m, what) in cases {
+        match ReadOp::new(&m, &Selection::all(), Limits::default()) {
+            Err(zarr_proto::Error::LimitExceeded { what: w, .. }) => assert!(w.contains(what), "{w} vs {what}"),
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+}

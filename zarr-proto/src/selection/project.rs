@@ -56,6 +56,21 @@ pub struct DimChunkPart {
     pub items: DimItems,
 }
 
+/// An upper bound on the number of chunks `indexer` touches, computed without
+/// projecting (which allocates one part per chunk).
+pub fn chunks_touched_bound(indexer: &DimIndexer, chunks: &DimChunks) -> u64 {
+    match indexer {
+        DimIndexer::Index(_) => 1,
+        DimIndexer::List(list) => list.len() as u64,
+        DimIndexer::Range { len: 0, .. } => 0,
+        DimIndexer::Range { start, step, len } => {
+            let last = (i128::from(*start) + i128::from(*step) * i128::from(len - 1)) as u64;
+            let (a, b) = (chunks.locate(*start).0, chunks.locate(last).0);
+            (a.abs_diff(b) + 1).min(*len)
+        }
+    }
+}
+
 /// Projects one dimension's indexer onto its chunk boundaries, chunks in ascending order
 /// (descending for reversed slices, so output order is kept).
 pub fn project_dim(indexer: &DimIndexer, chunks: &DimChunks) -> Vec<DimChunkPart> {
@@ -168,49 +183,76 @@ pub fn scatter(
         DimItems::Strided { chunk_start, out_start, .. } => (*chunk_start, *out_start),
         DimItems::Pairs(_) => (0, 0),
     };
-    let mut index = alloc::vec![0usize; inner];
-    'outer: loop {
-        let mut src_off = 0u64;
-        let mut dst_off = 0u64;
-        for d in 0..inner {
-            let (c, o) = outer[d][index[d]];
-            src_off += c * src_strides[d];
-            dst_off += o * out_strides[d];
+    let runs = Runs { outer, inner_pairs, inner_src, inner_out, run_len, src_strides: &src_strides, out_strides };
+    // Match the buffer kinds once per chunk, not once per run.
+    match (src, out) {
+        (ArrayBytes::Fixed(s), ArrayBytes::Fixed(o)) => runs.for_each(|src_el, dst_el, len| {
+            let n = len * item_size;
+            let (s0, d0) = (src_el * item_size, dst_el * item_size);
+            o[d0..d0 + n].copy_from_slice(&s[s0..s0 + n]);
+        }),
+        (ArrayBytes::Variable(s), ArrayBytes::Variable(o)) => {
+            runs.for_each(|src_el, dst_el, len| o[dst_el..dst_el + len].clone_from_slice(&s[src_el..src_el + len]))
         }
-        match run_len {
-            Some(len) => copy_run(
-                src,
-                (src_off + inner_src * src_strides[inner]) as usize,
-                out,
-                (dst_off + inner_out * out_strides[inner]) as usize,
-                len as usize,
-                item_size,
-            ),
-            None => {
-                for &(c, o) in &inner_pairs {
-                    copy_run(
-                        src,
-                        (src_off + c * src_strides[inner]) as usize,
-                        out,
-                        (dst_off + o * out_strides[inner]) as usize,
-                        1,
-                        item_size,
-                    );
+        // The read op checks the decoded representation before scattering.
+        _ => unreachable!("fixed and variable-length buffers never mix"),
+    }
+}
+
+/// The runs [`scatter`] copies: an odometer over the outer dimensions, and per position
+/// either one contiguous run or single elements along the innermost dimension.
+struct Runs<'a> {
+    /// `(chunk offset, output position)` pairs of the outer dimensions.
+    outer: Vec<Vec<(u64, u64)>>,
+    /// Pairs of the innermost dimension when it is not one run.
+    inner_pairs: Vec<(u64, u64)>,
+    inner_src: u64,
+    inner_out: u64,
+    /// Length of the contiguous run, when the innermost dimensions form one.
+    run_len: Option<u64>,
+    src_strides: &'a [u64],
+    out_strides: &'a [u64],
+}
+
+impl Runs<'_> {
+    /// Calls `copy(source element, output element, length)` for every run.
+    fn for_each(&self, mut copy: impl FnMut(usize, usize, usize)) {
+        let inner = self.outer.len();
+        let (src_inner_stride, out_inner_stride) = (self.src_strides[inner], self.out_strides[inner]);
+        let mut index = alloc::vec![0usize; inner];
+        'outer: loop {
+            let mut src_off = 0u64;
+            let mut dst_off = 0u64;
+            for (d, &i) in index.iter().enumerate() {
+                let (c, o) = self.outer[d][i];
+                src_off += c * self.src_strides[d];
+                dst_off += o * self.out_strides[d];
+            }
+            match self.run_len {
+                Some(len) => copy(
+                    (src_off + self.inner_src * src_inner_stride) as usize,
+                    (dst_off + self.inner_out * out_inner_stride) as usize,
+                    len as usize,
+                ),
+                None => {
+                    for &(c, o) in &self.inner_pairs {
+                        copy((src_off + c * src_inner_stride) as usize, (dst_off + o * out_inner_stride) as usize, 1);
+                    }
                 }
             }
-        }
-        // Advance the odometer over the outer dimensions.
-        let mut d = inner;
-        loop {
-            if d == 0 {
-                break 'outer;
+            // Advance the odometer over the outer dimensions.
+            let mut d = inner;
+            loop {
+                if d == 0 {
+                    break 'outer;
+                }
+                d -= 1;
+                index[d] += 1;
+                if index[d] < self.outer[d].len() {
+                    break;
+                }
+                index[d] = 0;
             }
-            d -= 1;
-            index[d] += 1;
-            if index[d] < outer[d].len() {
-                break;
-            }
-            index[d] = 0;
         }
     }
 }
