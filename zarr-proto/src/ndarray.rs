@@ -44,9 +44,12 @@ impl ArrayBytes {
         v.try_reserve_exact(bytes).map_err(|_| refused(bytes))?;
         if fill.0.iter().all(|&b| b == 0) {
             v.resize(bytes, 0);
-        } else {
-            for _ in 0..n {
-                v.extend_from_slice(&fill.0);
+        } else if bytes > 0 {
+            // Doubling copies: log2(n) memcpys instead of n small ones.
+            v.extend_from_slice(&fill.0);
+            while v.len() < bytes {
+                let more = v.len().min(bytes - v.len());
+                v.extend_from_within(..more);
             }
         }
         Ok(ArrayBytes::Fixed(v))
