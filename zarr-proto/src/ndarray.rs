@@ -15,22 +15,11 @@ pub enum ArrayBytes {
 }
 
 impl ArrayBytes {
-    /// `n` copies of `fill` for `dtype`.
-    pub fn filled(dtype: &DataType, fill: &FillValue, n: usize) -> ArrayBytes {
-        if dtype.is_variable() {
-            ArrayBytes::Variable(alloc::vec![fill.0.clone(); n])
-        } else if fill.0.iter().all(|&b| b == 0) {
-            ArrayBytes::Fixed(alloc::vec![0u8; n * fill.0.len()])
-        } else {
-            ArrayBytes::Fixed(fill.0.repeat(n))
-        }
-    }
-
-    /// Like [`filled`](Self::filled), but a size the allocator refuses is an error, not an abort.
+    /// `n` copies of `fill` for `dtype`; a size the allocator refuses is an error, not an abort.
     ///
     /// # Errors
     /// [`Error::LimitExceeded`] when the memory cannot be reserved.
-    pub fn try_filled(dtype: &DataType, fill: &FillValue, n: usize) -> Result<ArrayBytes> {
+    pub fn filled(dtype: &DataType, fill: &FillValue, n: usize) -> Result<ArrayBytes> {
         let refused =
             |bytes: usize| Error::LimitExceeded { what: "output allocation", requested: bytes as u64, limit: 0 };
         if dtype.is_variable() {

@@ -284,7 +284,7 @@ impl ReadOp {
         };
         op.plan_units(resolved)?;
         // Allocated after planning, so a read refused for its chunk count allocates nothing.
-        op.output = ArrayBytes::try_filled(&meta.data_type, &meta.fill_value, n_out)?;
+        op.output = ArrayBytes::filled(&meta.data_type, &meta.fill_value, n_out)?;
         op.plan_requests(meta);
         Ok(op)
     }

@@ -218,7 +218,7 @@ impl ShardingCodec {
         let fill = fill_element(repr)?;
         let shard_shape = to_usizes(&repr.shape)?;
         let chunk_shape = to_usizes(&self.chunk_shape)?;
-        let mut out = ArrayBytes::filled(&repr.dtype, &fill, n);
+        let mut out = ArrayBytes::filled(&repr.dtype, &fill, n)?;
         let mut coords = alloc::vec![0u64; cps.len()];
         for (i, entry) in index.entries.iter().enumerate() {
             if i > 0 {
