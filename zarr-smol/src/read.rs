@@ -33,8 +33,12 @@ pub struct ReadOptions {
 
 enum Event {
     Fetched(Request, StoreResult<Option<bytes::Bytes>>),
-    Decoded(Decoded),
+    /// A decode result and the encoded length of its job.
+    Decoded(Decoded, u64),
 }
+
+/// Encoded bytes a read may hold waiting for decode threads before it pauses fetching.
+pub const BACKLOG_BUDGET: u64 = 64 << 20;
 
 /// Drives `op` to completion against `store`, keys relative to the node at `prefix`.
 pub(crate) async fn run(
@@ -52,14 +56,18 @@ pub(crate) async fn run(
         let mut requests = VecDeque::new();
         let mut jobs = VecDeque::new();
         let (mut fetching, mut decoding) = (0usize, 0usize);
+        // Encoded bytes fetched but not yet decoded: when decoding falls behind IO, stop
+        // fetching instead of holding the whole array's compressed bytes in memory.
+        let mut backlog = 0u64;
         loop {
             while let Some(req) = op.poll_request() {
                 requests.push_back(req);
             }
             while let Some(job) = op.poll_decode() {
+                backlog += job.encoded_len() as u64;
                 jobs.push_back(job);
             }
-            while fetching < concurrency {
+            while fetching < concurrency && (backlog < BACKLOG_BUDGET || fetching == 0) {
                 let Some(req) = requests.pop_front() else { break };
                 let fetch = store.get(&key::join(prefix, &req.key), req.range);
                 let tx = tx.clone();
@@ -74,10 +82,11 @@ pub(crate) async fn run(
             while decoding < decoders {
                 let Some(job) = jobs.pop_front() else { break };
                 let tx = tx.clone();
+                let len = job.encoded_len() as u64;
                 executor
                     .spawn(async move {
                         let decoded = blocking::unblock(move || job.run()).await;
-                        let _ = tx.send(Event::Decoded(decoded)).await;
+                        let _ = tx.send(Event::Decoded(decoded, len)).await;
                     })
                     .detach();
                 decoding += 1;
@@ -95,8 +104,9 @@ pub(crate) async fn run(
                     };
                     op.handle_response(req.id, response)?;
                 }
-                Event::Decoded(decoded) => {
+                Event::Decoded(decoded, len) => {
                     decoding -= 1;
+                    backlog -= len;
                     op.handle_decoded(decoded)?;
                 }
             }
