@@ -143,3 +143,22 @@ fn retries_running_out_fail_in_bounded_time_naming_the_key() {
     assert!(err.contains("`3`"), "names chunk 3: {err}");
     assert!(err.contains("500"), "{err}");
 }
+
+#[test]
+fn async_reads_run_under_any_executor() {
+    let manifest = Manifest::load().expect("manifest");
+    let fx = manifest.array("v3_shard_nested_compression").expect("fixture");
+    let dir = fixtures_dir().join(&fx.path);
+    let read = move || {
+        let dir = dir.clone();
+        async move {
+            let store: std::sync::Arc<dyn zarr_smol::Store> = std::sync::Arc::new(zarr_smol::FsStore::new(dir));
+            let array = zarr_smol::Array::open(store, "").await.map_err(|e| e.to_string())?;
+            array.read(&Selection::all()).await.map_err(|e| e.to_string())
+        }
+    };
+    check(fx, futures_lite::future::block_on(read())).expect("futures_lite::future::block_on");
+    check(fx, smol::block_on(smol::spawn(read()))).expect("a task on smol's global executor");
+    let local = async_executor::LocalExecutor::new();
+    check(fx, futures_lite::future::block_on(local.run(read()))).expect("a LocalExecutor");
+}
