@@ -20,7 +20,7 @@
 # It prints, one per line: PREFIX=..., PID=..., CA=... (the PEM to trust: the CA
 # that signed the server certificate, CN/SAN 127.0.0.1), CERT=... (the server
 # certificate), ACCESS_LOG=... (one line per request: port, protocol, status,
-# method, URI, "Range", connection serial, request time), and HTTP_URL,
+# method, URI, "Range", connection serial, request time, end time), and HTTP_URL,
 # HTTPS_H2_URL, HTTPS_H1_URL, H2C_URL.
 # Needs: nginx (>= 1.9.5), openssl; the echo module only when LATENCY > 0.
 set -euo pipefail
@@ -163,7 +163,7 @@ http {
     default_type application/octet-stream;
     # One line per request: port, protocol, status, method, URI, Range, connection
     # serial, request time (unbuffered, so tests can read it while nginx runs).
-    log_format store '\$server_port \$server_protocol \$status \$request_method \$uri "\$http_range" \$connection \$request_time';
+    log_format store '\$server_port \$server_protocol \$status \$request_method \$uri "\$http_range" \$connection \$request_time \$msec';
     access_log $prefix/logs/access.log store;
     client_body_temp_path $prefix/tmp/body;
     proxy_temp_path $prefix/tmp/proxy;

@@ -5,7 +5,8 @@ Each measurement runs in a fresh Python subprocess (peak RSS cannot be reset), w
 imports only the library it measures, reads the whole array --repeat times, and
 prints one JSON line:
 
-    {"impl": ..., "path": ..., "bytes": N, "runs_s": [...], "best_s": t,
+    {"impl": ..., "path": ..., "bytes": N, "runs_s": [...], "cpu_s": [user + system
+     seconds of each run, all threads], "best_s": t,
      "best_mib_s": x, "peak_rss_bytes": ru_maxrss, "baseline_rss_bytes": VmRSS
      after import and open, "checksum": "<16 hex>"}
 
@@ -58,19 +59,24 @@ elif impl == "tensorstore":
 else:
     sys.exit(f"unknown impl {impl}")
 
+def cpu_time():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
 baseline = vm_rss()
-runs, checksum, nbytes = [], None, 0
+runs, cpu, checksum, nbytes = [], [], None, 0
 for i in range(repeat):
-    t = time.perf_counter()
+    t, c = time.perf_counter(), cpu_time()
     out = read()
     runs.append(time.perf_counter() - t)
+    cpu.append(cpu_time() - c)
     nbytes = out.nbytes
     if checksum is None:
         checksum = word_sum(out)
     del out
 best = min(runs)
 print(json.dumps({
-    "impl": impl, "path": path, "bytes": nbytes, "runs_s": runs, "best_s": best,
+    "impl": impl, "path": path, "bytes": nbytes, "runs_s": runs, "cpu_s": cpu, "best_s": best,
     "best_mib_s": nbytes / 2**20 / best,
     "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     "baseline_rss_bytes": baseline, "checksum": f"{checksum:016x}",

@@ -38,6 +38,8 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The seed scenario (1289 tiny chunks) against a running server, async and blocking.
+    Seed(crate::bench_seed::SeedArgs),
 }
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -48,6 +50,7 @@ pub(crate) fn run(args: BenchArgs) -> Result<()> {
         BenchCommand::Read { path, repeat, concurrency, decode_threads, json } => {
             read(&path, repeat.max(1), ReadOptions { concurrency, decode_threads, ..Default::default() }, json)
         }
+        BenchCommand::Seed(args) => crate::bench_seed::run(args),
     }
 }
 
@@ -55,12 +58,14 @@ fn read(path: &std::path::Path, repeat: usize, options: ReadOptions, as_json: bo
     let url = path.to_string_lossy();
     let array = Array::open_path(&url).map_err(|e| format!("{url}: {e}"))?;
     let mut seconds = Vec::with_capacity(repeat);
+    let mut cpu_seconds = Vec::with_capacity(repeat);
     let mut bytes = 0u64;
     let mut checksum = 0u64;
     for run in 1..=repeat {
-        let start = Instant::now();
+        let (start, cpu_start) = (Instant::now(), cpu_time());
         let result = array.read_with(&Selection::all(), &options)?;
         let elapsed = start.elapsed().as_secs_f64();
+        let cpu = cpu_time().zip(cpu_start).map(|(end, start)| end - start);
         let data = result.fixed_bytes()?;
         bytes = data.len() as u64;
         if run == 1 {
@@ -68,8 +73,10 @@ fn read(path: &std::path::Path, repeat: usize, options: ReadOptions, as_json: bo
         }
         drop(result);
         seconds.push(elapsed);
+        cpu_seconds.extend(cpu);
         if !as_json {
-            println!("run {run}: {:8.1} MiB/s  {elapsed:.3} s", mib(bytes) / elapsed);
+            let cpu = cpu.map_or_else(String::new, |c| format!("  {c:.2} CPU s"));
+            println!("run {run}: {:8.1} MiB/s  {elapsed:.3} s{cpu}", mib(bytes) / elapsed);
         }
     }
     let best = seconds.iter().copied().fold(f64::INFINITY, f64::min);
@@ -80,6 +87,7 @@ fn read(path: &std::path::Path, repeat: usize, options: ReadOptions, as_json: bo
             "path": url,
             "bytes": bytes,
             "runs_s": seconds,
+            "cpu_s": cpu_seconds,
             "best_s": best,
             "best_mib_s": mib(bytes) / best,
             "peak_rss_bytes": peak,
@@ -125,6 +133,18 @@ fn word_sum(data: &[u8]) -> u64 {
     sum
 }
 
+/// CPU time (user + system) of the whole process so far, in seconds, from /proc/self/stat
+/// (clock ticks of 1/100 s, Linux's USER_HZ).
+fn cpu_time() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
+}
+
 /// The process's peak resident set size (VmHWM), in bytes.
 fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -150,6 +170,13 @@ mod tests {
     fn peak_rss_is_known_on_linux() {
         if cfg!(target_os = "linux") {
             assert!(peak_rss_bytes().is_some_and(|b| b > 0));
+            let start = cpu_time().unwrap();
+            let t = Instant::now();
+            let mut x = 0u64;
+            while t.elapsed().as_millis() < 50 {
+                x = x.wrapping_add(std::hint::black_box(1));
+            }
+            assert!(x > 0 && cpu_time().unwrap() >= start);
         }
     }
 }

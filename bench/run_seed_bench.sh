@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# The seed scenario against nginx with 50 ms latency per request: zarr-rs (async and
+# blocking) over HTTP/1.1, HTTPS HTTP/1.1 (like S3), HTTPS h2 (ALPN) and h2c, and the
+# Python peers (bench/seed_peers.py) over HTTP/1.1 and HTTPS, in one run; one table.
+#
+#   bench/run_seed_bench.sh                 # REPEAT=5 LATENCY=0.05 PYTHON=... PEERS=1
+#
+# Needs nginx + libnginx-mod-http-echo + openssl (see bench/nginx.sh) and, for the
+# peers, a Python with bench/requirements.txt (PYTHON, default /work/venv/bin/python
+# or python3; PEERS=0 skips them). Every read is cold and checks every value.
+# "nginx saw" is the protocol nginx logged for those requests; "conns/read" counts
+# the distinct connections nginx saw per read.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REPEAT=${REPEAT:-5}
+LATENCY=${LATENCY:-0.05}
+PEERS=${PEERS:-1}
+if [ -z "${PYTHON:-}" ]; then
+  if [ -x /work/venv/bin/python ]; then PYTHON=/work/venv/bin/python; else PYTHON=python3; fi
+fi
+
+echo "== build (release)"
+cargo build --release -q -p zarr-cli
+ZARR=target/release/zarr
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/zarr-seed-bench.XXXXXX")
+prefix=""
+cleanup() {
+  if [ -n "$prefix" ]; then bench/nginx.sh stop "$prefix" || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$ZARR" bench seed --write "$work/data/seed.zarr"
+
+# Four consecutive free loopback ports.
+free_ports() {
+  python3 - <<'EOF'
+import socket
+for _ in range(50):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); base = s.getsockname()[1]; s.close()
+    if base > 65530:
+        continue
+    ok = True
+    for i in range(4):
+        t = socket.socket()
+        try:
+            t.bind(("127.0.0.1", base + i))
+        except OSError:
+            ok = False
+        finally:
+            t.close()
+    if ok:
+        print(base); break
+EOF
+}
+
+for _ in 1 2 3 4 5; do
+  port=$(free_ports)
+  if out=$(bench/nginx.sh start "$work/data" "$port" "$LATENCY"); then break; fi
+  out=""
+done
+[ -n "$out" ] || { echo "could not start nginx" >&2; exit 1; }
+eval "$out" # PREFIX CA ACCESS_LOG HTTP_URL HTTPS_H2_URL HTTPS_H1_URL H2C_URL
+prefix=$PREFIX
+results="$work/results.jsonl"
+: >"$results"
+
+echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); nginx $(nginx -v 2>&1 | sed 's|.*/||'), ${LATENCY} s latency per request, $REPEAT cold reads each"
+
+# Runs one measurement ($1: protocol label, rest: command printing JSON lines) and
+# appends its JSON lines with the protocol and nginx's connections per read.
+measure() {
+  local protocol=$1
+  shift
+  local before after conns protos
+  before=$(wc -l <"$ACCESS_LOG")
+  local out status=0
+  out=$("$@" 2>"$work/stderr.txt") || status=$?
+  after=$(wc -l <"$ACCESS_LOG")
+  conns=$(sed -n "$((before + 1)),${after}p" "$ACCESS_LOG" | awk '{print $7}' | sort -u | wc -l)
+  protos=$(sed -n "$((before + 1)),${after}p" "$ACCESS_LOG" | awk '{print $2}' | sort -u | paste -sd+ -)
+  printf '%s\n' "$out" | python3 -c '
+import json, sys
+protocol, conns, repeat, protos = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+for line in sys.stdin:
+    line = line.strip()
+    if not line.startswith("{"):
+        continue
+    d = json.loads(line)
+    d["protocol"] = protocol
+    d["conns_per_read"] = conns / repeat
+    d["server_protocols"] = protos
+    print(json.dumps(d))
+' "$protocol" "$conns" "$REPEAT" "$protos" >>"$results"
+  if [ "$status" != 0 ]; then
+    echo "   ($protocol: exit status $status)" >&2
+    tail -5 "$work/stderr.txt" >&2
+  fi
+}
+
+for driver in async blocking; do
+  echo "== zarr-rs $driver"
+  measure "HTTP/1.1" "$ZARR" bench seed --url "$HTTP_URL/seed.zarr" -r "$REPEAT" --driver $driver --json
+  measure "TLS HTTP/1.1" "$ZARR" bench seed --url "$HTTPS_H1_URL/seed.zarr" --cacert "$CA" -r "$REPEAT" --driver $driver --json
+  measure "TLS h2 (ALPN)" "$ZARR" bench seed --url "$HTTPS_H2_URL/seed.zarr" --cacert "$CA" -r "$REPEAT" --driver $driver --json
+  measure "h2c" "$ZARR" bench seed --url "$H2C_URL/seed.zarr" --h2c -r "$REPEAT" --driver $driver --json
+done
+
+if [ "$PEERS" = 1 ]; then
+  for impl in aiohttp zarr-obstore tensorstore zarr-fsspec; do
+    echo "== $impl"
+    measure "HTTP/1.1" "$PYTHON" bench/seed_peers.py --url "$HTTP_URL/seed.zarr" --impl $impl --repeat "$REPEAT" --json
+    measure "TLS HTTP/1.1" env SSL_CERT_FILE="$CA" "$PYTHON" bench/seed_peers.py --url "$HTTPS_H1_URL/seed.zarr" \
+      --impl $impl --repeat "$REPEAT" --json
+    measure "TLS h2 (ALPN)" env SSL_CERT_FILE="$CA" "$PYTHON" bench/seed_peers.py --url "$HTTPS_H2_URL/seed.zarr" \
+      --impl $impl --repeat "$REPEAT" --json
+  done
+fi
+
+echo
+python3 - "$results" "$LATENCY" <<'EOF'
+import json, math, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+latency = float(sys.argv[2])
+# One connection with 100 streams (nginx's http2_max_concurrent_streams): 1290
+# requests need ceil(1290/100) round trips; metadata must precede the chunks, so
+# one more round trip is unavoidable in practice.
+bound = math.ceil(1290 / 100) * latency
+def name(r):
+    return "zarr-rs " + r["driver"] if r["impl"] == "zarr-rs" else r["impl"]
+ours = {(r["protocol"]): r["best_s"] for r in rows if r.get("impl") == "zarr-rs" and r.get("driver") == "async" and "best_s" in r}
+print(f"| reader | endpoint | nginx saw | best s | median s | conns/read | x bound ({bound:.2f} s) | x zarr-rs async |")
+print("|---|---|---|---:|---:|---:|---:|---:|")
+for r in rows:
+    if "error" in r:
+        print(f"| {name(r)} | {r['protocol']} | | failed: {r['error'][:60]} | | | | |")
+        continue
+    ref = ours.get(r["protocol"])
+    rel = f"{r['best_s'] / ref:.2f}" if ref else ""
+    print(f"| {name(r)} | {r['protocol']} | {r['server_protocols']} | {r['best_s']:.3f} | {r['median_s']:.3f} | {r['conns_per_read']:.1f} | {r['best_s'] / bound:.2f} | {rel} |")
+failed = [r for r in rows if "error" in r]
+sys.exit(1 if failed else 0)
+EOF
