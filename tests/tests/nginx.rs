@@ -224,6 +224,27 @@ fn fixtures_read_from_nginx_over_every_protocol() {
         }
     }
 
+    // Over HTTP/2 (ALPN on TLS, or prior knowledge) one store uses one connection for the
+    // whole seed read: 5 metadata requests and 1289 chunks.
+    for ep in endpoints.iter().filter(|ep| ep.protocol == "HTTP/2.0") {
+        let before = nginx.access_log().lines().count();
+        let url = format!("{}/v2_seed_6443.zarr", ep.url);
+        if let Err(e) = read_async(&url, &ep.config, &Selection::all()) {
+            failures.push(format!("seed over {}: {e}", ep.name));
+        }
+        let log = nginx.access_log();
+        let port = ep.port.to_string();
+        let connections: std::collections::BTreeSet<&str> = log
+            .lines()
+            .skip(before)
+            .filter(|l| l.split(' ').next() == Some(port.as_str()))
+            .filter_map(|l| l.split(' ').nth(6))
+            .collect();
+        if connections.len() != 1 {
+            failures.push(format!("seed over {} used {} connections, expected 1", ep.name, connections.len()));
+        }
+    }
+
     eprintln!(
         "nginx: {passed} reads matched numpy, {} failures, {} requests served",
         failures.len(),

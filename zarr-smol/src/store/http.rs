@@ -1,6 +1,7 @@
 //! A store read over HTTP(S) with isahc (libcurl).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -170,7 +171,21 @@ struct Inner {
     base: String,
     client: HttpClient,
     config: HttpConfig,
+    /// A client allowed one connection per host, for the first request over TLS and,
+    /// when ALPN chose h2, for every request after it.
+    single: Option<HttpClient>,
+    /// Which client requests use: [`UNKNOWN`] until the first TLS answer, then [`SINGLE`] or [`POOLED`].
+    protocol: AtomicU8,
+    /// Held by the first request over TLS while the others wait (see [`Inner::first_contact`]).
+    first: async_lock::Mutex<()>,
 }
+
+/// The protocol of a TLS store is not known yet.
+const UNKNOWN: u8 = 0;
+/// HTTP/2: every request on the single connection.
+const SINGLE: u8 = 1;
+/// HTTP/1.1 (or cleartext, or configured): the keep-alive pool.
+const POOLED: u8 = 2;
 
 /// One failed attempt: retry it or give up.
 /// A response body, and the value's total length when a 206 told it.
@@ -201,43 +216,24 @@ impl HttpStore {
     /// [`StoreError::Transport`] when the HTTP client cannot be created, or
     /// [`StoreError::InvalidKey`] for a header that is not valid HTTP.
     pub fn with_config(base_url: &str, config: HttpConfig) -> StoreResult<HttpStore> {
-        let client_err = |source| StoreError::Transport { key: String::new(), url: base_url.into(), source };
         let per_host = match (config.version, config.max_connections_per_host) {
             (HttpVersion::Http2PriorKnowledge, 0) => 1,
             (_, n) => n,
         };
-        let mut b = HttpClient::builder()
-            .max_connections(config.max_connections)
-            .max_connections_per_host(per_host)
-            .connection_cache_size(config.connection_cache_size)
-            .connect_timeout(config.connect_timeout)
-            .automatic_decompression(false)
-            .redirect_policy(RedirectPolicy::Limit(5))
-            .version_negotiation(match config.version {
-                HttpVersion::Auto => VersionNegotiation::latest_compatible(),
-                HttpVersion::Http1 => VersionNegotiation::http11(),
-                HttpVersion::Http2PriorKnowledge => VersionNegotiation::http2(),
-            });
-        if let Some(t) = config.timeout {
-            b = b.timeout(t);
-        }
-        if let Some((speed, t)) = config.low_speed_timeout {
-            b = b.low_speed_timeout(speed, t);
-        }
-        let ca = config.ca_file.clone().or_else(|| std::env::var_os("SSL_CERT_FILE").map(PathBuf::from));
-        if let Some(ca) = ca {
-            b = b.ssl_ca_certificate(CaCertificate::file(ca));
-        }
-        for (name, value) in &config.headers {
-            let valid = isahc::http::HeaderName::from_bytes(name.as_bytes()).is_ok()
-                && isahc::http::HeaderValue::from_str(value).is_ok();
-            if !valid {
-                return Err(StoreError::InvalidKey { key: name.clone(), reason: "invalid http header" });
-            }
-            b = b.default_header(name.as_str(), value.as_str());
-        }
-        let client = b.build().map_err(client_err)?;
-        Ok(HttpStore { inner: Arc::new(Inner { base: base_url.to_owned(), client, config }) })
+        let client = build_client(base_url, &config, per_host)?;
+        // Over TLS the protocol is only known once ALPN has run: the first request goes
+        // alone on a one-connection client, which stays in use if the server speaks h2.
+        let negotiated = config.version == HttpVersion::Auto && base_url.starts_with("https://");
+        let single = if negotiated { Some(build_client(base_url, &config, 1)?) } else { None };
+        let inner = Inner {
+            base: base_url.to_owned(),
+            client,
+            single,
+            protocol: AtomicU8::new(if negotiated { UNKNOWN } else { POOLED }),
+            first: async_lock::Mutex::new(()),
+            config,
+        };
+        Ok(HttpStore { inner: Arc::new(inner) })
     }
 
     /// The base URL.
@@ -252,6 +248,29 @@ impl HttpStore {
 }
 
 impl Inner {
+    /// Lets the first request over TLS run alone, once per store.
+    ///
+    /// libcurl only multiplexes onto a connection it knows speaks HTTP/2, and isahc
+    /// cannot ask it to wait for a pending handshake, so requests started together on
+    /// a fresh store would each open a connection. Waiting for the first answer costs
+    /// one round trip once, and after it every request shares the one h2 connection
+    /// (or the keep-alive pool, for HTTP/1.1 servers such as S3).
+    async fn first_contact(&self) -> Option<async_lock::MutexGuard<'_, ()>> {
+        if self.protocol.load(Ordering::Acquire) != UNKNOWN {
+            return None;
+        }
+        let guard = self.first.lock().await;
+        (self.protocol.load(Ordering::Acquire) == UNKNOWN).then_some(guard)
+    }
+
+    /// The client for the next request.
+    fn client(&self) -> &HttpClient {
+        match (self.protocol.load(Ordering::Acquire), &self.single) {
+            (UNKNOWN | SINGLE, Some(single)) => single,
+            _ => &self.client,
+        }
+    }
+
     /// Runs `attempt` until it succeeds, fails for good, or the retry policy gives up.
     async fn with_retries<T, F, Fut>(&self, key: &str, mut attempt: F) -> StoreResult<T>
     where
@@ -277,7 +296,14 @@ impl Inner {
     }
 
     async fn send(&self, key: &str, url: &str, req: Request<AsyncBody>) -> Result<Response<AsyncBody>, Failure> {
-        self.client.send_async(req).await.map_err(|source| {
+        let resp = self.client().send_async(req).await;
+        if let Ok(r) = &resp {
+            if self.protocol.load(Ordering::Acquire) == UNKNOWN {
+                let p = if r.version() == isahc::http::Version::HTTP_2 { SINGLE } else { POOLED };
+                self.protocol.store(p, Ordering::Release);
+            }
+        }
+        resp.map_err(|source| {
             let transient = matches!(
                 source.kind(),
                 ErrorKind::ConnectionFailed
@@ -437,6 +463,42 @@ impl Inner {
     }
 }
 
+/// The isahc client for `config`, with at most `per_host` connections to one host (0: no limit).
+fn build_client(base_url: &str, config: &HttpConfig, per_host: usize) -> StoreResult<HttpClient> {
+    let client_err = |source| StoreError::Transport { key: String::new(), url: base_url.into(), source };
+    let mut b = HttpClient::builder()
+        .max_connections(config.max_connections)
+        .max_connections_per_host(per_host)
+        .connection_cache_size(config.connection_cache_size)
+        .connect_timeout(config.connect_timeout)
+        .automatic_decompression(false)
+        .redirect_policy(RedirectPolicy::Limit(5))
+        .version_negotiation(match config.version {
+            HttpVersion::Auto => VersionNegotiation::latest_compatible(),
+            HttpVersion::Http1 => VersionNegotiation::http11(),
+            HttpVersion::Http2PriorKnowledge => VersionNegotiation::http2(),
+        });
+    if let Some(t) = config.timeout {
+        b = b.timeout(t);
+    }
+    if let Some((speed, t)) = config.low_speed_timeout {
+        b = b.low_speed_timeout(speed, t);
+    }
+    let ca = config.ca_file.clone().or_else(|| std::env::var_os("SSL_CERT_FILE").map(PathBuf::from));
+    if let Some(ca) = ca {
+        b = b.ssl_ca_certificate(CaCertificate::file(ca));
+    }
+    for (name, value) in &config.headers {
+        let valid = isahc::http::HeaderName::from_bytes(name.as_bytes()).is_ok()
+            && isahc::http::HeaderValue::from_str(value).is_ok();
+        if !valid {
+            return Err(StoreError::InvalidKey { key: name.clone(), reason: "invalid http header" });
+        }
+        b = b.default_header(name.as_str(), value.as_str());
+    }
+    b.build().map_err(client_err)
+}
+
 fn header_str<'a>(resp: &'a Response<AsyncBody>, name: &str) -> Option<&'a str> {
     resp.headers().get(name).and_then(|v| v.to_str().ok())
 }
@@ -447,6 +509,8 @@ impl Store for HttpStore {
         let key = key.to_owned();
         Box::pin(async move {
             let url = join_url(&inner.base, &key);
+            // Held until the first answer over TLS has told the protocol.
+            let _first = inner.first_contact().await;
             match range {
                 None => inner.get_whole(&key, &url).await,
                 Some(_) => inner.with_retries(&key, || inner.get_once(&key, &url, range)).await,
