@@ -78,6 +78,14 @@ impl DecodeJob {
         self.bytes.len()
     }
 
+    /// Bytes the decoded chunk occupies (elements times item size; a guess of 16 bytes
+    /// per element for variable-length types). Drivers use it to decode small chunks
+    /// in place, where a hop to another thread would cost more than the work.
+    pub fn decoded_len(&self) -> u64 {
+        let item = self.repr.dtype.size().unwrap_or(16) as u64;
+        self.repr.num_elements().saturating_mul(item)
+    }
+
     /// Decodes the chunk.
     pub fn run(self) -> Decoded {
         let result = self.chain.decode_owned(self.bytes, &self.repr, &self.limits);

@@ -37,6 +37,9 @@ enum Event {
     Decoded(Decoded, u64),
 }
 
+/// Chunks that decode to at most this many bytes are decoded on the driving task.
+pub const INLINE_DECODE_BYTES: u64 = 16 << 10;
+
 /// Encoded bytes a read may hold waiting for decode threads before it pauses fetching.
 pub const BACKLOG_BUDGET: u64 = 64 << 20;
 
@@ -64,6 +67,11 @@ pub(crate) async fn run(
                 requests.push_back(req);
             }
             while let Some(job) = op.poll_decode() {
+                if job.decoded_len() <= INLINE_DECODE_BYTES {
+                    // Tiny chunks (the seed scenario's are 40 bytes): a thread hop costs more.
+                    op.handle_decoded(job.run())?;
+                    continue;
+                }
                 backlog += job.encoded_len() as u64;
                 jobs.push_back(job);
             }
