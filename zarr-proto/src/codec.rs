@@ -284,17 +284,25 @@ impl CodecChain {
     /// # Errors
     /// Corrupt input, or sizes above `limits`.
     pub fn decode(&self, bytes: &[u8], repr: &ChunkRepr, limits: &Limits) -> Result<ArrayBytes> {
-        self.decode_owned(bytes.to_vec(), repr, limits)
+        match self.bytes_to_bytes.last() {
+            // A compressor reads the borrowed bytes directly; no copy first.
+            Some(last) => self.decode_after(last.decode(bytes, max_len(limits))?, 1, repr, limits),
+            None => self.decode_after(bytes.to_vec(), 0, repr, limits),
+        }
     }
 
     /// Like [`decode`](Self::decode), taking ownership so an uncompressed chunk in
     /// native byte order becomes the output without a copy.
     pub fn decode_owned(&self, bytes: Vec<u8>, repr: &ChunkRepr, limits: &Limits) -> Result<ArrayBytes> {
+        self.decode_after(bytes, 0, repr, limits)
+    }
+
+    /// Decodes `bytes`, which the last `done` bytes→bytes codecs have already decoded.
+    fn decode_after(&self, bytes: Vec<u8>, done: usize, repr: &ChunkRepr, limits: &Limits) -> Result<ArrayBytes> {
         let reprs = self.reprs(repr)?;
-        let max_len = usize::try_from(limits.max_chunk_bytes).unwrap_or(usize::MAX);
         let mut bytes = bytes;
-        for codec in self.bytes_to_bytes.iter().rev() {
-            bytes = codec.decode(&bytes, max_len)?;
+        for codec in self.bytes_to_bytes.iter().rev().skip(done) {
+            bytes = codec.decode(&bytes, max_len(limits))?;
         }
         let inner = reprs.last().expect("reprs is never empty");
         let mut data = match &self.array_to_bytes {
@@ -329,6 +337,11 @@ impl CodecChain {
             _ => None,
         }
     }
+}
+
+/// The largest decoded size `limits` allow, as a `usize`.
+fn max_len(limits: &Limits) -> usize {
+    usize::try_from(limits.max_chunk_bytes).unwrap_or(usize::MAX)
 }
 
 fn chain_error(reason: &str) -> crate::Error {

@@ -32,7 +32,10 @@ impl ArrayBytes {
         let mut v: Vec<u8> = Vec::new();
         v.try_reserve_exact(bytes).map_err(|_| refused(bytes))?;
         if fill.0.iter().all(|&b| b == 0) {
-            v.resize(bytes, 0);
+            // The reservation proved the size is possible; a zeroed allocation maps zero
+            // pages lazily instead of writing every byte on this thread.
+            drop(v);
+            return Ok(ArrayBytes::Fixed(alloc::vec![0u8; bytes]));
         } else if bytes > 0 {
             // Doubling copies: log2(n) memcpys instead of n small ones.
             v.extend_from_slice(&fill.0);

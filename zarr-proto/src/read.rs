@@ -61,7 +61,7 @@ pub enum Response {
 pub struct DecodeJob {
     unit: usize,
     key: String,
-    bytes: Vec<u8>,
+    bytes: Encoded,
     chain: Arc<CodecChain>,
     repr: Arc<ChunkRepr>,
     limits: Limits,
@@ -75,7 +75,10 @@ impl DecodeJob {
 
     /// Number of encoded bytes this job decodes.
     pub fn encoded_len(&self) -> usize {
-        self.bytes.len()
+        match &self.bytes {
+            Encoded::Owned(v) => v.len(),
+            Encoded::Shared(_, range) => range.len(),
+        }
     }
 
     /// Bytes the decoded chunk occupies (elements times item size; a guess of 16 bytes
@@ -88,9 +91,19 @@ impl DecodeJob {
 
     /// Decodes the chunk.
     pub fn run(self) -> Decoded {
-        let result = self.chain.decode_owned(self.bytes, &self.repr, &self.limits);
+        let result = match self.bytes {
+            Encoded::Owned(v) => self.chain.decode_owned(v, &self.repr, &self.limits),
+            Encoded::Shared(shard, range) => self.chain.decode(&shard[range], &self.repr, &self.limits),
+        };
         Decoded { unit: self.unit, key: self.key, result }
     }
+}
+
+/// A chunk's encoded bytes: its own, or a part of a shard that several jobs share.
+#[derive(Debug)]
+enum Encoded {
+    Owned(Vec<u8>),
+    Shared(Arc<Vec<u8>>, core::ops::Range<usize>),
 }
 
 /// The result of a [`DecodeJob`]; give it to [`ReadOp::handle_decoded`].
@@ -499,12 +512,12 @@ impl ReadOp {
                 Response::Missing => self.fill_unit(unit),
                 Response::Bytes(bytes) => {
                     let key = self.key_encoding.key(&self.units[unit].coords);
-                    self.queue_decode(unit, key, bytes);
+                    self.queue_decode(unit, key, Encoded::Owned(bytes));
                 }
             },
             Pending::WholeShard { shard } => match response {
                 Response::Missing => self.fill_shard(shard),
-                Response::Bytes(bytes) => self.split_whole_shard(shard, &bytes)?,
+                Response::Bytes(bytes) => self.split_whole_shard(shard, bytes)?,
             },
             Pending::ShardIndex { shard } => match response {
                 Response::Missing => self.fill_shard(shard),
@@ -524,10 +537,11 @@ impl ReadOp {
                         ))),
                     });
                 }
+                // The inner chunks share the response; decode jobs slice it on their threads.
+                let shared = Arc::new(bytes);
                 for (unit, off, n) in parts {
-                    let inner = bytes[off as usize..(off + n) as usize].to_vec();
                     let key = format!("{key}[inner {:?}]", self.units[unit].coords);
-                    self.queue_decode(unit, key, inner);
+                    self.queue_decode(unit, key, Encoded::Shared(shared.clone(), off as usize..(off + n) as usize));
                 }
             }
         }
@@ -616,7 +630,7 @@ impl ReadOp {
         }
     }
 
-    fn queue_decode(&mut self, unit: usize, key: String, bytes: Vec<u8>) {
+    fn queue_decode(&mut self, unit: usize, key: String, bytes: Encoded) {
         let shape = self.unit_shape(unit);
         let repr = match self.reprs.get(&shape) {
             Some(r) => r.clone(),
@@ -656,7 +670,7 @@ impl ReadOp {
         layout.codec.decode_index(bytes, &layout.chunks_per_shard, &self.limits).map_err(|e| e.in_chunk(key))
     }
 
-    fn split_whole_shard(&mut self, shard: usize, bytes: &[u8]) -> Result<()> {
+    fn split_whole_shard(&mut self, shard: usize, bytes: Vec<u8>) -> Result<()> {
         let layout = self.sharding.as_ref().expect("sharded");
         let key = layout.shards[shard].key.clone();
         let n = bytes.len() as u64;
@@ -674,6 +688,7 @@ impl ReadOp {
             IndexLocation::Start => &bytes[..layout.index_size as usize],
         };
         let index = self.decode_index(shard, index_bytes)?;
+        let bytes = Arc::new(bytes);
         for unit in self.shard(shard).units.clone() {
             match index.get(self.inner_index(shard, unit)) {
                 None => self.fill_unit(unit),
@@ -685,7 +700,7 @@ impl ReadOp {
                             format!("inner chunk at {offset}+{len} lies outside the {n} byte shard"),
                         )),
                     })?;
-                    let inner = bytes[offset as usize..end as usize].to_vec();
+                    let inner = Encoded::Shared(bytes.clone(), offset as usize..end as usize);
                     let inner_key = format!("{key}[inner {:?}]", self.units[unit].coords);
                     self.queue_decode(unit, inner_key, inner);
                 }
