@@ -4,12 +4,13 @@
 //! to decode threads over channels, and feeds their results back. IO threads only
 //! wait on the store, decode threads only burn CPU, so neither starves the other.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
+use zarr_proto::http::ByteRange;
 use zarr_proto::key;
 use zarr_proto::ndarray::NdArray;
 use zarr_proto::read::{DecodeJob, Decoded, ReadOp, Request, Response};
@@ -104,8 +105,14 @@ pub(crate) fn run(mut op: ReadOp, store: &dyn Store, prefix: &str, options: &Rea
 /// array's encoded bytes before decoding catches up (peak memory = output + all of it).
 pub(crate) const BUFFER_BUDGET: u64 = 32 << 20;
 
-/// Requests started before any response tells how large responses are.
-const FIRST_WAVE: usize = 4;
+/// A guess of the encoded size of one whole chunk or shard before any has arrived:
+/// two bytes per output element per queued request (the decoded size of 2-byte data,
+/// or 4-byte data compressed 2x). It lets a read of many small chunks start all its
+/// requests at once, and a read of a few large shards only as many as the budget holds.
+fn first_guess(op: &ReadOp) -> u64 {
+    let elements: u64 = op.output_shape().iter().product();
+    (elements / op.requests_queued().max(1) as u64).saturating_mul(2).max(1)
+}
 
 /// Decode jobs handed to each decode thread ahead (the rest wait in the driver): at
 /// least this many, so no thread idles while the driver is busy; more while they add
@@ -172,8 +179,13 @@ struct Flow {
     decode_threads: usize,
     /// Encoded bytes of the jobs in `jobs` and of those being decoded.
     held: u64,
-    /// The largest response so far; 0 before the first.
+    /// The largest whole-object response so far; 0 before the first.
     largest: u64,
+    /// Before any response: the guessed size of a whole-object response.
+    first_guess: u64,
+    /// Estimated bytes of the requests in flight, by request id.
+    in_flight: HashMap<u64, u64>,
+    in_flight_bytes: u64,
     requests: VecDeque<Request>,
     jobs: VecDeque<DecodeJob>,
 }
@@ -187,18 +199,25 @@ impl Flow {
                 && self.decoding_bytes + len <= threads * DECODE_AHEAD_BYTES)
     }
 
-    /// Whether one more request fits the concurrency and the memory budget.
-    fn may_fetch(&self) -> bool {
+    /// The expected response size of `req`: exact for a byte range, otherwise the
+    /// largest whole object so far (or the first guess).
+    fn estimate(&self, req: &Request) -> u64 {
+        match req.range {
+            Some(ByteRange::FromStart { length: Some(n), .. } | ByteRange::Suffix(n)) => n,
+            _ if self.largest > 0 => self.largest,
+            _ => self.first_guess,
+        }
+    }
+
+    /// Whether `req` fits the concurrency and the memory budget now.
+    fn may_fetch(&self, req: &Request) -> bool {
         if self.fetching >= self.max_requests {
             return false;
         }
         if self.fetching == 0 && self.held == 0 {
             return true; // always make progress, however large one response is
         }
-        if self.largest == 0 {
-            return self.fetching < FIRST_WAVE;
-        }
-        self.held + (self.fetching as u64 + 1) * self.largest <= BUFFER_BUDGET
+        self.held + self.in_flight_bytes + self.estimate(req) <= BUFFER_BUDGET
     }
 }
 
@@ -219,6 +238,9 @@ fn drive(
         decode_threads,
         held: 0,
         largest: 0,
+        first_guess: first_guess(op),
+        in_flight: HashMap::new(),
+        in_flight_bytes: 0,
         requests: VecDeque::new(),
         jobs: VecDeque::new(),
     };
@@ -240,8 +262,11 @@ fn drive(
             flow.decoding += 1;
             flow.decoding_bytes += len;
         }
-        while flow.may_fetch() {
+        while flow.requests.front().is_some_and(|req| flow.may_fetch(req)) {
             let Some(req) = flow.requests.pop_front() else { break };
+            let estimate = flow.estimate(&req);
+            flow.in_flight.insert(req.id.0, estimate);
+            flow.in_flight_bytes += estimate;
             io.send(req)?;
             flow.fetching += 1;
         }
@@ -266,10 +291,13 @@ fn drive(
         match event {
             Event::Fetched(worker, req, result) => {
                 flow.fetching -= 1;
+                flow.in_flight_bytes -= flow.in_flight.remove(&req.id.0).unwrap_or(0);
                 io.idle.push(worker);
                 let response = match result? {
                     Some(bytes) => {
-                        flow.largest = flow.largest.max(bytes.len() as u64);
+                        if req.range.is_none() {
+                            flow.largest = flow.largest.max(bytes.len() as u64);
+                        }
                         Response::Bytes(bytes)
                     }
                     None => Response::Missing,
@@ -437,18 +465,34 @@ mod tests {
             decode_threads: 1,
             held: 0,
             largest: BUFFER_BUDGET * 4,
+            first_guess: 1,
+            in_flight: HashMap::new(),
+            in_flight_bytes: 0,
             requests: VecDeque::new(),
             jobs: VecDeque::new(),
         };
+        let whole = Request { id: zarr_proto::read::RequestId(1), key: "c/0".into(), range: None };
+        let range = Request { range: Some(ByteRange::new(0, 1 << 20)), ..whole.clone() };
         // One response larger than the whole budget: one request at a time, never none.
-        assert!(flow.may_fetch());
+        assert!(flow.may_fetch(&whole));
         flow.fetching = 1;
-        assert!(!flow.may_fetch());
-        // Before any response, a first wave of requests.
-        flow.largest = 0;
-        flow.fetching = FIRST_WAVE - 1;
-        assert!(flow.may_fetch());
-        flow.fetching = FIRST_WAVE;
-        assert!(!flow.may_fetch());
+        flow.in_flight_bytes = BUFFER_BUDGET * 4;
+        assert!(!flow.may_fetch(&whole));
+        // Ranges say their size: small ones fit beside one large response in flight.
+        flow.in_flight_bytes = BUFFER_BUDGET / 2;
+        assert_eq!(flow.estimate(&range), 1 << 20);
+        assert!(flow.may_fetch(&range));
+        assert!(!flow.may_fetch(&whole));
+        // Never more than the concurrency.
+        flow.fetching = 4;
+        assert!(!flow.may_fetch(&range));
+    }
+
+    #[test]
+    fn first_guess_is_elements_per_request() {
+        let (store, _) = array(10, 1000);
+        let array = Array::open_shared(store, "").unwrap();
+        let op = ReadOp::new(array.metadata(), &Selection::all(), Default::default()).unwrap();
+        assert_eq!(first_guess(&op), 2000);
     }
 }
