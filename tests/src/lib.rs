@@ -13,3 +13,8 @@ pub mod drive;
 pub mod fixture;
 pub mod manifest;
 pub mod npy;
+
+/// The README's code examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
