@@ -354,6 +354,20 @@ pub(crate) fn check_same_endian(codec: &'static str, a: NumType, b: NumType) -> 
 }
 
 /// Checks that a chunk's data type is the filter's declared input type.
+/// The representation a numeric cast from `from` to `to` produces: same shape, the
+/// fill value cast (zeros when it does not fit `from`). Shared by astype, delta and
+/// fixedscaleoffset, whose encoded representations all are such a cast.
+pub(crate) fn cast_repr(codec: &'static str, decoded: &ChunkRepr, from: Num, to: Num) -> Result<ChunkRepr> {
+    expect_dtype(codec, decoded, from)?;
+    let mut fill = Vec::with_capacity(to.size());
+    if decoded.fill_value.0.len() == from.size() {
+        to.write(from.read(&decoded.fill_value.0), &mut fill);
+    } else {
+        fill.resize(to.size(), 0);
+    }
+    Ok(ChunkRepr { shape: decoded.shape.clone(), dtype: to.dtype(), fill_value: crate::dtype::FillValue(fill) })
+}
+
 pub(crate) fn expect_dtype(codec: &'static str, repr: &ChunkRepr, want: Num) -> Result<()> {
     if Num::from_dtype(&repr.dtype) != Some(want) {
         return Err(Error::codec(
@@ -401,18 +415,7 @@ impl AsType {
     /// # Errors
     /// When `decoded` is not of the configured `decode_dtype`.
     pub fn encoded_repr(&self, decoded: &ChunkRepr) -> Result<ChunkRepr> {
-        expect_dtype(NAME, decoded, self.decode.kind)?;
-        let mut fill = Vec::with_capacity(self.encode.kind.size());
-        if decoded.fill_value.0.len() == self.decode.kind.size() {
-            self.encode.kind.write(self.decode.kind.read(&decoded.fill_value.0), &mut fill);
-        } else {
-            fill.resize(self.encode.kind.size(), 0);
-        }
-        Ok(ChunkRepr {
-            shape: decoded.shape.clone(),
-            dtype: self.encode.kind.dtype(),
-            fill_value: crate::dtype::FillValue(fill),
-        })
+        cast_repr(NAME, decoded, self.decode.kind, self.encode.kind)
     }
 
     /// The byte order declared by `encode_dtype` (`None` for single-byte or order-less types).

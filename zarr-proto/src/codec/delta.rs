@@ -10,9 +10,9 @@ use alloc::vec::Vec;
 
 use serde_json::{json, Value};
 
-use crate::codec::astype::{check_same_endian, expect_dtype, fixed_elements, Num, NumType, V};
+use crate::codec::astype::{cast_repr, check_same_endian, expect_dtype, fixed_elements, Num, NumType, V};
 use crate::codec::ChunkRepr;
-use crate::dtype::{Endian, FillValue};
+use crate::dtype::Endian;
 use crate::error::{Error, Result};
 use crate::ndarray::ArrayBytes;
 
@@ -43,28 +43,13 @@ fn cast(v: V, kind: Num, scratch: &mut Vec<u8>) -> V {
     kind.read(scratch)
 }
 
-pub(crate) fn cast_fill(fill: &FillValue, from: Num, to: Num) -> FillValue {
-    let mut out = Vec::with_capacity(to.size());
-    if fill.0.len() == from.size() {
-        to.write(from.read(&fill.0), &mut out);
-    } else {
-        out.resize(to.size(), 0);
-    }
-    FillValue(out)
-}
-
 impl Delta {
     /// The representation this codec produces from `decoded`: the same shape in `astype`.
     ///
     /// # Errors
     /// When `decoded` is not of the configured `dtype`.
     pub fn encoded_repr(&self, decoded: &ChunkRepr) -> Result<ChunkRepr> {
-        expect_dtype(NAME, decoded, self.dtype.kind)?;
-        Ok(ChunkRepr {
-            shape: decoded.shape.clone(),
-            dtype: self.astype.kind.dtype(),
-            fill_value: cast_fill(&decoded.fill_value, self.dtype.kind, self.astype.kind),
-        })
+        cast_repr(NAME, decoded, self.dtype.kind, self.astype.kind)
     }
 
     /// The byte order declared by `astype` (or `dtype`); `None` for single-byte types.
@@ -161,7 +146,7 @@ mod tests {
     use crate::dtype::DataType;
 
     fn repr(n: u64, dtype: DataType) -> ChunkRepr {
-        ChunkRepr { shape: alloc::vec![n], dtype, fill_value: FillValue::default() }
+        ChunkRepr { shape: alloc::vec![n], dtype, fill_value: crate::dtype::FillValue::default() }
     }
 
     #[test]

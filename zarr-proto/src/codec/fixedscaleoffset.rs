@@ -16,8 +16,9 @@ use alloc::vec::Vec;
 
 use serde_json::{json, Number, Value};
 
-use crate::codec::astype::{check_same_endian, expect_dtype, fixed_elements, round_ties_even, Num, NumType, V};
-use crate::codec::delta::cast_fill;
+use crate::codec::astype::{
+    cast_repr, check_same_endian, expect_dtype, fixed_elements, round_ties_even, Num, NumType, V,
+};
 use crate::codec::ChunkRepr;
 use crate::dtype::Endian;
 use crate::error::{Error, Result};
@@ -97,12 +98,7 @@ impl FixedScaleOffset {
     /// # Errors
     /// When `decoded` is not of the configured `dtype`.
     pub fn encoded_repr(&self, decoded: &ChunkRepr) -> Result<ChunkRepr> {
-        expect_dtype(NAME, decoded, self.dtype.kind)?;
-        Ok(ChunkRepr {
-            shape: decoded.shape.clone(),
-            dtype: self.astype.kind.dtype(),
-            fill_value: cast_fill(&decoded.fill_value, self.dtype.kind, self.astype.kind),
-        })
+        cast_repr(NAME, decoded, self.dtype.kind, self.astype.kind)
     }
 
     /// The byte order declared by `astype` (or `dtype`); `None` for single-byte types.
