@@ -133,13 +133,19 @@ pub(crate) fn decode(input: &[u8], max_len: usize, zstd: &ZstdBackend) -> Result
     if nblocks > (h.cbytes - HEADER) / 4 {
         return Err(err(format!("{} bytes cannot hold the starts of {nblocks} blocks", h.cbytes)));
     }
-    let mut out = vec![0u8; h.nbytes];
+    // Filled block by block (byte-unshuffled blocks are appended, never zeroed first).
+    let mut out = Vec::with_capacity(h.nbytes);
     let shuffled = (h.flags & FLAG_SHUFFLE != 0 && h.typesize > 1) || h.flags & FLAG_BITSHUFFLE != 0;
     let mut tmp = if shuffled { vec![0u8; h.blocksize.min(h.nbytes)] } else { Vec::new() };
-    for (j, dest) in out.chunks_mut(h.blocksize).enumerate() {
+    for j in 0..nblocks {
         let start = u32_at(src, HEADER + 4 * j);
         let is_leftover = leftover > 0 && j == nblocks - 1;
-        decode_block(&h, &decompressor, src, start, is_leftover, dest, &mut tmp).map_err(|e| block_error(e, j))?;
+        let bsize = (h.nbytes - out.len()).min(h.blocksize);
+        decode_block(&h, &decompressor, src, start, is_leftover, bsize, &mut out, &mut tmp)
+            .map_err(|e| block_error(e, j))?;
+    }
+    if out.len() != h.nbytes {
+        return Err(err(format!("decoded {} bytes, header says {}", out.len(), h.nbytes)));
     }
     Ok(out)
 }
@@ -183,16 +189,18 @@ impl Decompressor<'_> {
     }
 }
 
+/// Decodes block `bsize` bytes long and appends it to `out`.
+#[allow(clippy::too_many_arguments)]
 fn decode_block(
     h: &Header,
     decompressor: &Decompressor<'_>,
     src: &[u8],
     start: usize,
     is_leftover: bool,
-    dest: &mut [u8],
+    bsize: usize,
+    out: &mut Vec<u8>,
     tmp: &mut [u8],
 ) -> Result<()> {
-    let bsize = dest.len();
     let ts = h.typesize;
     let doshuffle = h.flags & FLAG_SHUFFLE != 0 && ts > 1;
     let dobitshuffle = !doshuffle && h.flags & FLAG_BITSHUFFLE != 0 && bsize >= ts;
@@ -202,13 +210,19 @@ fn decode_block(
         return Err(err(format!("blocksize {bsize} is not a multiple of typesize {ts}")));
     }
     let neblock = bsize / nsplits;
+    let base = out.len();
     let target: &mut [u8] = if doshuffle || dobitshuffle {
         tmp.get_mut(..bsize).ok_or_else(|| err("block larger than the header blocksize"))?
     } else {
-        &mut *dest
+        out.resize(base + bsize, 0);
+        &mut out[base..]
     };
+    // Typesize 2 split into two streams: a stream stored raw is interleaved straight
+    // from the frame rather than copied to `tmp` first.
+    let direct2 = doshuffle && ts == 2 && nsplits == 2;
+    let mut raw: [Option<&[u8]>; 2] = [None, None];
     let mut offset = start;
-    for stream in target.chunks_exact_mut(neblock).take(nsplits) {
+    for (k, stream) in target.chunks_exact_mut(neblock).take(nsplits).enumerate() {
         if offset < HEADER || offset > src.len().saturating_sub(4) {
             return Err(err(format!("stream offset {offset} outside the frame of {} bytes", src.len())));
         }
@@ -221,17 +235,25 @@ fn decode_block(
             )));
         }
         let data = &src[offset..offset + csize];
-        if csize == neblock {
+        if csize == neblock && direct2 {
+            if let Some(r) = raw.get_mut(k) {
+                *r = Some(data);
+            }
+        } else if csize == neblock {
             stream.copy_from_slice(data);
         } else {
             decompressor.run(data, stream)?;
         }
         offset += csize;
     }
-    if doshuffle {
-        shuffle::unshuffle(ts, &tmp[..bsize], dest);
+    if direct2 {
+        let (a, b) = tmp[..bsize].split_at(neblock);
+        shuffle::interleave2_append(raw[0].unwrap_or(a), raw[1].unwrap_or(b), out);
+    } else if doshuffle {
+        shuffle::unshuffle_append(ts, &tmp[..bsize], out);
     } else if dobitshuffle {
-        shuffle::bitunshuffle(ts, &tmp[..bsize], dest);
+        out.resize(base + bsize, 0);
+        shuffle::bitunshuffle(ts, &tmp[..bsize], &mut out[base..]);
     }
     Ok(())
 }

@@ -11,6 +11,8 @@
 //!
 //! Every function takes `src` and `dst` of equal length; the callers guarantee it.
 
+use alloc::vec::Vec;
+
 /// Transposes the 8x8 bit matrix held in `x` (byte `i`, bit `j` <-> byte `j`, bit `i`).
 #[inline(always)]
 fn transpose_bits_8x8(mut x: u64) -> u64 {
@@ -84,6 +86,53 @@ pub(crate) fn unshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
         }
         8 => unshuffle8(src_body, dst_body, n),
         _ => unshuffle_generic(typesize, src_body, dst_body, n),
+    }
+}
+
+/// Undoes the byte shuffle of one block like [`unshuffle`], appending the `src.len()`
+/// bytes to `out` instead of overwriting a zeroed buffer.
+pub(crate) fn unshuffle_append(typesize: usize, src: &[u8], out: &mut Vec<u8>) {
+    match typesize {
+        2 if src.len() >= 2 => unshuffle2_append(src, out),
+        _ => {
+            let base = out.len();
+            out.resize(base + src.len(), 0);
+            unshuffle(typesize, src, &mut out[base..]);
+        }
+    }
+}
+
+/// Interleaves two 16-byte lanes (`[x0, y0, x1, y1, ...]`); compiles to vector unpacks.
+#[inline(always)]
+fn interleave16(x: &[u8], y: &[u8]) -> [u8; 32] {
+    let x: [u8; 16] = x.try_into().unwrap_or([0; 16]);
+    let y: [u8; 16] = y.try_into().unwrap_or([0; 16]);
+    core::array::from_fn(|i| if i % 2 == 0 { x[i / 2] } else { y[i / 2] })
+}
+
+/// Typesize 2: interleaves tiles of 64 elements in registers and appends them.
+fn unshuffle2_append(src: &[u8], out: &mut Vec<u8>) {
+    let n = src.len() / 2;
+    let (a, rest) = src.split_at(n);
+    let (b, tail) = rest.split_at(n);
+    interleave2_append(a, b, out);
+    out.extend_from_slice(tail);
+}
+
+/// Appends `[a[0], b[0], a[1], b[1], ...]` for the first `min(a.len(), b.len())` elements:
+/// the byte unshuffle of typesize 2 from its two streams, wherever they are stored.
+pub(crate) fn interleave2_append(a: &[u8], b: &[u8], out: &mut Vec<u8>) {
+    let (ac, bc) = (a.chunks_exact(64), b.chunks_exact(64));
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    let mut tile = [0u8; 128];
+    for (x, y) in ac.zip(bc) {
+        for ((t, x), y) in tile.chunks_exact_mut(32).zip(x.chunks_exact(16)).zip(y.chunks_exact(16)) {
+            t.copy_from_slice(&interleave16(x, y));
+        }
+        out.extend_from_slice(&tile);
+    }
+    for (&p, &q) in ar.iter().zip(br) {
+        out.extend_from_slice(&[p, q]);
     }
 }
 
@@ -283,6 +332,10 @@ mod tests {
                 unshuffle(ts, &shuffled, &mut back);
                 assert_eq!(back, src, "ts {ts} len {len}");
                 assert_eq!(naive_unshuffle(ts, &shuffled), src, "ts {ts} len {len}");
+                let mut appended = vec![9u8; 3];
+                unshuffle_append(ts, &shuffled, &mut appended);
+                assert_eq!(&appended[..3], &[9, 9, 9]);
+                assert_eq!(&appended[3..], &src[..], "append ts {ts} len {len}");
             }
         }
     }
