@@ -81,7 +81,9 @@ impl ByteRange {
         if end < offset {
             return None;
         }
-        Some(ByteRange::FromStart { offset, length: Some(end - offset + 1) })
+        // `bytes=0-18446744073709551615` spans 2^64 bytes, more than a u64 length holds:
+        // no value is that long, so it means "to the end".
+        Some(ByteRange::FromStart { offset, length: (end - offset).checked_add(1) })
     }
 
     /// The bytes this range selects from a value of `total` bytes, clamped at the end
@@ -285,7 +287,8 @@ impl ContentRange {
             "*" => None,
             t => Some(parse_u64(t)?),
         };
-        if last < first || total.is_some_and(|t| last >= t) {
+        // A range of 2^64 bytes (`bytes 0-18446744073709551615/*`) has no u64 length.
+        if last < first || total.is_some_and(|t| last >= t) || last - first == u64::MAX {
             return None;
         }
         Some(ContentRange { first, last, total })
@@ -569,6 +572,27 @@ mod tests {
         assert_eq!(p.max_total_delay(), Duration::from_millis(30));
         assert_eq!(parse_retry_after(" 7 "), Some(7));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
+
+    /// Found by the `http_response` fuzz target: `end - offset + 1` overflowed.
+    #[test]
+    fn range_header_of_every_byte_has_no_length() {
+        let r = ByteRange::parse_header("bytes=0-18446744073709551615");
+        assert_eq!(r, Some(ByteRange::FromStart { offset: 0, length: None }));
+        assert_eq!(
+            ByteRange::parse_header("bytes=1-18446744073709551615"),
+            Some(ByteRange::FromStart { offset: 1, length: Some(u64::MAX) })
+        );
+    }
+
+    /// Found by the `http_response` fuzz target: `len` of a 2^64 byte range overflowed.
+    #[test]
+    fn content_range_of_2_pow_64_bytes_is_rejected() {
+        assert_eq!(ContentRange::parse("bytes 0-18446744073709551615/*"), None);
+        let cr = ContentRange::parse("bytes 1-18446744073709551615/*").unwrap();
+        assert_eq!(cr.len(), u64::MAX);
+        let e = check_body(206, Some(ByteRange::new(0, 10)), None, Some("bytes 0-18446744073709551615/*"), 0);
+        assert!(matches!(e, Err(BodyError::BadContentRange(_))), "{e:?}");
     }
 
     #[test]
