@@ -70,23 +70,7 @@ impl BytesCodec {
     /// Variable-length data types, a length other than `num_elements * item size`,
     /// or a chunk larger than `limits.max_chunk_bytes`.
     pub fn decode(&self, bytes: &[u8], repr: &ChunkRepr, limits: &Limits) -> Result<ArrayBytes> {
-        let (size, swap) = self.swap_unit(&repr.dtype)?;
-        let expected = limits::checked_size("decoded chunk", &repr.shape, size as u64, limits.max_chunk_bytes)?;
-        if bytes.len() as u64 != expected {
-            return Err(Error::codec(
-                NAME,
-                format!(
-                    "chunk has {} bytes, expected {} ({} elements of {} bytes)",
-                    bytes.len(),
-                    expected,
-                    repr.num_elements(),
-                    size
-                ),
-            ));
-        }
-        let mut out = bytes.to_vec();
-        swap_bytes(&mut out, swap);
-        Ok(ArrayBytes::Fixed(out))
+        self.decode_owned(bytes.to_vec(), repr, limits)
     }
 
     /// Decodes owned `bytes` without copying when no byte swap is needed.
