@@ -53,22 +53,28 @@ fn load_u64(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(b)
 }
 
-/// Undoes the byte shuffle of one block: `src` holds the streams, `dst` gets the elements.
-pub(crate) fn unshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
+/// The part of a block that (un)shuffling rearranges: `src` and `dst` clipped to the
+/// same length, the trailing bytes that do not fill an element copied as they are,
+/// and the whole elements returned with their count. `None` when nothing is left to
+/// rearrange (a type size of 1, or fewer bytes than one element).
+fn split_block<'s, 'd>(typesize: usize, src: &'s [u8], dst: &'d mut [u8]) -> Option<(&'s [u8], &'d mut [u8], usize)> {
     let len = src.len().min(dst.len());
     let (src, dst) = (&src[..len], &mut dst[..len]);
     if typesize <= 1 {
         dst.copy_from_slice(src);
-        return;
+        return None;
     }
     let n = len / typesize;
     let body = n * typesize;
     let (src_body, src_tail) = src.split_at(body);
     let (dst_body, dst_tail) = dst.split_at_mut(body);
     dst_tail.copy_from_slice(src_tail);
-    if n == 0 {
-        return;
-    }
+    (n > 0).then_some((src_body, dst_body, n))
+}
+
+/// Undoes the byte shuffle of one block: `src` holds the streams, `dst` gets the elements.
+pub(crate) fn unshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
+    let Some((src_body, dst_body, n)) = split_block(typesize, src, dst) else { return };
     match typesize {
         2 => {
             let (a, b) = src_body.split_at(n);
@@ -168,20 +174,7 @@ fn unshuffle_generic(typesize: usize, src: &[u8], dst: &mut [u8], n: usize) {
 
 /// Applies the byte shuffle to one block: `src` holds elements, `dst` gets the streams.
 pub(crate) fn shuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
-    let len = src.len().min(dst.len());
-    let (src, dst) = (&src[..len], &mut dst[..len]);
-    if typesize <= 1 {
-        dst.copy_from_slice(src);
-        return;
-    }
-    let n = len / typesize;
-    let body = n * typesize;
-    let (src_body, src_tail) = src.split_at(body);
-    let (dst_body, dst_tail) = dst.split_at_mut(body);
-    dst_tail.copy_from_slice(src_tail);
-    if n == 0 {
-        return;
-    }
+    let Some((src_body, dst_body, n)) = split_block(typesize, src, dst) else { return };
     for (j, stream) in dst_body.chunks_exact_mut(n).take(typesize).enumerate() {
         for (o, &x) in stream.iter_mut().zip(src_body.iter().skip(j).step_by(typesize)) {
             *o = x;
