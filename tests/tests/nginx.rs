@@ -225,8 +225,10 @@ fn fixtures_read_from_nginx_over_every_protocol() {
     }
 
     // Over HTTP/2 (ALPN on TLS, or prior knowledge) one store uses one connection for the
-    // whole seed read: 5 metadata requests and 1289 chunks.
-    for ep in endpoints.iter().filter(|ep| ep.protocol == "HTTP/2.0") {
+    // whole seed read: 5 metadata requests and 1289 chunks. Over HTTP/1.1 the requests
+    // spread over the keep-alive pool; over TLS that means the ones queued behind the
+    // first answer moved off the one-connection client once it told HTTP/1.1.
+    for ep in &endpoints {
         let before = nginx.access_log().lines().count();
         let url = format!("{}/v2_seed_6443.zarr", ep.url);
         if let Err(e) = read_async(&url, &ep.config, &Selection::all()) {
@@ -240,8 +242,12 @@ fn fixtures_read_from_nginx_over_every_protocol() {
             .filter(|l| l.split(' ').next() == Some(port.as_str()))
             .filter_map(|l| l.split(' ').nth(6))
             .collect();
-        if connections.len() != 1 {
+        let h2 = ep.protocol == "HTTP/2.0";
+        if h2 && connections.len() != 1 {
             failures.push(format!("seed over {} used {} connections, expected 1", ep.name, connections.len()));
+        }
+        if !h2 && connections.len() < 2 {
+            failures.push(format!("seed over {} used {} connection, expected the pool", ep.name, connections.len()));
         }
     }
 

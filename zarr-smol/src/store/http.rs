@@ -171,13 +171,14 @@ struct Inner {
     base: String,
     client: HttpClient,
     config: HttpConfig,
-    /// A client allowed one connection per host, for the first request over TLS and,
-    /// when ALPN chose h2, for every request after it.
+    /// A client allowed one connection per host: every request goes to it until the
+    /// first answer over TLS tells the protocol, and all of them after it if that is h2.
     single: Option<HttpClient>,
     /// Which client requests use: [`UNKNOWN`] until the first TLS answer, then [`SINGLE`] or [`POOLED`].
     protocol: AtomicU8,
-    /// Held by the first request over TLS while the others wait (see [`Inner::first_contact`]).
-    first: async_lock::Mutex<()>,
+    /// Notified when the protocol turns out to be HTTP/1.1, so that requests queued
+    /// behind the single connection move to the pool (see [`Inner::send`]).
+    pooled: event_listener::Event,
 }
 
 /// The protocol of a TLS store is not known yet.
@@ -230,7 +231,7 @@ impl HttpStore {
             client,
             single,
             protocol: AtomicU8::new(if negotiated { UNKNOWN } else { POOLED }),
-            first: async_lock::Mutex::new(()),
+            pooled: event_listener::Event::new(),
             config,
         };
         Ok(HttpStore { inner: Arc::new(inner) })
@@ -248,29 +249,6 @@ impl HttpStore {
 }
 
 impl Inner {
-    /// Lets the first request over TLS run alone, once per store.
-    ///
-    /// libcurl only multiplexes onto a connection it knows speaks HTTP/2, and isahc
-    /// cannot ask it to wait for a pending handshake, so requests started together on
-    /// a fresh store would each open a connection. Waiting for the first answer costs
-    /// one round trip once, and after it every request shares the one h2 connection
-    /// (or the keep-alive pool, for HTTP/1.1 servers such as S3).
-    async fn first_contact(&self) -> Option<async_lock::MutexGuard<'_, ()>> {
-        if self.protocol.load(Ordering::Acquire) != UNKNOWN {
-            return None;
-        }
-        let guard = self.first.lock().await;
-        (self.protocol.load(Ordering::Acquire) == UNKNOWN).then_some(guard)
-    }
-
-    /// The client for the next request.
-    fn client(&self) -> &HttpClient {
-        match (self.protocol.load(Ordering::Acquire), &self.single) {
-            (UNKNOWN | SINGLE, Some(single)) => single,
-            _ => &self.client,
-        }
-    }
-
     /// Runs `attempt` until it succeeds, fails for good, or the retry policy gives up.
     async fn with_retries<T, F, Fut>(&self, key: &str, mut attempt: F) -> StoreResult<T>
     where
@@ -295,14 +273,49 @@ impl Inner {
         }
     }
 
-    async fn send(&self, key: &str, url: &str, req: Request<AsyncBody>) -> Result<Response<AsyncBody>, Failure> {
-        let resp = self.client().send_async(req).await;
-        if let Ok(r) = &resp {
-            if self.protocol.load(Ordering::Acquire) == UNKNOWN {
-                let p = if r.version() == isahc::http::Version::HTTP_2 { SINGLE } else { POOLED };
-                self.protocol.store(p, Ordering::Release);
+    /// Sends the request `make` builds, on the client the protocol calls for.
+    ///
+    /// libcurl multiplexes only onto a connection it knows speaks HTTP/2, and isahc
+    /// cannot ask it to wait for a handshake in progress (`CURLOPT_PIPEWAIT`), so
+    /// requests started together on a fresh TLS store would each open a connection.
+    /// Instead, until the first answer over TLS, every request goes to the client
+    /// allowed one connection per host: libcurl queues them until that connection is
+    /// up and, when ALPN chose h2, multiplexes them onto it at once. When the first
+    /// answer comes over HTTP/1.1 (S3, for one), the requests still queued are
+    /// cancelled and sent again on the keep-alive pool: GETs are idempotent and
+    /// none of them has been answered.
+    async fn send<M>(&self, key: &str, url: &str, make: M) -> Result<Response<AsyncBody>, Failure>
+    where
+        M: Fn() -> Result<Request<AsyncBody>, Failure>,
+    {
+        let mut protocol = self.protocol.load(Ordering::Acquire);
+        // Listen before looking again, so a switch to the pool cannot be missed.
+        let switched = (protocol == UNKNOWN).then(|| {
+            let listener = self.pooled.listen();
+            protocol = self.protocol.load(Ordering::Acquire);
+            listener
+        });
+        let resp = match (protocol, &self.single, switched) {
+            (UNKNOWN, Some(single), Some(switched)) => {
+                let mut attempt = std::pin::pin!(single.send_async(make()?));
+                let first = futures_lite::future::or(async { Some((&mut attempt).await) }, async {
+                    switched.await;
+                    None
+                })
+                .await;
+                match first {
+                    Some(resp) => {
+                        if let Ok(r) = &resp {
+                            self.learn_protocol(r);
+                        }
+                        resp
+                    }
+                    None => self.client.send_async(make()?).await,
+                }
             }
-        }
+            (SINGLE, Some(single), _) => single.send_async(make()?).await,
+            _ => self.client.send_async(make()?).await,
+        };
         resp.map_err(|source| {
             let transient = matches!(
                 source.kind(),
@@ -320,6 +333,15 @@ impl Inner {
                 Failure::Fatal(e)
             }
         })
+    }
+
+    /// Settles the protocol of a TLS store from its first answer.
+    fn learn_protocol(&self, resp: &Response<AsyncBody>) {
+        let protocol = if resp.version() == isahc::http::Version::HTTP_2 { SINGLE } else { POOLED };
+        let was = self.protocol.compare_exchange(UNKNOWN, protocol, Ordering::AcqRel, Ordering::Acquire);
+        if was.is_ok() && protocol == POOLED {
+            self.pooled.notify(usize::MAX);
+        }
     }
 
     fn status_failure(&self, key: &str, url: &str, resp: &Response<AsyncBody>) -> Failure {
@@ -347,14 +369,14 @@ impl Inner {
         probe: bool,
     ) -> Result<Option<Part>, Failure> {
         let empty = range.is_some_and(|r| r.is_empty());
-        let mut req = Request::builder().method(if empty { Method::HEAD } else { Method::GET }).uri(url);
-        if let Some(h) = range.and_then(|r| r.header_value()) {
-            req = req.header("range", h);
-        }
-        let req = req
-            .body(AsyncBody::empty())
-            .map_err(|_| Failure::Fatal(StoreError::InvalidKey { key: key.into(), reason: "not valid in a URL" }))?;
-        let mut resp = self.send(key, url, req).await?;
+        let make = || {
+            let mut req = Request::builder().method(if empty { Method::HEAD } else { Method::GET }).uri(url);
+            if let Some(h) = range.and_then(|r| r.header_value()) {
+                req = req.header("range", h);
+            }
+            req.body(AsyncBody::empty()).map_err(|_| invalid_url(key))
+        };
+        let mut resp = self.send(key, url, make).await?;
         let status = resp.status().as_u16();
         match classify_status(status, self.config.status) {
             Outcome::Bytes => {}
@@ -446,15 +468,14 @@ impl Inner {
     }
 
     async fn write_once(&self, key: &str, url: &str, method: Method, body: Option<Bytes>) -> Result<(), Failure> {
-        let body = match body {
-            Some(b) => AsyncBody::from(Vec::from(b)),
-            None => AsyncBody::empty(),
+        let make = || {
+            let body = match &body {
+                Some(b) => AsyncBody::from(b.to_vec()),
+                None => AsyncBody::empty(),
+            };
+            Request::builder().method(method.clone()).uri(url).body(body).map_err(|_| invalid_url(key))
         };
-        let req =
-            Request::builder().method(method.clone()).uri(url).body(body).map_err(|_| {
-                Failure::Fatal(StoreError::InvalidKey { key: key.into(), reason: "not valid in a URL" })
-            })?;
-        let resp = self.send(key, url, req).await?;
+        let resp = self.send(key, url, make).await?;
         match resp.status().as_u16() {
             200..=299 => Ok(()),
             404 if method == Method::DELETE => Ok(()),
@@ -499,6 +520,10 @@ fn build_client(base_url: &str, config: &HttpConfig, per_host: usize) -> StoreRe
     b.build().map_err(client_err)
 }
 
+fn invalid_url(key: &str) -> Failure {
+    Failure::Fatal(StoreError::InvalidKey { key: key.into(), reason: "not valid in a URL" })
+}
+
 fn header_str<'a>(resp: &'a Response<AsyncBody>, name: &str) -> Option<&'a str> {
     resp.headers().get(name).and_then(|v| v.to_str().ok())
 }
@@ -509,8 +534,6 @@ impl Store for HttpStore {
         let key = key.to_owned();
         Box::pin(async move {
             let url = join_url(&inner.base, &key);
-            // Held until the first answer over TLS has told the protocol.
-            let _first = inner.first_contact().await;
             match range {
                 None => inner.get_whole(&key, &url).await,
                 Some(_) => inner.with_retries(&key, || inner.get_once(&key, &url, range)).await,
