@@ -186,3 +186,27 @@ fn large_values_arrive_as_parallel_ranges() {
     assert!(block_on(store.get("big", None)).unwrap().unwrap() == big);
     assert_eq!(server.counters().requests, 1);
 }
+
+#[test]
+fn unreachable_tls_store_fails_every_waiting_request() {
+    // Over TLS the first request goes out alone while the others wait for the protocol;
+    // when it fails they must each get their turn and their own error, never hang.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let retry = zarr_proto::http::RetryPolicy {
+        max_attempts: 2,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+    };
+    let config = HttpConfig::default().retry(retry).connect_timeout(Duration::from_secs(2));
+    let store = zarr_smol::store::HttpStore::with_config(&format!("https://127.0.0.1:{port}/a"), config).unwrap();
+    let started = std::time::Instant::now();
+    let futs = (0..20).map(|i| store.get(&format!("c/{i}"), None)).collect();
+    for (i, got) in block_on(join_all(futs)).into_iter().enumerate() {
+        let err = got.unwrap_err();
+        assert!(err.to_string().contains(&format!("c/{i}")), "{err}");
+    }
+    // 20 requests x 2 attempts of a refused connection: seconds at most, not a hang.
+    assert!(started.elapsed() < Duration::from_secs(60));
+}

@@ -1,7 +1,7 @@
 //! A store read over HTTP(S) with isahc (libcurl).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +18,8 @@ use zarr_proto::http::{
 use zarr_proto::http::{RetryPolicy, StatusPolicy};
 
 use super::{BoxFuture, ListDir, Store, StoreError, StoreResult};
+
+mod alpn;
 
 /// Which HTTP versions the client speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -171,14 +173,17 @@ struct Inner {
     base: String,
     client: HttpClient,
     config: HttpConfig,
-    /// A client allowed one connection per host: every request goes to it until the
-    /// first answer over TLS tells the protocol, and all of them after it if that is h2.
+    /// A client allowed one connection per host: the first request over TLS goes to
+    /// it, and every request after it if ALPN chose h2.
     single: Option<HttpClient>,
-    /// Which client requests use: [`UNKNOWN`] until the first TLS answer, then [`SINGLE`] or [`POOLED`].
+    /// Which client requests use: [`UNKNOWN`] until the ALPN probe or the first TLS
+    /// answer tells, then [`SINGLE`] or [`POOLED`].
     protocol: AtomicU8,
-    /// Notified when the protocol turns out to be HTTP/1.1, so that requests queued
-    /// behind the single connection move to the pool (see [`Inner::send`]).
-    pooled: event_listener::Event,
+    /// Set while one request (the pioneer) is out on a TLS store of unknown protocol.
+    pioneering: AtomicBool,
+    /// Notified when the protocol is settled or the pioneer is done, so that the
+    /// requests waiting in [`Inner::send`] go on.
+    settled: event_listener::Event,
 }
 
 /// The protocol of a TLS store is not known yet.
@@ -188,13 +193,25 @@ const SINGLE: u8 = 1;
 /// HTTP/1.1 (or cleartext, or configured): the keep-alive pool.
 const POOLED: u8 = 2;
 
-/// One failed attempt: retry it or give up.
+/// The request out first on a TLS store of unknown protocol. When it is done (or
+/// dropped) without settling the protocol, the waiting requests wake and one of them
+/// goes out next.
+struct Pioneer<'a>(&'a Inner);
+
+impl Drop for Pioneer<'_> {
+    fn drop(&mut self) {
+        self.0.pioneering.store(false, Ordering::Release);
+        self.0.settled.notify(usize::MAX);
+    }
+}
+
 /// A response body, and the value's total length when a 206 told it.
 struct Part {
     body: Bytes,
     total: Option<u64>,
 }
 
+/// One failed attempt: retry it or give up.
 enum Failure {
     Transient(StoreError, Option<u64>),
     Fatal(StoreError),
@@ -222,8 +239,8 @@ impl HttpStore {
             (_, n) => n,
         };
         let client = build_client(base_url, &config, per_host)?;
-        // Over TLS the protocol is only known once ALPN has run: the first request goes
-        // alone on a one-connection client, which stays in use if the server speaks h2.
+        // Over TLS the protocol is only known once ALPN has run: until then requests
+        // queue on a one-connection client, which stays in use if the server speaks h2.
         let negotiated = config.version == HttpVersion::Auto && base_url.starts_with("https://");
         let single = if negotiated { Some(build_client(base_url, &config, 1)?) } else { None };
         let inner = Inner {
@@ -231,10 +248,15 @@ impl HttpStore {
             client,
             single,
             protocol: AtomicU8::new(if negotiated { UNKNOWN } else { POOLED }),
-            pooled: event_listener::Event::new(),
+            pioneering: AtomicBool::new(false),
+            settled: event_listener::Event::new(),
             config,
         };
-        Ok(HttpStore { inner: Arc::new(inner) })
+        let inner = Arc::new(inner);
+        if negotiated {
+            start_alpn_probe(&inner);
+        }
+        Ok(HttpStore { inner })
     }
 
     /// The base URL.
@@ -278,43 +300,41 @@ impl Inner {
     /// libcurl multiplexes only onto a connection it knows speaks HTTP/2, and isahc
     /// cannot ask it to wait for a handshake in progress (`CURLOPT_PIPEWAIT`), so
     /// requests started together on a fresh TLS store would each open a connection.
-    /// Instead, until the first answer over TLS, every request goes to the client
-    /// allowed one connection per host: libcurl queues them until that connection is
-    /// up and, when ALPN chose h2, multiplexes them onto it at once. When the first
-    /// answer comes over HTTP/1.1 (S3, for one), the requests still queued are
-    /// cancelled and sent again on the keep-alive pool: GETs are idempotent and
-    /// none of them has been answered.
+    /// Instead, while the protocol is unknown, one request (the pioneer) goes out on
+    /// the client allowed one connection per host and the others wait until the ALPN
+    /// probe (see [`alpn`]) or the pioneer's answer tells the protocol: then they
+    /// share the pioneer's connection (h2) or use the keep-alive pool (HTTP/1.1, as
+    /// S3 speaks). Without a probe answer that costs one round trip, once per store.
     async fn send<M>(&self, key: &str, url: &str, make: M) -> Result<Response<AsyncBody>, Failure>
     where
         M: Fn() -> Result<Request<AsyncBody>, Failure>,
     {
-        let mut protocol = self.protocol.load(Ordering::Acquire);
-        // Listen before looking again, so a switch to the pool cannot be missed.
-        let switched = (protocol == UNKNOWN).then(|| {
-            let listener = self.pooled.listen();
-            protocol = self.protocol.load(Ordering::Acquire);
-            listener
-        });
-        let resp = match (protocol, &self.single, switched) {
-            (UNKNOWN, Some(single), Some(switched)) => {
-                let mut attempt = std::pin::pin!(single.send_async(make()?));
-                let first = futures_lite::future::or(async { Some((&mut attempt).await) }, async {
-                    switched.await;
-                    None
-                })
-                .await;
-                match first {
-                    Some(resp) => {
-                        if let Ok(r) = &resp {
-                            self.learn_protocol(r);
-                        }
-                        resp
-                    }
-                    None => self.client.send_async(make()?).await,
-                }
+        let resp = loop {
+            let mut protocol = self.protocol.load(Ordering::Acquire);
+            let mut waiting = None;
+            if protocol == UNKNOWN {
+                // Listen before looking again, so a notification cannot be missed.
+                waiting = Some(self.settled.listen());
+                protocol = self.protocol.load(Ordering::Acquire);
             }
-            (SINGLE, Some(single), _) => single.send_async(make()?).await,
-            _ => self.client.send_async(make()?).await,
+            match (protocol, &self.single) {
+                (UNKNOWN, Some(single)) => {
+                    if self.pioneering.swap(true, Ordering::AcqRel) {
+                        if let Some(listener) = waiting {
+                            listener.await;
+                        }
+                        continue;
+                    }
+                    let _pioneer = Pioneer(self);
+                    let resp = single.send_async(make()?).await;
+                    if let Ok(r) = &resp {
+                        self.settle(if r.version() == isahc::http::Version::HTTP_2 { SINGLE } else { POOLED });
+                    }
+                    break resp;
+                }
+                (SINGLE, Some(single)) => break single.send_async(make()?).await,
+                _ => break self.client.send_async(make()?).await,
+            }
         };
         resp.map_err(|source| {
             let transient = matches!(
@@ -335,12 +355,10 @@ impl Inner {
         })
     }
 
-    /// Settles the protocol of a TLS store from its first answer.
-    fn learn_protocol(&self, resp: &Response<AsyncBody>) {
-        let protocol = if resp.version() == isahc::http::Version::HTTP_2 { SINGLE } else { POOLED };
-        let was = self.protocol.compare_exchange(UNKNOWN, protocol, Ordering::AcqRel, Ordering::Acquire);
-        if was.is_ok() && protocol == POOLED {
-            self.pooled.notify(usize::MAX);
+    /// Sets the protocol of a TLS store, unless it is already known.
+    fn settle(&self, protocol: u8) {
+        if self.protocol.compare_exchange(UNKNOWN, protocol, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            self.settled.notify(usize::MAX);
         }
     }
 
@@ -482,6 +500,25 @@ impl Inner {
             _ => Err(self.status_failure(key, url, &resp)),
         }
     }
+}
+
+/// Starts learning the protocol of a TLS store from a handshake-only connection
+/// (see [`alpn`]), so requests queued on the single connection move to the pool as
+/// soon as the handshake says HTTP/1.1 instead of after the first answer.
+fn start_alpn_probe(inner: &Arc<Inner>) {
+    let Some((host, port)) = alpn::https_authority(&inner.base) else { return };
+    if alpn::proxy_configured() {
+        return;
+    }
+    let store = Arc::downgrade(inner);
+    let timeout = inner.config.connect_timeout;
+    blocking::unblock(move || {
+        let found = alpn::probe(&host, port, timeout);
+        if let (Ok(alpn), Some(inner)) = (found, store.upgrade()) {
+            inner.settle(if alpn == alpn::Alpn::H2 { SINGLE } else { POOLED });
+        }
+    })
+    .detach();
 }
 
 /// The isahc client for `config`, with at most `per_host` connections to one host (0: no limit).

@@ -1,0 +1,111 @@
+//! Learning which protocol a TLS server speaks before its first answer.
+//!
+//! libcurl learns it in the handshake, but isahc does not tell, so without help a
+//! store would know only when the first response arrives: one server round trip
+//! during which the other requests either wait (HTTP/1.1) or would each open a
+//! connection (h2). A handshake-only connection, made on a blocking thread next to
+//! the first request, learns the ALPN choice in the time of a TLS handshake; it
+//! sends no request and is closed at once.
+//!
+//! The answer is only a hint: any failure (proxy configured, name not resolving,
+//! handshake refused) gives `None` and the store waits for its first answer instead.
+
+use std::io;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use openssl::ssl::{Ssl, SslContext, SslMethod, SslVerifyMode};
+
+/// What ALPN chose on a probe connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Alpn {
+    /// The server picked `h2`.
+    H2,
+    /// The server picked `http/1.1` or nothing (which also means HTTP/1.1).
+    Http1,
+}
+
+/// The host and port of an `https://` URL, or `None` for anything else.
+pub(super) fn https_authority(url: &str) -> Option<(String, u16)> {
+    let uri: isahc::http::Uri = url.parse().ok()?;
+    if uri.scheme_str() != Some("https") {
+        return None;
+    }
+    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']').to_owned();
+    Some((host, uri.port_u16().unwrap_or(443)))
+}
+
+/// Whether a proxy may stand between us and the server (then the probe would ask the
+/// wrong party, so it is not made).
+pub(super) fn proxy_configured() -> bool {
+    ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+}
+
+/// Connects to `host:port`, runs a TLS handshake offering `h2` and `http/1.1`, and
+/// reports the server's choice. Blocking; every step is bounded by `timeout`.
+///
+/// The certificate is not checked: nothing is sent on this connection, and the
+/// connection that carries requests is verified by libcurl as configured.
+pub(super) fn probe(host: &str, port: u16, timeout: Duration) -> io::Result<Alpn> {
+    let addr = (host, port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address for host"))?;
+    let tcp = TcpStream::connect_timeout(&addr, timeout)?;
+    tcp.set_read_timeout(Some(timeout))?;
+    tcp.set_write_timeout(Some(timeout))?;
+    tcp.set_nodelay(true)?;
+    // A bare context: SslConnector would load the system CA store, which costs more
+    // than the handshake and is not needed here.
+    let mut ctx = SslContext::builder(SslMethod::tls_client()).map_err(io::Error::other)?;
+    ctx.set_verify(SslVerifyMode::NONE);
+    ctx.set_alpn_protos(b"\x02h2\x08http/1.1").map_err(io::Error::other)?;
+    let mut ssl = Ssl::new(&ctx.build()).map_err(io::Error::other)?;
+    if host.parse::<std::net::IpAddr>().is_err() {
+        // SNI: servers hosting several names pick their certificate and ALPN by it.
+        ssl.set_hostname(host).map_err(io::Error::other)?;
+    }
+    let mut tls = ssl.connect(tcp).map_err(io::Error::other)?;
+    let alpn = match tls.ssl().selected_alpn_protocol() {
+        Some(b"h2") => Alpn::H2,
+        _ => Alpn::Http1,
+    };
+    // Best effort: the server may already be gone, which changes nothing.
+    let _ = tls.shutdown();
+    Ok(alpn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authority_of_https_urls_only() {
+        assert_eq!(https_authority("https://example.org/a/b"), Some(("example.org".into(), 443)));
+        assert_eq!(https_authority("https://127.0.0.1:8443/x"), Some(("127.0.0.1".into(), 8443)));
+        assert_eq!(https_authority("https://[::1]:9000/"), Some(("::1".into(), 9000)));
+        assert_eq!(https_authority("http://example.org/"), None);
+        assert_eq!(https_authority("not a url"), None);
+    }
+
+    #[test]
+    fn probe_of_a_closed_port_is_an_error_not_a_hang() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        assert!(probe("127.0.0.1", port, Duration::from_secs(2)).is_err());
+    }
+
+    #[test]
+    fn probe_of_a_server_that_never_answers_times_out() {
+        // Accepts the connection but never speaks TLS.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let started = std::time::Instant::now();
+        assert!(probe("127.0.0.1", port, Duration::from_millis(300)).is_err());
+        assert!(started.elapsed() < Duration::from_secs(5));
+        drop(listener);
+    }
+}
