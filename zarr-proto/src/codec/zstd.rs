@@ -8,10 +8,21 @@
 //! [`Error::LimitExceeded`]. Then they decode every frame (skippable frames are
 //! skipped, content checksums are verified) and stop once output passes `max_len`.
 //!
-//! Known gap: ruzstd 0.8 does not bound the output of a single compressed block
-//! while executing its sequences, so a crafted block can make it allocate far more
-//! than `max_len` before this code sees the output. libzstd (`zstd-native`) does
-//! not have this problem; prefer it where inputs are untrusted.
+//! What bounds memory while decoding a hostile frame:
+//! - Blocks: both backends enforce the format's block maximum, min(window, 128 KiB) of
+//!   output. ruzstd (since 0.9.1) checks a compressed block's output after each
+//!   sequence, so it stops within one sequence (< 256 KiB) of the maximum; ruzstd 0.8
+//!   executed the whole block first, and 4 KB could ask for gigabytes.
+//!   (`oversized_block_is_an_error_before_it_is_decoded`.) ruzstd does not cap a
+//!   block's literals at the maximum (up to 1 MiB), so one block yields at most ~1.3 MiB.
+//! - Window: ruzstd hands output over only once it is more than a window old, so a frame
+//!   declaring a window far above its content could make it buffer up to that window
+//!   unchecked. Such frames are given to ruzstd in single-segment form (window = content
+//!   size, which decodes the same bytes), and other windows are bounded by `scan`.
+//! - Frame: ruzstd runs in steps of 256 KiB of output, after each of which the output is
+//!   checked against `max_len`. So its memory stays below output (`max_len` + one step and
+//!   one block) plus the window it holds back: at most `max_len` for a frame with a
+//!   content size, else max(`max_len`, 8 MiB). libzstd decodes into at most `max_len`.
 
 use alloc::vec::Vec;
 
@@ -24,6 +35,8 @@ const NAME: &str = "zstd";
 const MAGIC: u32 = 0xFD2F_B528;
 const SKIPPABLE_MAGIC: u32 = 0x184D_2A50;
 const MAX_BLOCK_SIZE: u32 = 128 << 10;
+/// The largest window libzstd (64-bit) decodes, as a log2.
+const MAX_WINDOW_LOG: u8 = 31;
 /// Frames without a content size may use a window this large whatever `max_len` is.
 const MIN_WINDOW_ALLOWANCE: u64 = 8 << 20;
 /// The level range libzstd accepts (`ZSTD_minCLevel()..=ZSTD_maxCLevel()`).
@@ -103,6 +116,8 @@ pub struct FrameInfo {
     pub window_size: u64,
     /// Whether the frame ends with a content checksum.
     pub checksum: bool,
+    /// Length of the frame header: magic through content size (8 for a skippable frame).
+    pub header_len: usize,
 }
 
 fn read_le(input: &[u8], pos: usize, n: usize) -> Result<u64> {
@@ -118,7 +133,8 @@ fn read_le(input: &[u8], pos: usize, n: usize) -> Result<u64> {
 ///
 /// # Errors
 /// [`Error::Codec`] for anything but whole frames (bad magic, reserved bits, a truncated
-/// header or block, an oversized block); [`Error::Unsupported`] for a dictionary id;
+/// header or block, an oversized block, a window above 2^31 as libzstd refuses);
+/// [`Error::Unsupported`] for a dictionary id;
 /// [`Error::LimitExceeded`] as above.
 pub fn scan(input: &[u8], max_len: usize) -> Result<Vec<FrameInfo>> {
     if input.is_empty() {
@@ -140,6 +156,7 @@ pub fn scan(input: &[u8], max_len: usize) -> Result<Vec<FrameInfo>> {
                 content_size: None,
                 window_size: 0,
                 checksum: false,
+                header_len: 8,
             });
             pos = end;
             continue;
@@ -159,6 +176,10 @@ pub fn scan(input: &[u8], max_len: usize) -> Result<Vec<FrameInfo>> {
         if !single_segment {
             let wd = read_le(input, pos, 1)? as u8;
             pos += 1;
+            if wd >> 3 > MAX_WINDOW_LOG - 10 {
+                // libzstd's ZSTD_WINDOWLOG_MAX; the format allows up to 2^41.
+                return Err(Error::codec(NAME, alloc::format!("window of 2^{} bytes is above 2^31", 10 + (wd >> 3))));
+            }
             let base = 1u64 << (10 + u32::from(wd >> 3));
             window_size = base + (base / 8) * u64::from(wd & 7);
         }
@@ -184,6 +205,7 @@ pub fn scan(input: &[u8], max_len: usize) -> Result<Vec<FrameInfo>> {
         if single_segment {
             window_size = content_size.unwrap_or(0);
         }
+        let header_len = pos - start;
         match content_size {
             Some(size) => {
                 declared_total = declared_total.saturating_add(size);
@@ -223,7 +245,7 @@ pub fn scan(input: &[u8], max_len: usize) -> Result<Vec<FrameInfo>> {
                 .filter(|&p| p <= input.len())
                 .ok_or_else(|| Error::codec(NAME, "truncated checksum"))?;
         }
-        frames.push(FrameInfo { range: start..pos, skippable: false, content_size, window_size, checksum });
+        frames.push(FrameInfo { range: start..pos, skippable: false, content_size, window_size, checksum, header_len });
     }
     Ok(frames)
 }
@@ -238,6 +260,35 @@ fn declared_size(frames: &[FrameInfo]) -> Option<u64> {
     frames.iter().filter(|f| !f.skippable).try_fold(0u64, |acc, f| f.content_size.map(|s| acc.saturating_add(s)))
 }
 
+/// The longest frame header: magic, descriptor, window, 4-byte dictionary id, 8-byte content size.
+const MAX_HEADER_LEN: usize = 18;
+
+/// The header ruzstd is given for `frame`, and the window it implies.
+///
+/// A frame that declares a window larger than its content size gets the header of the
+/// same frame in single-segment form (window = content size). That decodes the same
+/// bytes (no match can reach back further than the content), but ruzstd holds back up
+/// to a window of output until the frame ends, so a 1 GiB window with a declared 1 MiB
+/// content could otherwise make it buffer far past `max_len` before we see any output.
+/// It also tightens the block maximum to the content size, as libzstd's is.
+fn ruzstd_header(header: &[u8], frame: &FrameInfo) -> Result<([u8; MAX_HEADER_LEN], usize, u64)> {
+    let mut out = [0u8; MAX_HEADER_LEN];
+    let bad = || Error::codec(NAME, "frame header changed between scan and decode");
+    let mut len = header.len();
+    out.get_mut(..len).ok_or_else(bad)?.copy_from_slice(header);
+    let fhd = *header.get(4).ok_or_else(bad)?;
+    let mut window = frame.window_size;
+    if let Some(content) = frame.content_size.filter(|&c| fhd & 0x20 == 0 && c < window && len >= 6) {
+        // Set the single-segment flag and drop the window descriptor (byte 5). The content
+        // size field keeps its flag and size: only the flag value 0 differs in meaning.
+        out[4] = fhd | 0x20;
+        out.copy_within(6..len, 5);
+        len -= 1;
+        window = content;
+    }
+    Ok((out, len, window))
+}
+
 fn ruzstd_decode(input: &[u8], max_len: usize) -> Result<Vec<u8>> {
     use ruzstd::decoding::{BlockDecodingStrategy, FrameDecoder};
 
@@ -246,11 +297,21 @@ fn ruzstd_decode(input: &[u8], max_len: usize) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(capacity);
     let ruzstd_err = |e: &dyn core::fmt::Display| Error::codec(NAME, alloc::format!("{e}"));
     for frame in frames.iter().filter(|f| !f.skippable) {
-        let mut src = input.get(frame.range.clone()).unwrap_or_default();
+        let whole = input.get(frame.range.clone()).unwrap_or_default();
+        let (header, mut src) = whole.split_at_checked(frame.header_len).unwrap_or_default();
+        let (header, header_len, window) = ruzstd_header(header, frame)?;
         let start = out.len();
         // A fresh decoder per frame: `reset` would pre-allocate the declared window.
         let mut decoder = FrameDecoder::new();
-        decoder.init(&mut src).map_err(|e| ruzstd_err(&e))?;
+        // `scan` has applied our window policy; without this, ruzstd would refuse windows
+        // above 128 MiB, e.g. a one-shot (single-segment) frame of a chunk that large,
+        // which libzstd decodes. Its buffer grows with the output, not the window.
+        decoder.set_max_window_size(window);
+        let mut header = header.get(..header_len).unwrap_or_default();
+        decoder.init(&mut header).map_err(|e| ruzstd_err(&e))?;
+        if !header.is_empty() {
+            return Err(Error::codec(NAME, "ruzstd read a different frame header than scan"));
+        }
         loop {
             let finished = decoder
                 .decode_blocks(&mut src, BlockDecodingStrategy::UptoBytes(256 << 10))
@@ -621,6 +682,80 @@ mod tests {
             decode_all(&huge_window, 1 << 20),
             Err(Error::LimitExceeded { what: "zstd window of a frame without content size", .. })
         ));
+    }
+
+    /// `tests/data/zstd/block_bomb.zst` (see `make_bomb.py` there): 4028 bytes, one compressed
+    /// block of 2000 sequences that each copy 131074 bytes, 262 MB where the format allows 128 KiB.
+    const BLOCK_BOMB: &[u8] = include_bytes!("../../tests/data/zstd/block_bomb.zst");
+
+    #[test]
+    fn oversized_block_is_an_error_before_it_is_decoded() {
+        // Safe to run: ruzstd >= 0.9.1 checks a block's output after every sequence and
+        // stops at the block maximum (128 KiB plus one sequence, < 1 MiB in all). ruzstd
+        // 0.8.3 executed the whole block (514 MB peak RSS for this file) and only then did
+        // the `max_len` check fail with `LimitExceeded`; that error here means a regression.
+        assert_eq!(scan(BLOCK_BOMB, 1 << 20).unwrap().len(), 1);
+        for max_len in [1 << 20, 0] {
+            let err = codec(RUST_BACKEND).decode(BLOCK_BOMB, max_len).unwrap_err();
+            assert!(matches!(err, Error::Codec { .. }), "{err}");
+            assert!(alloc::format!("{err}").contains("131072"), "not stopped at the block maximum: {err}");
+        }
+        assert!(matches!(decode_all(BLOCK_BOMB, 1 << 20), Err(Error::Codec { .. })));
+        // One such sequence is already too many: 8 bytes of history + 131074 > 128 KiB.
+        let mut one = BLOCK_BOMB[..17].to_vec();
+        one.extend([(10 << 3) | 5, 0, 0, 0, 128, 1, 0x54, 0, 0, 52, 0xff, 0xff, 0x01]);
+        assert!(matches!(decode_all(&one, 1 << 20), Err(Error::Codec { .. })));
+        // The same frame with 34-byte matches (match length code 31, no extra bits) is valid.
+        let mut valid = one.clone();
+        valid[26] = 31;
+        valid[27] = 0x01;
+        valid.truncate(28);
+        valid[17] = (8 << 3) | 5;
+        let out = decode_all(&valid, 1 << 20).unwrap();
+        assert_eq!(out.len(), 8 + 34);
+        assert!(out.starts_with(b"zarrzarrzarr"));
+    }
+
+    /// A frame declaring `content` bytes and a `2^window_log` window, of RLE blocks of 128 KiB.
+    fn rle_frame(content: u32, window_log: u8, blocks: usize) -> Vec<u8> {
+        let mut f = vec![0x28, 0xb5, 0x2f, 0xfd, 0x80, (window_log - 10) << 3];
+        f.extend(content.to_le_bytes());
+        for i in 0..blocks {
+            let header = (MAX_BLOCK_SIZE << 3) | (1 << 1) | u32::from(i + 1 == blocks);
+            f.extend(&header.to_le_bytes()[..3]);
+            f.push(b'z');
+        }
+        f
+    }
+
+    #[test]
+    fn window_larger_than_content_does_not_let_ruzstd_buffer_past_max_len() {
+        // ruzstd keeps a window of output until the frame ends; with the declared 1 GiB
+        // window, this 4 KB frame would make it buffer 128 MiB (8000 blocks: 1 GiB) with
+        // nothing handed over to check. Decoded as single-segment (window = 1 MiB content),
+        // output is handed over after 1 MiB and the check stops it near 2 MiB.
+        let bomb = rle_frame(1 << 20, 30, 1000);
+        let frame = &scan(&bomb, 1 << 20).unwrap()[0];
+        assert_eq!((frame.window_size, frame.content_size, frame.header_len), (1 << 30, Some(1 << 20), 10));
+        let (header, len, window) = ruzstd_header(&bomb[..10], frame).unwrap();
+        assert_eq!((&header[..len], window), (&[0x28, 0xb5, 0x2f, 0xfd, 0xa0, 0, 0, 0x10, 0][..], 1 << 20));
+        assert!(matches!(decode_all(&bomb, 1 << 20), Err(Error::LimitExceeded { .. })));
+        // A frame whose window is within its content is passed through unchanged.
+        let plain = rle_frame(8 << 17, 20, 8);
+        let frame = &scan(&plain, 8 << 17).unwrap()[0];
+        let (header, len, window) = ruzstd_header(&plain[..10], frame).unwrap();
+        assert_eq!((&header[..len], window), (&plain[..10], 1 << 20));
+        assert_eq!(decode_all(&plain, 8 << 17).unwrap(), vec![b'z'; 8 << 17]);
+        // Valid data in a frame with a window far above its content decodes the same.
+        let single = unhex(NUMCODECS_L3);
+        let mut wide = single[..4].to_vec();
+        wide.extend([single[4] & !0x20, 21 << 3]);
+        wide.extend(&single[5..]);
+        assert_eq!(scan(&wide, 1 << 20).unwrap()[0].window_size, 1 << 31);
+        assert_eq!(decode_all(&wide, 1 << 20).unwrap(), data());
+        // Above 2^31, libzstd refuses the frame, and so does `scan`.
+        wide[5] = 22 << 3;
+        assert!(matches!(decode_all(&wide, 1 << 20), Err(Error::Codec { .. })));
     }
 
     #[test]
