@@ -12,6 +12,10 @@
 #   PORT+1   HTTPS, ALPN h2 and http/1.1        (like a CDN)
 #   PORT+2   HTTPS, HTTP/1.1 only               (like S3)
 #   PORT+3   h2c: HTTP/2 with prior knowledge   (plain)
+#   PORT+4   HTTPS h2 (ALPN) sending GOAWAY after every 50 requests on a connection
+#   PORT+5   h2c sending GOAWAY after every 50 requests on a connection
+#            (servers recycle connections: nginx's default is every 1000 requests;
+#            a client must carry the unanswered streams over to a new connection)
 #
 # LATENCY_SECONDS (default 0) delays every response, via the echo module
 # (libnginx-mod-http-echo): `echo_sleep`, then `echo_exec` to a named location that
@@ -21,7 +25,7 @@
 # that signed the server certificate, CN/SAN 127.0.0.1), CERT=... (the server
 # certificate), ACCESS_LOG=... (one line per request: port, protocol, status,
 # method, URI, "Range", connection serial, request time, end time), and HTTP_URL,
-# HTTPS_H2_URL, HTTPS_H1_URL, H2C_URL.
+# HTTPS_H2_URL, HTTPS_H1_URL, H2C_URL, HTTPS_H2_RECYCLE_URL, H2C_RECYCLE_URL.
 # Needs: nginx (>= 1.9.5), openssl; the echo module only when LATENCY > 0.
 set -euo pipefail
 
@@ -109,7 +113,7 @@ start() {
   dir=$(cd "$1" && pwd) || die "no directory $1"
   port=$2
   latency=${3:-0}
-  [[ "$port" =~ ^[0-9]+$ ]] && [ "$port" -ge 1 ] && [ "$port" -le 65532 ] || die "bad port $port"
+  [[ "$port" =~ ^[0-9]+$ ]] && [ "$port" -ge 1 ] && [ "$port" -le 65530 ] || die "bad port $port"
   [[ "$latency" =~ ^[0-9]*\.?[0-9]+$ ]] || die "bad latency $latency (seconds, e.g. 0.05)"
   if awk "BEGIN { exit !($latency == 0) }"; then latency=0; fi
   command -v openssl >/dev/null 2>&1 || die "openssl is not installed"
@@ -122,15 +126,22 @@ start() {
   make_certs "$prefix"
 
   # HTTP/2 is a `listen` parameter before 1.25.1 and a per-server directive since.
-  local h2_tls h2c h2_on=""
+  local h2_tls h2c h2_tls_recycle h2c_recycle h2_on=""
   if [ "$version" -ge 1025001 ]; then
     h2_tls="listen 127.0.0.1:$((port + 1)) ssl;"
     h2c="listen 127.0.0.1:$((port + 3));"
+    h2_tls_recycle="listen 127.0.0.1:$((port + 4)) ssl;"
+    h2c_recycle="listen 127.0.0.1:$((port + 5));"
     h2_on="http2 on;"
   else
     h2_tls="listen 127.0.0.1:$((port + 1)) ssl http2;"
     h2c="listen 127.0.0.1:$((port + 3)) http2;"
+    h2_tls_recycle="listen 127.0.0.1:$((port + 4)) ssl http2;"
+    h2c_recycle="listen 127.0.0.1:$((port + 5)) http2;"
   fi
+  # Before 1.19.7 HTTP/2 connections had their own request limit.
+  local recycle="keepalive_requests 50;"
+  if [ "$version" -lt 1019007 ]; then recycle="http2_max_requests 50;"; fi
   local load="" user=""
   if [ "$latency" != 0 ]; then
     load="load_module $(find_echo_module);"
@@ -206,13 +217,30 @@ $locs
         $h2_on
 $locs
     }
+
+    # HTTPS h2 (ALPN), GOAWAY after 50 requests per connection
+    server {
+        $h2_tls_recycle
+        $h2_on
+        $recycle
+        $tls
+$locs
+    }
+
+    # h2c, GOAWAY after 50 requests per connection
+    server {
+        $h2c_recycle
+        $h2_on
+        $recycle
+$locs
+    }
 }
 EOF
 
   if ! "$nginx" -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/logs/error.log" 2>"$prefix/logs/start.log"; then
     cat "$prefix/logs/start.log" "$prefix/logs/error.log" >&2 2>/dev/null || true
     rm -rf "$prefix"
-    die "nginx did not start (ports $port-$((port + 3)) in use?)"
+    die "nginx did not start (ports $port-$((port + 5)) in use?)"
   fi
   local i
   for i in $(seq 1 100); do
@@ -229,6 +257,8 @@ EOF
   echo "HTTPS_H2_URL=https://127.0.0.1:$((port + 1))"
   echo "HTTPS_H1_URL=https://127.0.0.1:$((port + 2))"
   echo "H2C_URL=http://127.0.0.1:$((port + 3))"
+  echo "HTTPS_H2_RECYCLE_URL=https://127.0.0.1:$((port + 4))"
+  echo "H2C_RECYCLE_URL=http://127.0.0.1:$((port + 5))"
 }
 
 stop() {
