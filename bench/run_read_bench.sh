@@ -16,6 +16,11 @@
 #
 # Rounds interleave the readers so a noisy neighbour slows all of them alike; the
 # tables keep each reader's best run, its lowest CPU time and its largest peak RSS.
+#
+# The zarrs crate is an optional fourth reader (bench/zarrs-peer, a standalone Cargo
+# project outside the workspace): ZARRS=1 builds it (release, slow the first time);
+# it runs whenever bench/zarrs-peer/target/release/zarrs-peer exists (ZARRS=0 skips
+# it) and gets its own table.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -40,6 +45,15 @@ LAYOUTS="v3-zstd v2-blosc-lz4 v3-sharded-zstd"
 
 cargo build --release -p zarr-cli >&2
 ZARR=$ROOT/target/release/zarr
+ZARRS=${ZARRS:-auto}
+ZARRS_PEER=$ROOT/bench/zarrs-peer/target/release/zarrs-peer
+if [ "$ZARRS" = 1 ]; then
+    (cd bench/zarrs-peer && CARGO_TARGET_DIR="$PWD/target" cargo build --release >&2)
+fi
+if [ "$ZARRS" != 0 ] && [ ! -x "$ZARRS_PEER" ]; then
+    echo "zarrs: skipped, $ZARRS_PEER is not built (ZARRS=1 builds it)" >&2
+    ZARRS=0
+fi
 "$PYTHON" bench/make_volume.py --out "$DATA" --shape "$SHAPE"
 
 mkdir -p "$(dirname "$OUT")"
@@ -50,6 +64,9 @@ for round in $(seq 1 "$ROUNDS"); do
         echo "round $round/$ROUNDS: $layout" >&2
         "$ZARR" bench read "$DATA/$layout" --repeat "$REPEAT" --json >> "$OUT"
         "$PYTHON" bench/peers_read.py --repeat "$REPEAT" "$DATA/$layout" >> "$OUT"
+        if [ "$ZARRS" != 0 ]; then
+            "$ZARRS_PEER" read --path "$DATA/$layout" --repeat "$REPEAT" >> "$OUT"
+        fi
     done
 done
 
@@ -93,6 +110,15 @@ for layout in LAYOUTS:
              for i in IMPLS]
     cells += [f"{best[(layout, i)]['cpu']:.2f}" for i in IMPLS]
     print(f"| {layout} | " + " | ".join(cells) + " |")
+if any((l, "zarrs") in best for l in LAYOUTS):
+    print()
+    print("| layout | zarrs MiB/s | zarr-rs / zarrs | zarrs peak RSS MiB | zarrs CPU s / read |")
+    print("|---|---:|---:|---:|---:|")
+    for layout in LAYOUTS:
+        z = best.get((layout, "zarrs"))
+        if z:
+            print(f"| {layout} | {z['mib_s']:.0f} | {best[(layout, 'zarr-rs')]['mib_s'] / z['mib_s']:.2f} "
+                  f"| {z['rss'] / 2**20:.0f} ({z['rss'] / manifest['bytes']:.2f}x) | {z['cpu']:.2f} |")
 if bad:
     sys.exit(1)
 EOF

@@ -10,12 +10,20 @@
 # or python3; PEERS=0 skips them). Every read is cold and checks every value.
 # "nginx saw" is the protocol nginx logged for those requests; "conns/read" counts
 # the distinct connections nginx saw per read.
+#
+# The zarrs crate is an optional peer (bench/zarrs-peer, a standalone Cargo project
+# outside the workspace): ZARRS=1 builds it (release, slow the first time) and runs
+# it; by default it runs only if bench/zarrs-peer/target/release/zarrs-peer exists;
+# ZARRS=0 skips it. ZARRS_SYNC=0 skips its sync zarrs_http variants (HTTP/1.1 only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 REPEAT=${REPEAT:-5}
 LATENCY=${LATENCY:-0.05}
 PEERS=${PEERS:-1}
+ZARRS=${ZARRS:-auto}
+ZARRS_SYNC=${ZARRS_SYNC:-1}
+ZARRS_PEER=bench/zarrs-peer/target/release/zarrs-peer
 if [ -z "${PYTHON:-}" ]; then
   if [ -x /work/venv/bin/python ]; then PYTHON=/work/venv/bin/python; else PYTHON=python3; fi
 fi
@@ -23,6 +31,10 @@ fi
 echo "== build (release)"
 cargo build --release -q -p zarr-cli
 ZARR=target/release/zarr
+if [ "$ZARRS" = 1 ]; then
+  echo "== build bench/zarrs-peer (release)"
+  (cd bench/zarrs-peer && CARGO_TARGET_DIR="$PWD/target" cargo build --release -q)
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/zarr-seed-bench.XXXXXX")
 prefix=""
@@ -34,7 +46,7 @@ trap cleanup EXIT
 
 "$ZARR" bench seed --write "$work/data/seed.zarr"
 
-# Four consecutive free loopback ports.
+# Six consecutive free loopback ports (bench/nginx.sh listens on PORT..PORT+5).
 free_ports() {
   python3 - <<'EOF'
 import socket
@@ -43,7 +55,7 @@ for _ in range(50):
     if base > 65530:
         continue
     ok = True
-    for i in range(4):
+    for i in range(6):
         t = socket.socket()
         try:
             t.bind(("127.0.0.1", base + i))
@@ -117,6 +129,29 @@ if [ "$PEERS" = 1 ]; then
     measure "TLS h2 (ALPN)" env SSL_CERT_FILE="$CA" "$PYTHON" bench/seed_peers.py --url "$HTTPS_H2_URL/seed.zarr" \
       --impl $impl --repeat "$REPEAT" --json
   done
+fi
+
+if [ "$ZARRS" != 0 ]; then
+  if [ -x "$ZARRS_PEER" ]; then
+    echo "== zarrs ($("$ZARRS_PEER" version 2>/dev/null || echo "bench/zarrs-peer"))"
+    for variant in objstore objstore-c128; do
+      measure "HTTP/1.1" "$ZARRS_PEER" seed --url "$HTTP_URL/seed.zarr" --variant $variant --repeat "$REPEAT"
+      measure "TLS HTTP/1.1" "$ZARRS_PEER" seed --url "$HTTPS_H1_URL/seed.zarr" --cacert "$CA" --variant $variant \
+        --repeat "$REPEAT"
+      measure "TLS h2 (ALPN)" "$ZARRS_PEER" seed --url "$HTTPS_H2_URL/seed.zarr" --cacert "$CA" --variant $variant \
+        --repeat "$REPEAT"
+    done
+    # object_store speaks HTTP/1.1 unless told otherwise; with_allow_http2 lets ALPN pick h2.
+    measure "TLS h2 (ALPN)" "$ZARRS_PEER" seed --url "$HTTPS_H2_URL/seed.zarr" --cacert "$CA" \
+      --variant objstore-c128-h2 --repeat "$REPEAT"
+    if [ "$ZARRS_SYNC" = 1 ]; then
+      for variant in http-sync http-sync-c128; do
+        measure "HTTP/1.1" "$ZARRS_PEER" seed --url "$HTTP_URL/seed.zarr" --variant $variant --repeat "$REPEAT"
+      done
+    fi
+  else
+    echo "== zarrs: skipped, $ZARRS_PEER is not built (ZARRS=1 builds it)"
+  fi
 fi
 
 echo

@@ -13,6 +13,9 @@ runs), checks every value, and prints the best and median seconds:
   tensorstore   tensorstore's zarr driver over its http kvstore, defaults
   zarr-fsspec   zarr-python 3 defaults: an http:// URL (fsspec HTTPFileSystem,
                 aiohttp), async.concurrency = 10
+  zarrs         optional, not in the default list: the Rust zarrs crate, run as
+                bench/zarrs-peer's binary if it is built (ZARRS=1 bench/run_seed_bench.sh
+                or cargo build --release in bench/zarrs-peer); one line per variant
 
 For https URLs with a private CA, set SSL_CERT_FILE (honoured by Python's ssl,
 hence aiohttp and fsspec, and by obstore's rustls); tensorstore is given
@@ -38,6 +41,7 @@ import numpy as np
 SEED_LEN = 6443
 SEED_CHUNK = 5
 PEERS = ["aiohttp", "zarr-obstore", "tensorstore", "zarr-fsspec"]
+ZARRS_PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zarrs-peer", "target", "release", "zarrs-peer")
 
 
 def expected_values():
@@ -130,10 +134,30 @@ def measure(impl, url, repeat):
     }
 
 
+def run_zarrs(url, repeat, as_json):
+    """Runs bench/zarrs-peer's binary (all its variants); returns whether one failed."""
+    import subprocess
+
+    if not os.access(ZARRS_PEER, os.X_OK):
+        print(f"zarrs         skipped: {ZARRS_PEER} is not built", file=sys.stderr, flush=True)
+        return False
+    proc = subprocess.run([ZARRS_PEER, "seed", "--url", url, "--repeat", str(max(1, repeat))],
+                          capture_output=True, text=True, check=False)
+    for line in proc.stdout.splitlines():
+        r = json.loads(line)
+        if as_json:
+            print(line, flush=True)
+        elif "error" in r:
+            print(f"{r['impl']} FAILED: {r['error']}", flush=True)
+        else:
+            print(f"{r['impl']}: best {r['best_s']:.3f} s  median {r['median_s']:.3f} s  values ok", flush=True)
+    return proc.returncode != 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--url", required=True, help="base URL of the seed array")
-    p.add_argument("--impl", action="append", choices=PEERS, help="peer to run (repeatable; default all)")
+    p.add_argument("--impl", action="append", choices=PEERS + ["zarrs"], help="peer to run (repeatable; default all)")
     p.add_argument("--repeat", type=int, default=5, help="cold reads per peer")
     p.add_argument("--json", action="store_true", help="one JSON object per peer")
     args = p.parse_args()
@@ -142,6 +166,9 @@ def main():
         os.environ["TENSORSTORE_CA_BUNDLE"] = os.environ["SSL_CERT_FILE"]
     failed = False
     for impl in args.impl or PEERS:
+        if impl == "zarrs":
+            failed |= run_zarrs(url, args.repeat, args.json)
+            continue
         try:
             result = measure(impl, url, max(1, args.repeat))
         except Exception as e:  # a peer that cannot read is reported, the others still run
