@@ -192,6 +192,35 @@ fn proto_kind(kind: SelectionKind) -> ProtoKind {
     }
 }
 
+/// Reads the seed fixture over h2 TLS trusting nginx's CA through `SSL_CERT_DIR` (a
+/// hashed certificate directory, as `openssl rehash` makes) and then `SSL_CERT_FILE`,
+/// async and blocking; returns the failures. Must run before any other TLS client in
+/// the process is created, and leaves both variables unset.
+fn trusted_through_environment(nginx: &Nginx) -> Vec<String> {
+    let mut failures = Vec::new();
+    let ca = nginx.var("CA");
+    let url = format!("{}/v2_seed_6443.zarr", nginx.var("HTTPS_H2_URL"));
+    let hash = Command::new("openssl").args(["x509", "-hash", "-noout", "-in", ca]).output().expect("openssl runs");
+    let hash = String::from_utf8_lossy(&hash.stdout).trim().to_string();
+    let dir = Path::new(nginx.var("PREFIX")).join("certdir");
+    std::fs::create_dir_all(&dir).expect("cert dir");
+    std::fs::copy(ca, dir.join(format!("{hash}.0"))).expect("hashed CA copy");
+    for (var, value) in [("SSL_CERT_DIR", dir.to_string_lossy().into_owned()), ("SSL_CERT_FILE", ca.to_string())] {
+        std::env::set_var(var, &value);
+        let config = HttpConfig::default();
+        for (driver, result) in [
+            ("async", read_async(&url, &config, &Selection::all())),
+            ("blocking", read_blocking(&url, &config, &Selection::all())),
+        ] {
+            if let Err(e) = result {
+                failures.push(format!("CA from {var}={value} not trusted ({driver}): {e}"));
+            }
+        }
+        std::env::remove_var(var);
+    }
+    failures
+}
+
 #[test]
 fn fixtures_read_from_nginx_over_every_protocol() {
     if std::env::var("ZARR_SKIP_NGINX").is_ok_and(|v| v == "1") {
@@ -201,8 +230,11 @@ fn fixtures_read_from_nginx_over_every_protocol() {
     let manifest = Manifest::load().expect("tests/fixtures/manifest.json loads");
     let nginx = Nginx::start(&fixtures_dir().join("data"));
     let endpoints = endpoints(&nginx);
+    // First, before any TLS client exists in this process (libcurl's default CA paths
+    // are probed once per process): the CA found through the environment, as
+    // OpenSSL-based tools do, with no `ca_file` configured.
+    let mut failures = trusted_through_environment(&nginx);
 
-    let mut failures = Vec::new();
     let mut passed = 0usize;
     for name in FIXTURES {
         let fx = manifest.array(name).unwrap_or_else(|| panic!("fixture {name} is not in the manifest"));
