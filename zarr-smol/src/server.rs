@@ -191,6 +191,9 @@ pub struct Counters {
     pub bytes_written: u64,
     /// Bytes read from sockets.
     pub bytes_read: u64,
+    /// Most requests being answered at once (from arrival to the response head,
+    /// latency included): what a client had in flight, as the server saw it.
+    pub peak_in_flight: u64,
 }
 
 /// Live counters, shared by every connection.
@@ -204,6 +207,8 @@ pub(crate) struct Stats {
     pub(crate) body_bytes: AtomicU64,
     pub(crate) bytes_written: AtomicU64,
     pub(crate) bytes_read: AtomicU64,
+    pub(crate) in_flight: AtomicU64,
+    pub(crate) peak_in_flight: AtomicU64,
 }
 
 impl Stats {
@@ -218,6 +223,7 @@ impl Stats {
             body_bytes: l(&self.body_bytes),
             bytes_written: l(&self.bytes_written),
             bytes_read: l(&self.bytes_read),
+            peak_in_flight: l(&self.peak_in_flight),
         }
     }
 
@@ -230,6 +236,7 @@ impl Stats {
             &self.body_bytes,
             &self.bytes_written,
             &self.bytes_read,
+            &self.peak_in_flight,
         ] {
             a.store(0, Ordering::Relaxed);
         }

@@ -210,3 +210,31 @@ fn unreachable_tls_store_fails_every_waiting_request() {
     // 20 requests x 2 attempts of a refused connection: seconds at most, not a hang.
     assert!(started.elapsed() < Duration::from_secs(60));
 }
+
+#[test]
+fn split_values_share_the_request_budget() {
+    // Six values of three parts each, all requested at once: 6 first parts, then 12
+    // more. The store's budget bounds them all together, parts included.
+    let mem = MemoryStore::new();
+    for i in 0..6 {
+        mem.insert(format!("v/{i}"), data(i, (3 << 20) - 7));
+    }
+    let server =
+        Server::start(ServerConfig::memory(mem.clone()).threads(2).latency(Duration::from_millis(30))).unwrap();
+    for (limit, expect_at_most) in [(4usize, 4u64), (0, 18)] {
+        let config = HttpConfig::default().split_size(1 << 20).max_requests_in_flight(limit);
+        let store = client(&server, HttpVersion::Http1, config);
+        server.reset_counters();
+        let futs = (0..6).map(|i| store.get(&format!("v/{i}"), None)).collect();
+        for (i, got) in block_on(join_all(futs)).into_iter().enumerate() {
+            assert!(got.unwrap() == mem.get_now(&format!("v/{i}")), "v/{i}");
+        }
+        let c = server.counters();
+        assert_eq!(c.requests, 18, "{c:?}");
+        assert!(c.peak_in_flight <= expect_at_most, "limit {limit}: {c:?}");
+        if limit == 0 {
+            // Without a budget the parts do fan out (so the bound above is not vacuous).
+            assert!(c.peak_in_flight > 4, "{c:?}");
+        }
+    }
+}

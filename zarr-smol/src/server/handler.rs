@@ -1,6 +1,6 @@
 //! One request: fault dice, latency, then the store operation.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_io::Timer;
@@ -70,9 +70,21 @@ fn pick_fault(shared: &Shared) -> (Option<Fault>, std::time::Duration) {
     (None, latency)
 }
 
+/// Counts a request as in flight until it is dropped.
+struct InFlight<'a>(&'a AtomicU64);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>, BoxError> {
     let stats = &shared.stats;
     stats.requests.fetch_add(1, Ordering::Relaxed);
+    let now = stats.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+    stats.peak_in_flight.fetch_max(now, Ordering::Relaxed);
+    let _in_flight = InFlight(&stats.in_flight);
     let (fault, latency) = pick_fault(&shared);
     if !latency.is_zero() {
         Timer::after(latency).await;

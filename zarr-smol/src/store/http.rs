@@ -71,6 +71,10 @@ pub struct HttpConfig {
     /// Values larger than this are fetched as parallel range requests of this size
     /// (0: always one request).
     pub split_size: u64,
+    /// Most requests this store has in flight at once, bodies included (0: no limit).
+    /// Every read through the store and every part of a split value shares it, so
+    /// request budgets never multiply when a read's requests fan out into ranges.
+    pub max_requests_in_flight: usize,
 }
 
 impl Default for HttpConfig {
@@ -89,6 +93,7 @@ impl Default for HttpConfig {
             status: StatusPolicy::default(),
             max_response_bytes: 2 << 30,
             split_size: 8 << 20,
+            max_requests_in_flight: 128,
         }
     }
 }
@@ -142,6 +147,18 @@ impl HttpConfig {
         self
     }
 
+    /// Sets [`max_requests_in_flight`](Self::max_requests_in_flight).
+    pub fn max_requests_in_flight(mut self, n: usize) -> Self {
+        self.max_requests_in_flight = n;
+        self
+    }
+
+    /// Sets [`split_size`](Self::split_size).
+    pub fn split_size(mut self, bytes: u64) -> Self {
+        self.split_size = bytes;
+        self
+    }
+
     /// Sets [`status`](Self::status).
     pub fn status(mut self, status: StatusPolicy) -> Self {
         self.status = status;
@@ -184,6 +201,8 @@ struct Inner {
     /// Notified when the protocol is settled or the pioneer is done, so that the
     /// requests waiting in [`Inner::send`] go on.
     settled: event_listener::Event,
+    /// Permits for [`HttpConfig::max_requests_in_flight`].
+    in_flight: Option<async_lock::Semaphore>,
 }
 
 /// The protocol of a TLS store is not known yet.
@@ -250,6 +269,8 @@ impl HttpStore {
             protocol: AtomicU8::new(if negotiated { UNKNOWN } else { POOLED }),
             pioneering: AtomicBool::new(false),
             settled: event_listener::Event::new(),
+            in_flight: (config.max_requests_in_flight > 0)
+                .then(|| async_lock::Semaphore::new(config.max_requests_in_flight)),
             config,
         };
         let inner = Arc::new(inner);
@@ -271,6 +292,14 @@ impl HttpStore {
 }
 
 impl Inner {
+    /// Waits for a place among the requests in flight; held until the body is read.
+    async fn permit(&self) -> Option<async_lock::SemaphoreGuard<'_>> {
+        match &self.in_flight {
+            Some(s) => Some(s.acquire().await),
+            None => None,
+        }
+    }
+
     /// Runs `attempt` until it succeeds, fails for good, or the retry policy gives up.
     async fn with_retries<T, F, Fut>(&self, key: &str, mut attempt: F) -> StoreResult<T>
     where
@@ -386,6 +415,7 @@ impl Inner {
         range: Option<ByteRange>,
         probe: bool,
     ) -> Result<Option<Part>, Failure> {
+        let _permit = self.permit().await;
         let empty = range.is_some_and(|r| r.is_empty());
         let make = || {
             let mut req = Request::builder().method(if empty { Method::HEAD } else { Method::GET }).uri(url);
@@ -486,6 +516,7 @@ impl Inner {
     }
 
     async fn write_once(&self, key: &str, url: &str, method: Method, body: Option<Bytes>) -> Result<(), Failure> {
+        let _permit = self.permit().await;
         let make = || {
             let body = match &body {
                 Some(b) => AsyncBody::from(b.to_vec()),
