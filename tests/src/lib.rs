@@ -12,6 +12,7 @@ pub mod compare;
 pub mod drive;
 pub mod fixture;
 pub mod manifest;
+pub mod nginx;
 pub mod npy;
 
 /// The README's code examples, compiled as doctests so they stay true.

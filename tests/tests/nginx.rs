@@ -9,7 +9,6 @@
 //! to skip it on a machine without nginx.
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -19,6 +18,7 @@ use zarr_proto::selection::Selection;
 use zarr_smol::{HttpConfig, HttpVersion};
 use zarr_tests::compare::compare_ndarray;
 use zarr_tests::manifest::{fixtures_dir, Manifest, SelectionKind};
+use zarr_tests::nginx::Nginx;
 
 /// Fixtures read through nginx: v2 blosc, v3 sharded with a crc32c index (at the end: suffix
 /// ranges; at the start: prefix ranges), v3 sharded with missing shards, v3 zstd, and the
@@ -31,77 +31,6 @@ const FIXTURES: &[&str] = &[
     "v3_zstd",
     "v2_seed_6443",
 ];
-
-/// A running nginx from `bench/nginx.sh start`; stopped (and its temp dir removed) on drop.
-struct Nginx {
-    vars: BTreeMap<String, String>,
-    port: u16,
-}
-
-impl Nginx {
-    fn script() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/nginx.sh")
-    }
-
-    /// Starts nginx serving `dir` without added latency, on six consecutive free ports.
-    fn start(dir: &Path) -> Nginx {
-        let mut last_error = String::new();
-        for _ in 0..10 {
-            let Some(port) = free_port_run(6) else { continue };
-            let out = Command::new("bash")
-                .arg(Self::script())
-                .args(["start", &dir.to_string_lossy(), &port.to_string(), "0"])
-                .output()
-                .unwrap_or_else(|e| panic!("cannot run bash {}: {e}", Self::script().display()));
-            if out.status.success() {
-                let vars = String::from_utf8_lossy(&out.stdout)
-                    .lines()
-                    .filter_map(|l| l.split_once('='))
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect();
-                let nginx = Nginx { vars, port };
-                assert!(nginx.vars.contains_key("PREFIX"), "nginx.sh printed no PREFIX: {out:?}");
-                return nginx;
-            }
-            last_error = String::from_utf8_lossy(&out.stderr).into_owned();
-            if last_error.contains("not installed") || last_error.contains("too old") {
-                break;
-            }
-        }
-        panic!(
-            "could not start nginx through bench/nginx.sh: {last_error}\n\
-             install it (apt-get install nginx libnginx-mod-http-echo openssl; .ci/run does) \
-             or set ZARR_SKIP_NGINX=1 to skip this test"
-        );
-    }
-
-    fn var(&self, name: &str) -> &str {
-        self.vars.get(name).map_or_else(|| panic!("nginx.sh printed no {name}"), String::as_str)
-    }
-
-    fn access_log(&self) -> String {
-        std::fs::read_to_string(self.var("ACCESS_LOG")).unwrap_or_default()
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        if let Some(prefix) = self.vars.get("PREFIX") {
-            let _ = Command::new("bash").arg(Self::script()).args(["stop", prefix]).status();
-        }
-    }
-}
-
-/// The first of `n` consecutive loopback ports that are free right now.
-fn free_port_run(n: u16) -> Option<u16> {
-    let probe = TcpListener::bind("127.0.0.1:0").ok()?;
-    let base = probe.local_addr().ok()?.port();
-    drop(probe);
-    if base > u16::MAX - n {
-        return None;
-    }
-    (0..n).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()).then_some(base)
-}
 
 /// One way to reach nginx.
 struct Endpoint {
@@ -223,7 +152,7 @@ fn trusted_through_environment(nginx: &Nginx) -> Vec<String> {
 
 #[test]
 fn fixtures_read_from_nginx_over_every_protocol() {
-    if std::env::var("ZARR_SKIP_NGINX").is_ok_and(|v| v == "1") {
+    if zarr_tests::nginx::skip_requested() {
         eprintln!("ZARR_SKIP_NGINX=1: not testing against nginx");
         return;
     }

@@ -26,9 +26,6 @@ pub(crate) struct SeedArgs {
     url: Option<String>,
     #[command(flatten)]
     remote: crate::Remote,
-    /// Speak HTTP/1.1 only (no h2 through ALPN).
-    #[arg(long, conflicts_with = "h2c")]
-    http1: bool,
     /// Cold reads per driver.
     #[arg(short, long, default_value_t = 5)]
     repeat: usize,
@@ -202,10 +199,7 @@ pub(crate) fn run(args: SeedArgs) -> Result<()> {
         return Ok(());
     }
     let url = args.url.clone().ok_or("--url is required")?;
-    let mut config = args.remote.config()?;
-    if args.http1 {
-        config = config.version(zarr_smol::HttpVersion::Http1);
-    }
+    let config = args.remote.config()?;
     let repeat = args.repeat.max(1);
     let mut results = Vec::new();
     if matches!(args.driver, Driver::Async | Driver::Both) {

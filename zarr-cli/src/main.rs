@@ -38,6 +38,9 @@ struct Remote {
     /// Speak HTTP/2 with prior knowledge over cleartext (h2c): all requests on one connection.
     #[arg(long)]
     h2c: bool,
+    /// Speak HTTP/1.1 only, even where TLS ALPN offers h2 (skips learning the protocol).
+    #[arg(long, conflicts_with = "h2c")]
+    http1: bool,
     /// Trust the CA certificates in this PEM file (also honoured: SSL_CERT_FILE, SSL_CERT_DIR).
     #[arg(long, value_name = "FILE")]
     cacert: Option<PathBuf>,
@@ -51,6 +54,9 @@ impl Remote {
         let mut c = zarr_blocking::HttpConfig::default();
         if self.h2c {
             c = c.version(zarr_blocking::HttpVersion::Http2PriorKnowledge);
+        }
+        if self.http1 {
+            c = c.version(zarr_blocking::HttpVersion::Http1);
         }
         if let Some(ca) = &self.cacert {
             c = c.ca_file(ca);

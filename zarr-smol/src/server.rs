@@ -101,6 +101,9 @@ pub struct ServerConfig {
     pub max_put_bytes: u64,
     /// How long [`ServerHandle::stop`] waits for open connections to finish.
     pub shutdown_grace: Duration,
+    /// A header (lowercase name, value) every request must carry, as an auth token;
+    /// requests without it are answered 401.
+    pub required_header: Option<(String, String)>,
 }
 
 impl ServerConfig {
@@ -126,6 +129,7 @@ impl ServerConfig {
             writable: false,
             max_put_bytes: 1 << 30,
             shutdown_grace: Duration::from_secs(1),
+            required_header: None,
         }
     }
 
@@ -162,6 +166,12 @@ impl ServerConfig {
     /// Sets [`max_concurrent_streams`](Self::max_concurrent_streams).
     pub fn max_concurrent_streams(mut self, n: u32) -> Self {
         self.max_concurrent_streams = n;
+        self
+    }
+
+    /// Sets [`required_header`](Self::required_header).
+    pub fn require_header(mut self, name: &str, value: &str) -> Self {
+        self.required_header = Some((name.to_ascii_lowercase(), value.to_string()));
         self
     }
 
@@ -257,6 +267,7 @@ pub(crate) struct Shared {
     pub(crate) backend: Backend,
     pub(crate) writable: bool,
     pub(crate) max_put_bytes: u64,
+    pub(crate) required_header: Option<(String, String)>,
     pub(crate) stats: Arc<Stats>,
     pub(crate) knobs: Mutex<Knobs>,
 }
@@ -286,6 +297,7 @@ impl Server {
             backend: config.backend.clone(),
             writable: config.writable,
             max_put_bytes: config.max_put_bytes,
+            required_header: config.required_header.clone(),
             stats: Arc::clone(&stats),
             knobs: Mutex::new(Knobs {
                 latency: config.latency,

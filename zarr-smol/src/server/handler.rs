@@ -108,6 +108,11 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
         }
         Some(Fault::Truncate) | None => {}
     }
+    if let Some((name, value)) = &shared.required_header {
+        if req.headers().get(name.as_str()).and_then(|v| v.to_str().ok()) != Some(value.as_str()) {
+            return Ok(status(StatusCode::UNAUTHORIZED, "missing or wrong credentials"));
+        }
+    }
     let Some(key) = key_of(req.uri().path()) else {
         return Ok(status(StatusCode::BAD_REQUEST, "path is not a valid key"));
     };
