@@ -75,6 +75,30 @@ fn get_and_info_over_http1_and_h2c() {
 }
 
 #[test]
+fn ls_over_http_lists_what_it_lists_locally() {
+    // Over HTTP there is no listing: groups are walked through consolidated metadata.
+    let server = Server::start(ServerConfig::dir(fixtures_dir().join("data"))).expect("server on 127.0.0.1");
+    let manifest = Manifest::load().expect("manifest loads");
+    assert!(!manifest.groups.is_empty());
+    for group in &manifest.groups {
+        assert!(group.consolidated, "{}: the HTTP listing needs consolidated metadata", group.name);
+        let local = zarr(&["ls", &group.dir().to_string_lossy()]);
+        assert!(local.status.success(), "{}", stderr(&local));
+        let url = format!("{}/{}.zarr", server.url(), group.name);
+        for flags in [&[][..], &["--h2c"][..]] {
+            let mut args = vec!["ls", url.as_str()];
+            args.extend_from_slice(flags);
+            let remote = zarr(&args);
+            assert!(remote.status.success(), "zarr {}: {}", args.join(" "), stderr(&remote));
+            // Same tree below the first line (which names the path or URL).
+            let tree = |o: &Output| String::from_utf8_lossy(&o.stdout).lines().skip(1).collect::<Vec<_>>().join("\n");
+            assert_eq!(tree(&remote), tree(&local), "zarr {}", args.join(" "));
+            assert!(tree(&remote).lines().count() >= 3, "{}", tree(&remote));
+        }
+    }
+}
+
+#[test]
 fn header_flag_sends_credentials() {
     let config = ServerConfig::dir(fixtures_dir().join("data")).require_header("Authorization", "Bearer s3cret");
     let server = Server::start(config).expect("server on 127.0.0.1");
