@@ -47,6 +47,10 @@ struct Remote {
     /// Extra request header, `Name: value` (repeatable), e.g. an auth token.
     #[arg(long = "header", value_name = "NAME: VALUE")]
     headers: Vec<String>,
+    /// Read 403 Forbidden as a missing key (fill value), as S3 answers for missing keys
+    /// to clients without list permission; otherwise 403 is an error.
+    #[arg(long)]
+    forbidden_is_missing: bool,
 }
 
 impl Remote {
@@ -60,6 +64,9 @@ impl Remote {
         }
         if let Some(ca) = &self.cacert {
             c = c.ca_file(ca);
+        }
+        if self.forbidden_is_missing {
+            c = c.status(zarr_proto::http::StatusPolicy { forbidden_is_missing: true });
         }
         for h in &self.headers {
             let (name, value) = h.split_once(':').ok_or_else(|| format!("header `{h}` is not `Name: value`"))?;

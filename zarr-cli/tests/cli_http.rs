@@ -99,6 +99,21 @@ fn ls_over_http_lists_what_it_lists_locally() {
 }
 
 #[test]
+fn forbidden_is_missing_only_when_asked() {
+    // Like S3 without list permission: every missing key (metadata probes, absent shards)
+    // is answered 403.
+    let config = ServerConfig::dir(fixtures_dir().join("data")).missing_is_forbidden(true);
+    let server = Server::start(config).expect("server on 127.0.0.1");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let url = format!("{}/v3_shard_missing_fill.zarr", server.url());
+    let out = zarr(&["get", &url, "-o", &tmp.path().join("x.npy").to_string_lossy()]);
+    assert!(!out.status.success(), "403 was read as data or fill");
+    assert!(stderr(&out).contains("403"), "{}", stderr(&out));
+    get_matches(&url, "v3_shard_missing_fill", &["--forbidden-is-missing"], tmp.path())
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
 fn header_flag_sends_credentials() {
     let config = ServerConfig::dir(fixtures_dir().join("data")).require_header("Authorization", "Bearer s3cret");
     let server = Server::start(config).expect("server on 127.0.0.1");

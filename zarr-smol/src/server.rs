@@ -104,6 +104,9 @@ pub struct ServerConfig {
     /// A header (lowercase name, value) every request must carry, as an auth token;
     /// requests without it are answered 401.
     pub required_header: Option<(String, String)>,
+    /// Answer 403 instead of 404 for a key that does not exist, as S3 does for
+    /// clients without list permission.
+    pub missing_is_forbidden: bool,
 }
 
 impl ServerConfig {
@@ -130,6 +133,7 @@ impl ServerConfig {
             max_put_bytes: 1 << 30,
             shutdown_grace: Duration::from_secs(1),
             required_header: None,
+            missing_is_forbidden: false,
         }
     }
 
@@ -172,6 +176,12 @@ impl ServerConfig {
     /// Sets [`required_header`](Self::required_header).
     pub fn require_header(mut self, name: &str, value: &str) -> Self {
         self.required_header = Some((name.to_ascii_lowercase(), value.to_string()));
+        self
+    }
+
+    /// Sets [`missing_is_forbidden`](Self::missing_is_forbidden).
+    pub fn missing_is_forbidden(mut self, yes: bool) -> Self {
+        self.missing_is_forbidden = yes;
         self
     }
 
@@ -268,6 +278,7 @@ pub(crate) struct Shared {
     pub(crate) writable: bool,
     pub(crate) max_put_bytes: u64,
     pub(crate) required_header: Option<(String, String)>,
+    pub(crate) missing_is_forbidden: bool,
     pub(crate) stats: Arc<Stats>,
     pub(crate) knobs: Mutex<Knobs>,
 }
@@ -298,6 +309,7 @@ impl Server {
             writable: config.writable,
             max_put_bytes: config.max_put_bytes,
             required_header: config.required_header.clone(),
+            missing_is_forbidden: config.missing_is_forbidden,
             stats: Arc::clone(&stats),
             knobs: Mutex::new(Knobs {
                 latency: config.latency,

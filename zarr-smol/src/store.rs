@@ -148,7 +148,7 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// An HTTP status that means failure.
-    #[error("http status {status} for `{key}` ({url})")]
+    #[error("http status {status} for `{key}` ({url}){}", status_hint(*.status))]
     Status {
         /// The key.
         key: String,
@@ -292,6 +292,16 @@ pub(crate) fn split_dir<'a>(prefix: &str, keys: impl IntoIterator<Item = &'a str
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn forbidden_and_unauthorized_say_what_to_try() {
+        let e = |status| StoreError::Status { key: "c/0".into(), url: "http://h/a/c/0".into(), status }.to_string();
+        assert!(e(403).starts_with("http status 403 for `c/0` (http://h/a/c/0); "), "{}", e(403));
+        assert!(e(403).contains("--forbidden-is-missing"), "{}", e(403));
+        assert!(e(401).contains("--header"), "{}", e(401));
+        assert_eq!(e(500), "http status 500 for `c/0` (http://h/a/c/0)");
+    }
+
     use super::*;
 
     #[test]
@@ -316,5 +326,17 @@ mod tests {
         let e = apply_range("k/0", v, Some(ByteRange::new(10, 1))).unwrap_err();
         assert_eq!(e.key(), "k/0");
         assert!(e.to_string().contains("outside `k/0` (10 bytes)"), "{e}");
+    }
+}
+
+/// What to try when a status has a usual cause a user can act on.
+fn status_hint(status: u16) -> &'static str {
+    match status {
+        403 => {
+            "; if the server answers 403 for keys that do not exist (S3 without list permission), \
+             read 403 as missing (`StatusPolicy::forbidden_is_missing`, `zarr --forbidden-is-missing`)"
+        }
+        401 => "; the server wants credentials (an `Authorization` header, `zarr --header`)",
+        _ => "",
     }
 }

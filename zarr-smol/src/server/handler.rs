@@ -178,6 +178,7 @@ async fn get(shared: &Shared, key: &str, range: Option<ByteRange>, head: bool, t
     let range = range.filter(|r| !r.is_empty());
     let (len, data) = match read(&shared.backend, key, range).await {
         Ok(Some(v)) => v,
+        Ok(None) if shared.missing_is_forbidden => return status(StatusCode::FORBIDDEN, "access denied"),
         Ok(None) => return status(StatusCode::NOT_FOUND, "no such key"),
         Err(e) => return error_response(&e),
     };
