@@ -290,6 +290,18 @@ pub(crate) fn split_dir<'a>(prefix: &str, keys: impl IntoIterator<Item = &'a str
     out
 }
 
+/// What to try when a status has a usual cause a user can act on.
+fn status_hint(status: u16) -> &'static str {
+    match status {
+        403 => {
+            "; if the server answers 403 for keys that do not exist (S3 without list permission), \
+             read 403 as missing (`StatusPolicy::forbidden_is_missing`, `zarr --forbidden-is-missing`)"
+        }
+        401 => "; the server wants credentials (an `Authorization` header, `zarr --header`)",
+        _ => "",
+    }
+}
+
 #[cfg(test)]
 mod tests {
 
@@ -326,17 +338,5 @@ mod tests {
         let e = apply_range("k/0", v, Some(ByteRange::new(10, 1))).unwrap_err();
         assert_eq!(e.key(), "k/0");
         assert!(e.to_string().contains("outside `k/0` (10 bytes)"), "{e}");
-    }
-}
-
-/// What to try when a status has a usual cause a user can act on.
-fn status_hint(status: u16) -> &'static str {
-    match status {
-        403 => {
-            "; if the server answers 403 for keys that do not exist (S3 without list permission), \
-             read 403 as missing (`StatusPolicy::forbidden_is_missing`, `zarr --forbidden-is-missing`)"
-        }
-        401 => "; the server wants credentials (an `Authorization` header, `zarr --header`)",
-        _ => "",
     }
 }
