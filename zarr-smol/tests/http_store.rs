@@ -238,3 +238,27 @@ fn split_values_share_the_request_budget() {
         }
     }
 }
+
+#[test]
+fn silent_tls_server_fails_requests_together_not_one_by_one() {
+    // TCP connects (the kernel accepts into the backlog) but TLS never answers: the first
+    // request times out, and the ones waiting for it must then fail in parallel, not one
+    // connect timeout after another.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let retry = zarr_proto::http::RetryPolicy::none();
+    let timeout = Duration::from_millis(500);
+    let config = HttpConfig::default().retry(retry).connect_timeout(timeout).timeout(Duration::from_secs(2));
+    let store = zarr_smol::store::HttpStore::with_config(&format!("https://127.0.0.1:{port}/a"), config).unwrap();
+    let started = std::time::Instant::now();
+    let n = 16;
+    let futs = (0..n).map(|i| store.get(&format!("c/{i}"), None)).collect();
+    for (i, got) in block_on(join_all(futs)).into_iter().enumerate() {
+        let err = got.unwrap_err();
+        assert!(err.to_string().contains(&format!("c/{i}")), "{err}");
+    }
+    // One after another would take n x 0.5 s = 8 s; together, about two timeouts.
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(5), "{n} requests took {elapsed:?}");
+    drop(listener);
+}

@@ -260,7 +260,8 @@ impl HttpStore {
         let client = build_client(base_url, &config, per_host)?;
         // Over TLS the protocol is only known once ALPN has run: until then requests
         // queue on a one-connection client, which stays in use if the server speaks h2.
-        let negotiated = config.version == HttpVersion::Auto && base_url.starts_with("https://");
+        let tls = base_url.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
+        let negotiated = config.version == HttpVersion::Auto && tls;
         let single = if negotiated { Some(build_client(base_url, &config, 1)?) } else { None };
         let inner = Inner {
             base: base_url.to_owned(),
@@ -356,12 +357,22 @@ impl Inner {
                     }
                     let _pioneer = Pioneer(self);
                     let resp = single.send_async(make()?).await;
-                    if let Ok(r) = &resp {
-                        self.settle(if r.version() == isahc::http::Version::HTTP_2 { SINGLE } else { POOLED });
+                    match &resp {
+                        Ok(r) => self.learn(r),
+                        // No answer at all (refused, silent, reset): waiting for one more
+                        // would make the others fail one connect timeout after another,
+                        // so they all go to the pool, where each fails or succeeds alone.
+                        Err(_) => self.settle(POOLED),
                     }
                     break resp;
                 }
-                (SINGLE, Some(single)) => break single.send_async(make()?).await,
+                (SINGLE, Some(single)) => {
+                    let resp = single.send_async(make()?).await;
+                    if let Ok(r) = &resp {
+                        self.learn(r);
+                    }
+                    break resp;
+                }
                 _ => break self.client.send_async(make()?).await,
             }
         };
@@ -387,6 +398,17 @@ impl Inner {
     /// Sets the protocol of a TLS store, unless it is already known.
     fn settle(&self, protocol: u8) {
         if self.protocol.compare_exchange(UNKNOWN, protocol, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            self.settled.notify(usize::MAX);
+        }
+    }
+
+    /// Learns from an answer on the single connection. HTTP/1.1 there overrides even a
+    /// probe that said h2 (a redirect to another host, or another address of the same
+    /// name): one HTTP/1.1 connection would serialise every request.
+    fn learn(&self, resp: &Response<AsyncBody>) {
+        if resp.version() == isahc::http::Version::HTTP_2 {
+            self.settle(SINGLE);
+        } else if self.protocol.swap(POOLED, Ordering::AcqRel) != POOLED {
             self.settled.notify(usize::MAX);
         }
     }

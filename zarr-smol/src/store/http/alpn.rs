@@ -49,11 +49,18 @@ pub(super) fn proxy_configured() -> bool {
 /// The certificate is not checked: nothing is sent on this connection, and the
 /// connection that carries requests is verified by libcurl as configured.
 pub(super) fn probe(host: &str, port: u16, timeout: Duration) -> io::Result<Alpn> {
-    let addr = (host, port)
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address for host"))?;
-    let tcp = TcpStream::connect_timeout(&addr, timeout)?;
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "no address for host");
+    let mut tcp = None;
+    for addr in (host, port).to_socket_addrs()? {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(stream) => {
+                tcp = Some(stream);
+                break;
+            }
+            Err(e) => last = e,
+        }
+    }
+    let tcp = tcp.ok_or(last)?;
     tcp.set_read_timeout(Some(timeout))?;
     tcp.set_write_timeout(Some(timeout))?;
     tcp.set_nodelay(true)?;
