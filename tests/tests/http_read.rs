@@ -1,6 +1,7 @@
 //! Reads over real HTTP: every conformance fixture through the test server over
 //! HTTP/1.1 and h2c, with the async and the blocking driver; the seed array on one
-//! h2c connection; faults survived by retries; retries running out.
+//! h2c connection; a server that ignores `Range`; faults survived by retries; retries
+//! running out.
 
 use std::time::{Duration, Instant};
 
@@ -69,6 +70,38 @@ fn every_fixture_over_http1_and_h2c() {
     }
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
     assert!(manifest.arrays.len() > 100, "the manifest lists every fixture");
+}
+
+#[test]
+fn servers_that_ignore_range_still_give_the_right_values() {
+    // Every Range request (shard indexes at either end, suffix ranges, inner chunks,
+    // the first part of a split value) is answered 200 with the whole value: each
+    // must be cut to the part asked for.
+    let manifest = Manifest::load().expect("manifest");
+    let server = server(ServerConfig::dir(fixtures_dir()).ignore_range(true));
+    let sharded: Vec<&ArrayFixture> = manifest.arrays.iter().filter(|fx| fx.name.contains("shard")).collect();
+    assert!(sharded.len() >= 5, "sharded fixtures: {}", sharded.len());
+    let mut failures = Vec::new();
+    for version in [HttpVersion::Http1, HttpVersion::Http2PriorKnowledge] {
+        for (name, read) in READERS {
+            for fx in sharded.iter().copied().chain(manifest.array(SEED)) {
+                if let Err(e) = check(fx, read(&url(&server, fx), config(version))) {
+                    failures.push(format!("{} {name} {version:?}: {e}", fx.name));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    // The server did send whole values where ranges were asked for, and they were cut.
+    let doc = std::fs::read(sharded[0].dir().join("zarr.json")).expect("zarr.json");
+    for ignore in [false, true] {
+        let plain = Server::start(ServerConfig::dir(fixtures_dir()).ignore_range(ignore)).expect("server");
+        let store = zarr_smol::store_for_url(&url(&plain, sharded[0]), config(HttpVersion::Http1)).expect("store");
+        let got = smol::block_on(store.get("zarr.json", Some(zarr_proto::http::ByteRange::new(5, 10))));
+        assert_eq!(got.expect("get").as_deref(), Some(&doc[5..15]), "ignore_range {ignore}");
+        let sent = plain.counters().body_bytes;
+        assert_eq!(sent, if ignore { doc.len() as u64 } else { 10 }, "ignore_range {ignore}");
+    }
 }
 
 #[test]

@@ -107,6 +107,9 @@ pub struct ServerConfig {
     /// Answer 403 instead of 404 for a key that does not exist, as S3 does for
     /// clients without list permission.
     pub missing_is_forbidden: bool,
+    /// Ignore `Range` and answer every GET with the whole value and 200, as simple
+    /// servers do (Python's `http.server`, for one).
+    pub ignore_range: bool,
 }
 
 impl ServerConfig {
@@ -134,6 +137,7 @@ impl ServerConfig {
             shutdown_grace: Duration::from_secs(1),
             required_header: None,
             missing_is_forbidden: false,
+            ignore_range: false,
         }
     }
 
@@ -182,6 +186,12 @@ impl ServerConfig {
     /// Sets [`missing_is_forbidden`](Self::missing_is_forbidden).
     pub fn missing_is_forbidden(mut self, yes: bool) -> Self {
         self.missing_is_forbidden = yes;
+        self
+    }
+
+    /// Sets [`ignore_range`](Self::ignore_range).
+    pub fn ignore_range(mut self, yes: bool) -> Self {
+        self.ignore_range = yes;
         self
     }
 
@@ -279,6 +289,7 @@ pub(crate) struct Shared {
     pub(crate) max_put_bytes: u64,
     pub(crate) required_header: Option<(String, String)>,
     pub(crate) missing_is_forbidden: bool,
+    pub(crate) ignore_range: bool,
     pub(crate) stats: Arc<Stats>,
     pub(crate) knobs: Mutex<Knobs>,
 }
@@ -310,6 +321,7 @@ impl Server {
             max_put_bytes: config.max_put_bytes,
             required_header: config.required_header.clone(),
             missing_is_forbidden: config.missing_is_forbidden,
+            ignore_range: config.ignore_range,
             stats: Arc::clone(&stats),
             knobs: Mutex::new(Knobs {
                 latency: config.latency,

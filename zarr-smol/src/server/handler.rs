@@ -120,6 +120,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
     let resp = match method {
         Method::GET | Method::HEAD => {
             let range = req.headers().get(RANGE).and_then(|v| v.to_str().ok()).and_then(ByteRange::parse_header);
+            let range = range.filter(|_| !shared.ignore_range);
             get(&shared, &key, range, method == Method::HEAD, fault == Some(Fault::Truncate)).await
         }
         Method::PUT if shared.writable => put(&shared, &key, req).await,
