@@ -97,6 +97,57 @@ mod tests {
         assert_eq!(https_authority("not a url"), None);
     }
 
+    /// A one-connection TLS server (self-signed, openssl) whose ALPN callback picks
+    /// `choice` (ALPN wire format: length-prefixed) when the client offers it, or
+    /// nothing for `None`; returns its port.
+    fn tls_server(choice: Option<&'static [u8]>) -> u16 {
+        use openssl::asn1::Asn1Time;
+        use openssl::hash::MessageDigest;
+        use openssl::pkey::PKey;
+        use openssl::rsa::Rsa;
+        use openssl::ssl::{select_next_proto, AlpnError, SslAcceptor};
+        use openssl::x509::{X509NameBuilder, X509};
+
+        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "127.0.0.1").unwrap();
+        let name = name.build();
+        let mut cert = X509::builder().unwrap();
+        cert.set_version(2).unwrap();
+        cert.set_subject_name(&name).unwrap();
+        cert.set_issuer_name(&name).unwrap();
+        cert.set_pubkey(&key).unwrap();
+        cert.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+        cert.set_not_after(&Asn1Time::days_from_now(1).unwrap()).unwrap();
+        cert.sign(&key, MessageDigest::sha256()).unwrap();
+        let mut acceptor = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+        acceptor.set_private_key(&key).unwrap();
+        acceptor.set_certificate(&cert.build()).unwrap();
+        acceptor.set_alpn_select_callback(move |_, offered| match choice {
+            Some(wire) => select_next_proto(wire, offered).ok_or(AlpnError::NOACK),
+            None => Err(AlpnError::NOACK),
+        });
+        let acceptor = acceptor.build();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            if let Ok((stream, _)) = listener.accept() {
+                // The probe closes after the handshake; whatever happens next is fine.
+                let _ = acceptor.accept(stream).map(|mut tls| tls.shutdown());
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn probe_reports_what_the_server_chose() {
+        let t = Duration::from_secs(5);
+        assert_eq!(probe("127.0.0.1", tls_server(Some(b"\x02h2")), t).unwrap(), Alpn::H2);
+        assert_eq!(probe("127.0.0.1", tls_server(Some(b"\x08http/1.1")), t).unwrap(), Alpn::Http1);
+        // No ALPN answer at all means HTTP/1.1.
+        assert_eq!(probe("127.0.0.1", tls_server(None), t).unwrap(), Alpn::Http1);
+    }
+
     #[test]
     fn probe_of_a_closed_port_is_an_error_not_a_hang() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
