@@ -179,6 +179,13 @@ impl HttpConfig {
 /// - 5xx, 408, 429, connection failures, resets, timeouts and short bodies are
 ///   retried per [`RetryPolicy`], sleeping with [`async_io::Timer`] and honouring
 ///   `Retry-After`.
+/// - Over `https://` with [`HttpVersion::Auto`], the first request goes out alone on
+///   a one-connection client while a handshake-only probe learns the server's ALPN
+///   choice; then every request shares that connection (h2) or uses the keep-alive
+///   pool (HTTP/1.1), so a read over h2 uses one connection without waiting a round
+///   trip first.
+/// - At most [`HttpConfig::max_requests_in_flight`] requests are out at once, the
+///   ranges of split values included.
 /// - `set`/`delete` send `PUT`/`DELETE`; listing is not supported.
 #[derive(Debug, Clone)]
 pub struct HttpStore {
