@@ -4,10 +4,10 @@
 //! `futures_lite::future::block_on`, or any other executor; no runtime is
 //! started behind your back (isahc drives libcurl from its own agent thread).
 //!
-//! - [`store`]: the [`Store`](store::Store) trait and the memory, filesystem and
+//! - [`store`]: the [`Store`] trait and the memory, filesystem and
 //!   HTTP stores.
 //! - `server` (feature `server`): an HTTP/1.1 + h2c server for a directory or a
-//!   [`MemoryStore`](store::MemoryStore), with Range support, latency and fault
+//!   [`MemoryStore`], with Range support, latency and fault
 //!   injection, for tests, benches and `zarr serve`.
 #![warn(missing_docs)]
 
