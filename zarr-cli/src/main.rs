@@ -99,7 +99,7 @@ enum Command {
     Get {
         /// Local path, file:// or http(s):// URL of the array.
         url: String,
-        /// numpy-style selection, e.g. "3:17:2, -1, ..." or "[1,5,9], 0:10"; default everything.
+        /// numpy-style selection, e.g. `3:17:2, -1, ...` or `[1,5,9], 0:10`; default everything.
         #[arg(short, long)]
         select: Option<String>,
         /// How the selection's indices combine.

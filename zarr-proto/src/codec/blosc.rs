@@ -2,8 +2,8 @@
 //!
 //! Decoding reads everything from the frame's own header (compressor, shuffle,
 //! typesize, block layout); the configuration only steers encoding. The frame
-//! format, shuffles and the BloscLZ compressor live in [`frame`], [`shuffle`] and
-//! [`blosclz`]. Internal compressors: lz4 and lz4hc (`lz4_flex`), blosclz (our own),
+//! format, shuffles and the BloscLZ compressor live in the private modules `frame`, `shuffle` and
+//! `blosclz`. Internal compressors: lz4 and lz4hc (`lz4_flex`), blosclz (our own),
 //! zlib (`miniz_oxide`) and zstd (the [`ZstdBackend`] given by the registry).
 //! Snappy is not implemented and yields [`Error::Unsupported`].
 //!
