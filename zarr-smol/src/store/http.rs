@@ -265,8 +265,9 @@ impl HttpStore {
             (_, n) => n,
         };
         let client = build_client(base_url, &config, per_host)?;
-        // Over TLS the protocol is only known once ALPN has run: until then requests
-        // queue on a one-connection client, which stays in use if the server speaks h2.
+        // Over TLS the protocol is only known once ALPN has run: until then one request
+        // goes out on a one-connection client (which stays in use if the server speaks
+        // h2) and the others wait (see `Inner::send`).
         let tls = base_url.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
         let negotiated = config.version == HttpVersion::Auto && tls;
         let single = if negotiated { Some(build_client(base_url, &config, 1)?) } else { None };
@@ -563,8 +564,8 @@ impl Inner {
 }
 
 /// Starts learning the protocol of a TLS store from a handshake-only connection
-/// (see [`alpn`]), so requests queued on the single connection move to the pool as
-/// soon as the handshake says HTTP/1.1 instead of after the first answer.
+/// (see [`alpn`]), so the requests waiting behind the pioneer go on as soon as a
+/// handshake has told the protocol instead of after the pioneer's answer.
 fn start_alpn_probe(inner: &Arc<Inner>) {
     let Some((host, port)) = alpn::https_authority(&inner.base) else { return };
     if alpn::proxy_configured() {
