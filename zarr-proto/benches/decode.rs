@@ -45,6 +45,16 @@ fn chunk() -> Vec<u8> {
     out
 }
 
+/// The first 1 MiB of `value * 0.1` as `T` (f32 or f64), little-endian: the float cases,
+/// made exactly as `bench/decode_peers.py` makes them (one correctly rounded multiply).
+fn float_chunk(raw: &[u8], itemsize: usize) -> Vec<u8> {
+    let values = raw.chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]])).take(raw.len() / itemsize);
+    match itemsize {
+        4 => values.flat_map(|v| (f32::from(v) * 0.1f32).to_le_bytes()).collect(),
+        _ => values.flat_map(|v| (f64::from(v) * 0.1f64).to_le_bytes()).collect(),
+    }
+}
+
 /// Median seconds of one call of `f`, after a warm-up, over at least `min_time` and 10 calls.
 fn measure(min_time: Duration, mut f: impl FnMut()) -> (f64, usize) {
     for _ in 0..3 {
@@ -144,14 +154,24 @@ fn main() {
     let native = CodecRegistry::default();
     let pure = CodecRegistry::pure_rust();
     let blosc_cfg = json!({"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1, "blocksize": 0});
-    // (row label, numcodecs name, registry, v2 config)
-    let mut rows: Vec<(String, &str, &CodecRegistry, Value)> = vec![
-        ("zstd (ruzstd)".into(), "zstd", &pure, json!({"id": "zstd", "level": 3})),
-        ("gzip (miniz_oxide)".into(), "gzip", &pure, json!({"id": "gzip", "level": 5})),
-        ("blosc lz4 + byte shuffle".into(), "blosc-lz4-shuffle", &pure, blosc_cfg),
+    let blosc = |shuffle: u8| json!({"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": shuffle, "blocksize": 0});
+    let (f32s, f64s) = (float_chunk(&raw, 4), float_chunk(&raw, 8));
+    // (row label, numcodecs name, registry, v2 config, raw chunk)
+    let mut rows: Vec<(String, &str, &CodecRegistry, Value, &[u8])> = vec![
+        ("zstd (ruzstd)".into(), "zstd", &pure, json!({"id": "zstd", "level": 3}), &raw[..]),
+        ("gzip (miniz_oxide)".into(), "gzip", &pure, json!({"id": "gzip", "level": 5}), &raw[..]),
+        ("blosc lz4 + byte shuffle".into(), "blosc-lz4-shuffle", &pure, blosc_cfg, &raw[..]),
+        ("blosc lz4 + bit shuffle".into(), "blosc-lz4-bitshuffle", &pure, blosc(2), &raw[..]),
+        ("blosc lz4 + byte shuffle, f32".into(), "blosc-lz4-shuffle-f4", &pure, blosc(1), &f32s[..]),
+        ("blosc lz4 + bit shuffle, f32".into(), "blosc-lz4-bitshuffle-f4", &pure, blosc(2), &f32s[..]),
+        ("blosc lz4 + byte shuffle, f64".into(), "blosc-lz4-shuffle-f8", &pure, blosc(1), &f64s[..]),
+        ("blosc lz4 + bit shuffle, f64".into(), "blosc-lz4-bitshuffle-f8", &pure, blosc(2), &f64s[..]),
     ];
     if cfg!(feature = "zstd-native") {
-        rows.insert(1, ("zstd (libzstd, zstd-native)".into(), "zstd", &native, json!({"id": "zstd", "level": 3})));
+        rows.insert(
+            1,
+            ("zstd (libzstd, zstd-native)".into(), "zstd", &native, json!({"id": "zstd", "level": 3}), &raw[..]),
+        );
     } else {
         eprintln!("zstd-native is off: libzstd row skipped (add --features zstd-native)");
     }
@@ -163,7 +183,7 @@ fn main() {
     println!();
     println!("| codec | encoded bytes | zarr-proto MiB/s | numcodecs MiB/s | zarr-proto / numcodecs |");
     println!("|---|---:|---:|---:|---:|");
-    for (label, peer_name, registry, cfg) in rows {
+    for (label, peer_name, registry, cfg, raw) in rows {
         let peer = peers.iter().find(|(n, _)| n == peer_name).map(|(_, p)| p);
         let codec = match codec(registry, cfg.clone()) {
             Ok(c) => c,
@@ -174,7 +194,7 @@ fn main() {
         };
         let blob = match peer {
             Some(p) => p.blob.clone(),
-            None => match codec.encode(&raw) {
+            None => match codec.encode(raw) {
                 Ok(b) => b,
                 Err(e) => {
                     println!("| {label} | | encode failed: {e} | | |");

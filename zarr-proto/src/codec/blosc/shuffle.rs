@@ -11,6 +11,7 @@
 //!
 //! Every function takes `src` and `dst` of equal length; the callers guarantee it.
 
+use alloc::vec;
 use alloc::vec::Vec;
 
 /// Transposes the 8x8 bit matrix held in `x` (byte `i`, bit `j` <-> byte `j`, bit `i`).
@@ -22,29 +23,6 @@ fn transpose_bits_8x8(mut x: u64) -> u64 {
     x = x ^ t ^ (t << 14);
     t = (x ^ (x >> 28)) & 0x0000_0000_F0F0_F0F0;
     x ^ t ^ (t << 28)
-}
-
-/// Transposes an 8x8 byte matrix: byte `c` of input row `r` becomes byte `r` of output row `c`.
-#[inline(always)]
-fn transpose_bytes_8x8(rows: [u64; 8]) -> [u64; 8] {
-    // Three rounds of swapping 1x1, 2x2 and 4x4 sub-blocks.
-    let mut r = rows;
-    for (i, j) in [(0, 1), (2, 3), (4, 5), (6, 7)] {
-        let (a, b) = (r[i], r[j]);
-        r[i] = (a & 0x00FF_00FF_00FF_00FF) | ((b & 0x00FF_00FF_00FF_00FF) << 8);
-        r[j] = ((a >> 8) & 0x00FF_00FF_00FF_00FF) | (b & 0xFF00_FF00_FF00_FF00);
-    }
-    for (i, j) in [(0, 2), (1, 3), (4, 6), (5, 7)] {
-        let (a, b) = (r[i], r[j]);
-        r[i] = (a & 0x0000_FFFF_0000_FFFF) | ((b & 0x0000_FFFF_0000_FFFF) << 16);
-        r[j] = ((a >> 16) & 0x0000_FFFF_0000_FFFF) | (b & 0xFFFF_0000_FFFF_0000);
-    }
-    for (i, j) in [(0, 4), (1, 5), (2, 6), (3, 7)] {
-        let (a, b) = (r[i], r[j]);
-        r[i] = (a & 0x0000_0000_FFFF_FFFF) | (b << 32);
-        r[j] = (a >> 32) | (b & 0xFFFF_FFFF_0000_0000);
-    }
-    r
 }
 
 fn load_u64(bytes: &[u8]) -> u64 {
@@ -142,22 +120,28 @@ pub(crate) fn interleave2_append(a: &[u8], b: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// Typesize 8: 8x8 byte transposes over groups of 8 elements.
+/// Typesize 8: 8x8 byte transposes over groups of `8 * LANES` elements, the lanes side
+/// by side in vector registers, then the remaining elements one by one.
 fn unshuffle8(src: &[u8], dst: &mut [u8], n: usize) {
-    let groups = n / 8;
-    for (g, out) in dst.chunks_exact_mut(64).take(groups).enumerate() {
-        let mut rows = [0u64; 8];
+    const GROUP: usize = 8 * LANES;
+    let groups = n / GROUP;
+    for (g, out) in dst.chunks_exact_mut(8 * GROUP).take(groups).enumerate() {
+        let mut rows = [[0u64; LANES]; 8];
         for (j, row) in rows.iter_mut().enumerate() {
-            let at = j * n + g * 8;
-            *row = load_u64(&src[at..at + 8]);
+            let at = j * n + g * GROUP;
+            for (word, b) in row.iter_mut().zip(src[at..at + GROUP].chunks_exact(8)) {
+                *word = load_u64(b);
+            }
         }
-        let cols = transpose_bytes_8x8(rows);
-        for (o, c) in out.chunks_exact_mut(8).zip(cols) {
-            o.copy_from_slice(&c.to_le_bytes());
+        let cols = transpose_bytes_8x8_lanes(rows);
+        for (i, col) in cols.iter().enumerate() {
+            for (w, &word) in col.iter().enumerate() {
+                let at = (8 * w + i) * 8;
+                out[at..at + 8].copy_from_slice(&word.to_le_bytes());
+            }
         }
     }
-    // Remaining elements (fewer than 8).
-    for i in groups * 8..n {
+    for i in groups * GROUP..n {
         for j in 0..8 {
             dst[i * 8 + j] = src[j * n + i];
         }
@@ -182,6 +166,78 @@ pub(crate) fn shuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
     }
 }
 
+/// `u64` lanes per row in one tile of the bit unshuffle: a tile covers `8 * LANES` row
+/// bytes (`64 * LANES` elements); the lanes let the compiler use vector registers.
+const LANES: usize = 2;
+
+/// `LANES` consecutive 8-byte words of one row (or one stream).
+type Lane = [u64; LANES];
+
+/// Replaces rows `i` and `j` lane by lane with `f` of them.
+#[inline(always)]
+fn update_pair(r: &mut [Lane; 8], i: usize, j: usize, f: impl Fn(u64, u64) -> (u64, u64)) {
+    let (mut a, mut b) = (r[i], r[j]);
+    for (x, y) in a.iter_mut().zip(b.iter_mut()) {
+        (*x, *y) = f(*x, *y);
+    }
+    r[i] = a;
+    r[j] = b;
+}
+
+/// Swaps the bits selected by `mask` of row `j` with those of row `i` shifted by `shift`:
+/// one stage of an 8x8 bit transpose done across rows, for every byte position at once.
+#[inline(always)]
+fn swap_bits(r: &mut [Lane; 8], i: usize, j: usize, shift: u32, mask: u64) {
+    update_pair(r, i, j, |a, b| {
+        let t = ((a >> shift) ^ b) & mask;
+        (a ^ (t << shift), b ^ t)
+    });
+}
+
+/// For every byte position `m`: bit `b` of byte `m` of row `k` becomes bit `k` of byte
+/// `m` of row `b` (the 8x8 bit matrix of each byte position is transposed).
+#[inline(always)]
+fn transpose_bits_across_rows(r: &mut [Lane; 8]) {
+    for (i, j) in [(0, 1), (2, 3), (4, 5), (6, 7)] {
+        swap_bits(r, i, j, 1, 0x5555_5555_5555_5555);
+    }
+    for (i, j) in [(0, 2), (1, 3), (4, 6), (5, 7)] {
+        swap_bits(r, i, j, 2, 0x3333_3333_3333_3333);
+    }
+    for (i, j) in [(0, 4), (1, 5), (2, 6), (3, 7)] {
+        swap_bits(r, i, j, 4, 0x0F0F_0F0F_0F0F_0F0F);
+    }
+}
+
+/// Transposes an 8x8 byte matrix in every lane: byte `c` of row `r`, lane `w` becomes
+/// byte `r` of row `c`, lane `w` (three rounds swapping 1x1, 2x2 and 4x4 sub-blocks).
+#[inline(always)]
+fn transpose_bytes_8x8_lanes(rows: [Lane; 8]) -> [Lane; 8] {
+    let mut r = rows;
+    for (i, j) in [(0, 1), (2, 3), (4, 5), (6, 7)] {
+        update_pair(&mut r, i, j, |a, b| {
+            (
+                (a & 0x00FF_00FF_00FF_00FF) | ((b & 0x00FF_00FF_00FF_00FF) << 8),
+                ((a >> 8) & 0x00FF_00FF_00FF_00FF) | (b & 0xFF00_FF00_FF00_FF00),
+            )
+        });
+    }
+    for (i, j) in [(0, 2), (1, 3), (4, 6), (5, 7)] {
+        update_pair(&mut r, i, j, |a, b| {
+            (
+                (a & 0x0000_FFFF_0000_FFFF) | ((b & 0x0000_FFFF_0000_FFFF) << 16),
+                ((a >> 16) & 0x0000_FFFF_0000_FFFF) | (b & 0xFFFF_0000_FFFF_0000),
+            )
+        });
+    }
+    for (i, j) in [(0, 4), (1, 5), (2, 6), (3, 7)] {
+        update_pair(&mut r, i, j, |a, b| {
+            ((a & 0x0000_0000_FFFF_FFFF) | (b << 32), (a >> 32) | (b & 0xFFFF_FFFF_0000_0000))
+        });
+    }
+    r
+}
+
 /// Undoes the bit shuffle of one block.
 pub(crate) fn bitunshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
     let len = src.len().min(dst.len());
@@ -195,15 +251,17 @@ pub(crate) fn bitunshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
     let body = size * ts;
     dst[body..].copy_from_slice(&src[body..]);
     let nr = size / 8;
-    // Groups of 8 row bytes (64 elements) at a time, then the rest one row byte at a time.
+    let (src, dst) = (&src[..body], &mut dst[..body]);
+    // Whole tiles first, then the rest one row byte at a time.
     let done = match ts {
-        1 => bitunshuffle_wide::<1>(&src[..body], &mut dst[..body], nr),
-        2 => bitunshuffle_wide::<2>(&src[..body], &mut dst[..body], nr),
-        4 => bitunshuffle_wide::<4>(&src[..body], &mut dst[..body], nr),
-        8 => bitunshuffle_wide::<8>(&src[..body], &mut dst[..body], nr),
+        1 => bitunshuffle_tiles(1, src, dst, nr, &mut [0; 64 * LANES]),
+        2 => bitunshuffle_tiles(2, src, dst, nr, &mut [0; 128 * LANES]),
+        4 => bitunshuffle_tiles_t(4, src, dst, nr, &mut [[0; LANES]; 32]),
+        8 => bitunshuffle_tiles_t(8, src, dst, nr, &mut [[0; LANES]; 64]),
+        _ if nr >= 8 * LANES => bitunshuffle_tiles_t(ts, src, dst, nr, &mut vec![[0; LANES]; 8 * ts]),
         _ => 0,
     };
-    for (jj, rows) in src[..body].chunks_exact(8 * nr).enumerate() {
+    for (jj, rows) in src.chunks_exact(8 * nr).enumerate() {
         for m in done..nr {
             let mut x = 0u64;
             for kk in 0..8 {
@@ -217,31 +275,118 @@ pub(crate) fn bitunshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
     }
 }
 
-/// Bit unshuffle of the first `nr / 8 * 8` row bytes for a fixed typesize; returns how many it did.
-fn bitunshuffle_wide<const TS: usize>(src: &[u8], dst: &mut [u8], nr: usize) -> usize {
-    let full = nr / 8;
-    // A fixed-size staging buffer lets the compiler drop the bounds checks on the scattered writes.
-    let mut buf = [0u8; 512];
-    for (g, out) in dst.chunks_exact_mut(64 * TS).take(full).enumerate() {
-        let mb = g * 8;
-        for jj in 0..TS {
-            let mut rows = [0u64; 8];
-            for (kk, row) in rows.iter_mut().enumerate() {
-                let at = (jj * 8 + kk) * nr + mb;
-                *row = load_u64(&src[at..at + 8]);
+/// Interleaves `x` and `y` byte by byte into `out` (`[x0, y0, x1, y1, ...]`), 16 bytes of
+/// each at a time (vector unpacks); `out` is twice as long as `x` and `y`.
+#[inline(always)]
+fn zip_into(x: &[u8], y: &[u8], out: &mut [u8]) {
+    for ((o, x), y) in out.chunks_exact_mut(32).zip(x.chunks_exact(16)).zip(y.chunks_exact(16)) {
+        o.copy_from_slice(&interleave16(x, y));
+    }
+}
+
+/// Returns `x` and `y` interleaved byte by byte.
+#[inline(always)]
+fn zip<const N: usize, const M: usize>(x: &[u8; N], y: &[u8; N]) -> [u8; M] {
+    let mut out = [0u8; M];
+    zip_into(x, y, &mut out);
+    out
+}
+
+/// The bytes of a lane, little-endian words in order.
+#[inline(always)]
+fn lane_bytes(l: Lane) -> [u8; 8 * LANES] {
+    let mut out = [0u8; 8 * LANES];
+    for (o, w) in out.chunks_exact_mut(8).zip(l) {
+        o.copy_from_slice(&w.to_le_bytes());
+    }
+    out
+}
+
+/// Bit unshuffle of the first `nr / (8 * LANES)` tiles of `8 * LANES` row bytes each
+/// (`src` and `dst` hold `8 * nr * ts` bytes); returns how many row bytes it did.
+///
+/// Row `8 * j + k` holds bit `k` of byte `j` of every element. Per tile and byte `j`, the
+/// bit transpose across the 8 rows leaves in row `b`, byte `m`, byte `j` of element
+/// `8 * m + b`; interleaving those 8 rows gives byte `j` of the tile's elements in order
+/// (plane `j`), and interleaving the `ts` planes gives the elements (`ts` is 1 or 2).
+/// `planes` holds the `ts` planes of one tile.
+#[inline(always)]
+fn bitunshuffle_tiles(ts: usize, src: &[u8], dst: &mut [u8], nr: usize, planes: &mut [u8]) -> usize {
+    const TILE: usize = 8 * LANES;
+    let full = nr / TILE;
+    let plane_len = 8 * TILE;
+    if ts > 2 || planes.len() != ts * plane_len {
+        return 0;
+    }
+    for (g, out) in dst.chunks_exact_mut(plane_len * ts).take(full).enumerate() {
+        let m0 = g * TILE;
+        for (plane, rows) in planes.chunks_exact_mut(plane_len).zip(src.chunks_exact(8 * nr)) {
+            let mut r = [[0u64; LANES]; 8];
+            for (row, bytes) in r.iter_mut().zip(rows.chunks_exact(nr)) {
+                let Some(bytes) = bytes.get(m0..m0 + TILE) else { return 0 };
+                for (word, b) in row.iter_mut().zip(bytes.chunks_exact(8)) {
+                    *word = load_u64(b);
+                }
             }
-            // cols[i] byte kk = row kk at byte mb + i: the 8x8 bit matrix of elements 8(mb+i)..
-            let cols = transpose_bytes_8x8(rows);
-            for (i, &c) in cols.iter().enumerate() {
-                let t = transpose_bits_8x8(c).to_le_bytes();
-                for (b, &byte) in t.iter().enumerate() {
-                    buf[(8 * i + b) * TS + jj] = byte;
+            transpose_bits_across_rows(&mut r);
+            let r = r.map(lane_bytes);
+            let l1: [[u8; 2 * TILE]; 4] = [zip(&r[0], &r[4]), zip(&r[1], &r[5]), zip(&r[2], &r[6]), zip(&r[3], &r[7])];
+            let l2: [[u8; 4 * TILE]; 2] = [zip(&l1[0], &l1[2]), zip(&l1[1], &l1[3])];
+            if ts == 1 {
+                zip_into(&l2[0], &l2[1], out);
+            } else {
+                zip_into(&l2[0], &l2[1], plane);
+            }
+        }
+        if ts == 2 {
+            zip_into(&planes[..plane_len], &planes[plane_len..], out);
+        }
+    }
+    full * TILE
+}
+
+/// Bit unshuffle of the first `nr / (8 * LANES)` tiles of `8 * LANES` row bytes each
+/// (`src` and `dst` hold `8 * nr * ts` bytes); returns how many row bytes it did.
+///
+/// Per tile and byte `j`, the bit transpose across the 8 rows leaves in row `b`, byte `m`,
+/// byte `j` of element `8 * m + b`: stream `p = b * ts + j` of a byte shuffle with type
+/// size `8 * ts`, which 8x8 byte transposes undo. `stage` holds the `8 * ts` streams.
+#[inline(always)]
+fn bitunshuffle_tiles_t(ts: usize, src: &[u8], dst: &mut [u8], nr: usize, stage: &mut [Lane]) -> usize {
+    const TILE: usize = 8 * LANES;
+    let full = nr / TILE;
+    let stride = 8 * ts;
+    if stage.len() != stride {
+        return 0;
+    }
+    for (g, out) in dst.chunks_exact_mut(TILE * stride).take(full).enumerate() {
+        let m0 = g * TILE;
+        for (j, plane) in src.chunks_exact(8 * nr).take(ts).enumerate() {
+            let mut r = [[0u64; LANES]; 8];
+            for (row, bytes) in r.iter_mut().zip(plane.chunks_exact(nr)) {
+                let Some(bytes) = bytes.get(m0..m0 + TILE) else { return 0 };
+                for (word, b) in row.iter_mut().zip(bytes.chunks_exact(8)) {
+                    *word = load_u64(b);
+                }
+            }
+            transpose_bits_across_rows(&mut r);
+            for (b, row) in r.into_iter().enumerate() {
+                stage[b * ts + j] = row;
+            }
+        }
+        for (q, group) in stage.chunks_exact(8).enumerate() {
+            let mut rows = [[0u64; LANES]; 8];
+            rows.copy_from_slice(group);
+            let cols = transpose_bytes_8x8_lanes(rows);
+            for (i, col) in cols.iter().enumerate() {
+                for (w, &word) in col.iter().enumerate() {
+                    let at = (8 * w + i) * stride + 8 * q;
+                    out[at..at + 8].copy_from_slice(&word.to_le_bytes());
                 }
             }
         }
-        out.copy_from_slice(&buf[..64 * TS]);
     }
-    full * 8
+    full * TILE
 }
 
 /// Applies the bit shuffle to one block.
@@ -350,11 +495,15 @@ mod tests {
 
     #[test]
     fn byte_transpose_is_a_transpose() {
-        let rows: [u64; 8] = core::array::from_fn(|r| u64::from_le_bytes(core::array::from_fn(|c| (r * 8 + c) as u8)));
-        let t = transpose_bytes_8x8(rows);
+        let rows: [Lane; 8] = core::array::from_fn(|r| {
+            core::array::from_fn(|w| u64::from_le_bytes(core::array::from_fn(|c| (w * 64 + r * 8 + c) as u8)))
+        });
+        let t = transpose_bytes_8x8_lanes(rows);
         for (c, col) in t.iter().enumerate() {
-            for (r, &b) in col.to_le_bytes().iter().enumerate() {
-                assert_eq!(b as usize, r * 8 + c);
+            for (w, word) in col.iter().enumerate() {
+                for (r, &b) in word.to_le_bytes().iter().enumerate() {
+                    assert_eq!(b as usize, w * 64 + r * 8 + c);
+                }
             }
         }
     }
