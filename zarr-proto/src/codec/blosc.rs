@@ -281,4 +281,4 @@ impl Blosc {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

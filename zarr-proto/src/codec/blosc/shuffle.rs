@@ -426,17 +426,6 @@ mod tests {
         (0..n).map(|i| ((i as u32).wrapping_mul(2_654_435_761) >> 11) as u8).collect()
     }
 
-    fn naive_unshuffle(ts: usize, src: &[u8]) -> Vec<u8> {
-        let n = src.len() / ts;
-        let mut out = src.to_vec();
-        for i in 0..n {
-            for j in 0..ts {
-                out[i * ts + j] = src[j * n + i];
-            }
-        }
-        out
-    }
-
     fn naive_bitshuffle(ts: usize, src: &[u8]) -> Vec<u8> {
         let size = src.len() / ts;
         let mut out = src.to_vec();
@@ -469,7 +458,7 @@ mod tests {
                 let mut back = vec![0; len];
                 unshuffle(ts, &shuffled, &mut back);
                 assert_eq!(back, src, "ts {ts} len {len}");
-                assert_eq!(naive_unshuffle(ts, &shuffled), src, "ts {ts} len {len}");
+                assert_eq!(crate::codec::blosc::tests::reference_unshuffle(ts, &shuffled), src, "ts {ts} len {len}");
                 let mut appended = vec![9u8; 3];
                 unshuffle_append(ts, &shuffled, &mut appended);
                 assert_eq!(&appended[..3], &[9, 9, 9]);

@@ -496,7 +496,7 @@ fn bad_configs_are_errors() {
 
 /// Reference byte unshuffle: element `i`, byte `j` is byte `i` of stream `j`; the bytes
 /// after the last whole element stay where they are.
-fn reference_unshuffle(ts: usize, src: &[u8]) -> Vec<u8> {
+pub(crate) fn reference_unshuffle(ts: usize, src: &[u8]) -> Vec<u8> {
     let n = src.len() / ts.max(1);
     let mut out = src.to_vec();
     for i in 0..n {
