@@ -245,33 +245,45 @@ pub(crate) fn run(args: SeedArgs) -> Result<()> {
     Ok(())
 }
 
+/// Times `repeat` cold reads of the seed array by `driver`, each one done by `read`
+/// through a store that counts into the given counters, and checks every value.
+fn measure(
+    driver: &'static str,
+    url: &str,
+    repeat: usize,
+    mut read: impl FnMut(&Arc<InFlight>) -> Result<Vec<i64>>,
+) -> Result<Measured> {
+    let counts = Arc::new(InFlight::default());
+    let mut seconds = Vec::with_capacity(repeat);
+    for run in 1..=repeat {
+        counts.total.store(0, Ordering::SeqCst);
+        let start = Instant::now();
+        let values = read(&counts).map_err(|e| format!("{driver} read of {url}: {e}"))?;
+        seconds.push(start.elapsed().as_secs_f64());
+        check(&values, driver, run)?;
+    }
+    Ok(Measured {
+        driver,
+        seconds,
+        requests: counts.total.load(Ordering::SeqCst),
+        peak_in_flight: counts.peak.load(Ordering::SeqCst),
+    })
+}
+
 fn measure_async(
     url: &str,
     config: &zarr_smol::HttpConfig,
     repeat: usize,
     concurrency: Option<usize>,
 ) -> Result<Measured> {
-    let counts = Arc::new(InFlight::default());
-    let mut seconds = Vec::with_capacity(repeat);
     let options = zarr_smol::ReadOptions { concurrency, ..Default::default() };
-    for run in 1..=repeat {
-        counts.total.store(0, Ordering::SeqCst);
-        let start = Instant::now();
-        let values = smol::block_on(async {
+    measure("async", url, repeat, |counts| {
+        smol::block_on(async {
             let inner = zarr_smol::store_for_url(url, config.clone())?;
-            let store: Arc<dyn zarr_smol::Store> = Arc::new(CountingAsync { inner, counts: Arc::clone(&counts) });
+            let store: Arc<dyn zarr_smol::Store> = Arc::new(CountingAsync { inner, counts: Arc::clone(counts) });
             let array = zarr_smol::Array::open(store, "").await?;
-            Ok::<_, Box<dyn std::error::Error>>(array.read_with(&Selection::all(), &options).await?.to_vec::<i64>()?)
+            Ok(array.read_with(&Selection::all(), &options).await?.to_vec::<i64>()?)
         })
-        .map_err(|e| format!("async read of {url}: {e}"))?;
-        seconds.push(start.elapsed().as_secs_f64());
-        check(&values, "async", run)?;
-    }
-    Ok(Measured {
-        driver: "async",
-        seconds,
-        requests: counts.total.load(Ordering::SeqCst),
-        peak_in_flight: counts.peak.load(Ordering::SeqCst),
     })
 }
 
@@ -281,28 +293,12 @@ fn measure_blocking(
     repeat: usize,
     concurrency: Option<usize>,
 ) -> Result<Measured> {
-    let counts = Arc::new(InFlight::default());
-    let mut seconds = Vec::with_capacity(repeat);
     let options = zarr_blocking::ReadOptions { concurrency, ..Default::default() };
-    for run in 1..=repeat {
-        counts.total.store(0, Ordering::SeqCst);
-        let start = Instant::now();
-        let read = || -> Result<Vec<i64>> {
-            let inner = zarr_blocking::store_for_url(url, config.clone())?;
-            let store: Arc<dyn zarr_blocking::Store> =
-                Arc::new(CountingBlocking { inner, counts: Arc::clone(&counts) });
-            let array = zarr_blocking::Array::open_shared(store, "")?;
-            Ok(array.read_with(&Selection::all(), &options)?.to_vec::<i64>()?)
-        };
-        let values = read().map_err(|e| format!("blocking read of {url}: {e}"))?;
-        seconds.push(start.elapsed().as_secs_f64());
-        check(&values, "blocking", run)?;
-    }
-    Ok(Measured {
-        driver: "blocking",
-        seconds,
-        requests: counts.total.load(Ordering::SeqCst),
-        peak_in_flight: counts.peak.load(Ordering::SeqCst),
+    measure("blocking", url, repeat, |counts| {
+        let inner = zarr_blocking::store_for_url(url, config.clone())?;
+        let store: Arc<dyn zarr_blocking::Store> = Arc::new(CountingBlocking { inner, counts: Arc::clone(counts) });
+        let array = zarr_blocking::Array::open_shared(store, "")?;
+        Ok(array.read_with(&Selection::all(), &options)?.to_vec::<i64>()?)
     })
 }
 
