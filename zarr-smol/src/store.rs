@@ -166,7 +166,7 @@ pub enum StoreError {
         /// The URL requested.
         url: String,
         /// The client's error.
-        source: isahc::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A response body that does not match its headers or the requested range.
     #[error("bad response for `{key}` ({url}): {reason}")]

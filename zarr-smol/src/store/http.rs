@@ -1,25 +1,29 @@
 //! A store read over HTTP(S) with isahc (libcurl).
 
+use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_io::Timer;
 use bytes::Bytes;
+use futures_lite::future::or;
 use futures_lite::AsyncReadExt;
+use http_body_util::{BodyExt, Full};
 use isahc::config::{CaCertificate, Configurable, RedirectPolicy, VersionNegotiation};
 use isahc::error::ErrorKind;
-use isahc::http::{Method, Request, Response};
+use isahc::http::Request;
 use isahc::{AsyncBody, HttpClient};
 use zarr_proto::http::{
     check_body, classify_status, join_url, parse_retry_after, BodyError, ByteRange, ContentRange, Outcome,
 };
 use zarr_proto::http::{RetryPolicy, StatusPolicy};
 
+use self::h2::{H2Client, H2Error};
 use super::{BoxFuture, ListDir, Store, StoreError, StoreResult};
 
-mod alpn;
+mod h2;
 
 /// Which HTTP versions the client speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -168,22 +172,26 @@ impl HttpConfig {
 
 /// A read-mostly store at a base URL: `get(key)` is `GET {base}/{key}`.
 ///
-/// One [`HttpClient`] (one libcurl multi handle and its connection pool) is
-/// shared by every clone of the store, so connections are kept alive and, with
-/// HTTP/2, multiplexed. Requests are driven by isahc's own agent thread; the
-/// futures need no particular executor.
+/// Two transports share the work, chosen per store:
+///
+/// - HTTP/2 on one connection, for `https://` servers whose TLS ALPN picks h2 and
+///   for `http://` with [`HttpVersion::Http2PriorKnowledge`] (h2c): hyper's h2
+///   client over async-io, its connection driven by one background thread, so
+///   requests started together share the connection from the first one on (see
+///   `h2.rs` for why this is not libcurl).
+/// - HTTP/1.1 otherwise (S3, [`HttpVersion::Http1`], plain `http://`, or when a
+///   proxy is configured): one isahc (libcurl) client with a keep-alive pool of
+///   [`HttpConfig::max_connections`], whose agent thread drives the requests.
+///
+/// The futures need no particular executor. For both:
 ///
 /// - 200/206 give the value, checked against `Content-Length` and
 ///   `Content-Range` (a short body is an error, never silent data);
 ///   404 (and 403 when configured) give `None`.
 /// - 5xx, 408, 429, connection failures, resets, timeouts and short bodies are
 ///   retried per [`RetryPolicy`], sleeping with [`async_io::Timer`] and honouring
-///   `Retry-After`.
-/// - Over `https://` with [`HttpVersion::Auto`], the first request goes out alone on
-///   a one-connection client while a handshake-only probe learns the server's ALPN
-///   choice; then every request shares that connection (h2) or uses the keep-alive
-///   pool (HTTP/1.1), so a read over h2 uses one connection without waiting a round
-///   trip first.
+///   `Retry-After`; requests an h2 server refused or dropped unprocessed (GOAWAY,
+///   REFUSED_STREAM) go again at once on a new connection.
 /// - At most [`HttpConfig::max_requests_in_flight`] requests are out at once, the
 ///   ranges of split values included.
 /// - `set`/`delete` send `PUT`/`DELETE`; listing is not supported.
@@ -195,40 +203,33 @@ pub struct HttpStore {
 #[derive(Debug)]
 struct Inner {
     base: String,
-    client: HttpClient,
     config: HttpConfig,
-    /// A client allowed one connection per host: the first request over TLS goes to
-    /// it, and every request after it if ALPN chose h2.
-    single: Option<HttpClient>,
-    /// Which client requests use: [`UNKNOWN`] until the ALPN probe or the first TLS
-    /// answer tells, then [`SINGLE`] or [`POOLED`].
-    protocol: AtomicU8,
-    /// Set while one request (the pioneer) is out on a TLS store of unknown protocol.
-    pioneering: AtomicBool,
-    /// Notified when the protocol is settled or the pioneer is done, so that the
-    /// requests waiting in [`Inner::send`] go on.
-    settled: event_listener::Event,
+    /// The HTTP/1.1 keep-alive pool (and whatever libcurl negotiates through a proxy).
+    pool: HttpClient,
+    /// The one-connection HTTP/2 client, when the store may speak h2 itself.
+    h2: Option<H2Client>,
+    /// Set when the h2 client learnt (by ALPN) that the server speaks only HTTP/1.1.
+    pooled: AtomicBool,
     /// Permits for [`HttpConfig::max_requests_in_flight`].
     in_flight: Option<async_lock::Semaphore>,
 }
 
-/// The protocol of a TLS store is not known yet.
-const UNKNOWN: u8 = 0;
-/// HTTP/2: every request on the single connection.
-const SINGLE: u8 = 1;
-/// HTTP/1.1 (or cleartext, or configured): the keep-alive pool.
-const POOLED: u8 = 2;
+/// A request, independent of the transport that sends it.
+#[derive(Clone, Copy)]
+enum Method<'a> {
+    Get(Option<ByteRange>),
+    Head,
+    Put(&'a Bytes),
+    Delete,
+}
 
-/// The request out first on a TLS store of unknown protocol. When it is done (or
-/// dropped) without settling the protocol, the waiting requests wake and one of them
-/// goes out next.
-struct Pioneer<'a>(&'a Inner);
-
-impl Drop for Pioneer<'_> {
-    fn drop(&mut self) {
-        self.0.pioneering.store(false, Ordering::Release);
-        self.0.settled.notify(usize::MAX);
-    }
+/// A response: the status, the headers we act on, and the body when it was wanted.
+struct Answer {
+    status: u16,
+    content_length: Option<u64>,
+    content_range: Option<String>,
+    retry_after: Option<u64>,
+    body: Vec<u8>,
 }
 
 /// A response body, and the value's total length when a 206 told it.
@@ -257,36 +258,22 @@ impl HttpStore {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Transport`] when the HTTP client cannot be created, or
-    /// [`StoreError::InvalidKey`] for a header that is not valid HTTP.
+    /// [`StoreError::Transport`] when the HTTP client cannot be created (e.g. an
+    /// unreadable CA file), or [`StoreError::InvalidKey`] for a header that is not
+    /// valid HTTP.
     pub fn with_config(base_url: &str, config: HttpConfig) -> StoreResult<HttpStore> {
-        let per_host = match (config.version, config.max_connections_per_host) {
-            (HttpVersion::Http2PriorKnowledge, 0) => 1,
-            (_, n) => n,
-        };
-        let client = build_client(base_url, &config, per_host)?;
-        // Over TLS the protocol is only known once ALPN has run: until then one request
-        // goes out on a one-connection client (which stays in use if the server speaks
-        // h2) and the others wait (see `Inner::send`).
-        let tls = base_url.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
-        let negotiated = config.version == HttpVersion::Auto && tls;
-        let single = if negotiated { Some(build_client(base_url, &config, 1)?) } else { None };
+        let pool = build_pool(base_url, &config)?;
+        let h2 = build_h2(base_url, &config)?;
         let inner = Inner {
             base: base_url.to_owned(),
-            client,
-            single,
-            protocol: AtomicU8::new(if negotiated { UNKNOWN } else { POOLED }),
-            pioneering: AtomicBool::new(false),
-            settled: event_listener::Event::new(),
+            pool,
+            h2,
+            pooled: AtomicBool::new(false),
             in_flight: (config.max_requests_in_flight > 0)
                 .then(|| async_lock::Semaphore::new(config.max_requests_in_flight)),
             config,
         };
-        let inner = Arc::new(inner);
-        if negotiated {
-            start_alpn_probe(&inner);
-        }
-        Ok(HttpStore { inner })
+        Ok(HttpStore { inner: Arc::new(inner) })
     }
 
     /// The base URL.
@@ -333,58 +320,133 @@ impl Inner {
         }
     }
 
-    /// Sends the request `make` builds, on the client the protocol calls for.
-    ///
-    /// libcurl multiplexes only onto a connection it knows speaks HTTP/2, and isahc
-    /// cannot ask it to wait for a handshake in progress (`CURLOPT_PIPEWAIT`), so
-    /// requests started together on a fresh TLS store would each open a connection.
-    /// Instead, while the protocol is unknown, one request (the pioneer) goes out on
-    /// the client allowed one connection per host and the others wait until the ALPN
-    /// probe (see [`alpn`]) or the pioneer's answer tells the protocol: then they
-    /// share the pioneer's connection (h2) or use the keep-alive pool (HTTP/1.1, as
-    /// S3 speaks). Without a probe answer that costs one round trip, once per store.
-    async fn send<M>(&self, key: &str, url: &str, make: M) -> Result<Response<AsyncBody>, Failure>
-    where
-        M: Fn() -> Result<Request<AsyncBody>, Failure>,
-    {
-        let resp = loop {
-            let mut protocol = self.protocol.load(Ordering::Acquire);
-            let mut waiting = None;
-            if protocol == UNKNOWN {
-                // Listen before looking again, so a notification cannot be missed.
-                waiting = Some(self.settled.listen());
-                protocol = self.protocol.load(Ordering::Acquire);
-            }
-            match (protocol, &self.single) {
-                (UNKNOWN, Some(single)) => {
-                    if self.pioneering.swap(true, Ordering::AcqRel) {
-                        if let Some(listener) = waiting {
-                            listener.await;
-                        }
-                        continue;
-                    }
-                    let _pioneer = Pioneer(self);
-                    let resp = single.send_async(make()?).await;
-                    match &resp {
-                        Ok(r) => self.learn(r),
-                        // No answer at all (refused, silent, reset): waiting for one more
-                        // would make the others fail one connect timeout after another,
-                        // so they all go to the pool, where each fails or succeeds alone.
-                        Err(_) => self.settle(POOLED),
-                    }
-                    break resp;
+    /// Sends one request and reads its answer; the body only when `want_body(status)`.
+    async fn exchange(
+        &self,
+        key: &str,
+        url: &str,
+        method: Method<'_>,
+        want_body: impl Fn(u16) -> bool,
+    ) -> Result<Answer, Failure> {
+        if let Some(h2) = self.h2.as_ref().filter(|_| !self.pooled.load(Ordering::Acquire)) {
+            let sent = self.exchange_h2(h2, key, url, method, &want_body);
+            let sent = match self.config.timeout {
+                Some(t) => {
+                    or(sent, async move {
+                        Timer::after(t).await;
+                        Err(H2Fallback::Failed(timed_out(key, url, t)))
+                    })
+                    .await
                 }
-                (SINGLE, Some(single)) => {
-                    let resp = single.send_async(make()?).await;
-                    if let Ok(r) = &resp {
-                        self.learn(r);
-                    }
-                    break resp;
-                }
-                _ => break self.client.send_async(make()?).await,
+                None => sent.await,
+            };
+            match sent {
+                Ok(answer) => return Ok(answer),
+                Err(H2Fallback::Failed(f)) => return Err(f),
+                Err(H2Fallback::NotH2) => self.pooled.store(true, Ordering::Release),
+                // Redirects are followed by libcurl, wherever they lead.
+                Err(H2Fallback::Redirect) => {}
             }
+        }
+        self.exchange_pooled(key, url, method, &want_body).await
+    }
+
+    /// One request on the h2 connection.
+    async fn exchange_h2(
+        &self,
+        h2: &H2Client,
+        key: &str,
+        url: &str,
+        method: Method<'_>,
+        want_body: &impl Fn(u16) -> bool,
+    ) -> Result<Answer, H2Fallback> {
+        let make = || {
+            let (m, body) = match method {
+                Method::Get(_) => (hyper::Method::GET, Bytes::new()),
+                Method::Head => (hyper::Method::HEAD, Bytes::new()),
+                Method::Put(b) => (hyper::Method::PUT, b.clone()),
+                Method::Delete => (hyper::Method::DELETE, Bytes::new()),
+            };
+            let mut req = hyper::Request::builder().method(m).uri(url);
+            if let Some(h) = method.range_header() {
+                req = req.header("range", h);
+            }
+            for (name, value) in &self.config.headers {
+                req = req.header(name.as_str(), value.as_str());
+            }
+            req.body(Full::new(body))
         };
-        resp.map_err(|source| {
+        // Checked once here, so that `make` cannot fail later.
+        if make().is_err() {
+            return Err(H2Fallback::Failed(invalid_url(key)));
+        }
+        let make = || make().unwrap_or_default();
+        let stall = self.config.low_speed_timeout.map(|(_, t)| t);
+        let resp = match with_stall(stall, h2.send(make)).await {
+            Some(Ok(resp)) => resp,
+            Some(Err(H2Error::NotH2)) => return Err(H2Fallback::NotH2),
+            Some(Err(e)) => return Err(H2Fallback::Failed(h2_failure(key, url, e))),
+            None => return Err(H2Fallback::Failed(stalled(key, url, stall))),
+        };
+        let status = resp.status().as_u16();
+        if matches!(status, 301 | 302 | 303 | 307 | 308) {
+            return Err(H2Fallback::Redirect);
+        }
+        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let mut answer = Answer {
+            status,
+            content_length: header("content-length").and_then(|v| v.trim().parse().ok()),
+            content_range: header("content-range"),
+            retry_after: header("retry-after").as_deref().and_then(parse_retry_after),
+            body: Vec::new(),
+        };
+        if !want_body(status) {
+            return Ok(answer);
+        }
+        let max = self.check_length(key, answer.content_length).map_err(H2Fallback::Failed)?;
+        answer.body.reserve(answer.content_length.unwrap_or(0) as usize);
+        let mut body = resp.into_body();
+        loop {
+            let frame = match with_stall(stall, body.frame()).await {
+                None => return Err(H2Fallback::Failed(stalled(key, url, stall))),
+                Some(None) => break,
+                Some(Some(Ok(frame))) => frame,
+                // A reset or GOAWAY mid-body.
+                Some(Some(Err(e))) => return Err(H2Fallback::Failed(h2_failure(key, url, H2Error::Request(e)))),
+            };
+            if let Ok(data) = frame.into_data() {
+                if (answer.body.len() + data.len()) as u64 > max {
+                    return Err(H2Fallback::Failed(Failure::Fatal(StoreError::TooLarge {
+                        key: key.into(),
+                        limit: max,
+                    })));
+                }
+                answer.body.extend_from_slice(&data);
+            }
+        }
+        Ok(answer)
+    }
+
+    /// One request on the isahc pool.
+    async fn exchange_pooled(
+        &self,
+        key: &str,
+        url: &str,
+        method: Method<'_>,
+        want_body: &impl Fn(u16) -> bool,
+    ) -> Result<Answer, Failure> {
+        let (m, body) = match method {
+            Method::Get(_) => (isahc::http::Method::GET, AsyncBody::empty()),
+            Method::Head => (isahc::http::Method::HEAD, AsyncBody::empty()),
+            Method::Put(b) => (isahc::http::Method::PUT, AsyncBody::from(b.to_vec())),
+            Method::Delete => (isahc::http::Method::DELETE, AsyncBody::empty()),
+        };
+        let mut req = Request::builder().method(m).uri(url);
+        if let Some(h) = method.range_header() {
+            req = req.header("range", h);
+        }
+        let req = req.body(body).map_err(|_| invalid_url(key))?;
+        let mut resp = self.pool.send_async(req).await.map_err(|source| {
             let transient = matches!(
                 source.kind(),
                 ErrorKind::ConnectionFailed
@@ -394,39 +456,52 @@ impl Inner {
                     | ErrorKind::Timeout
                     | ErrorKind::Unknown
             );
-            let e = StoreError::Transport { key: key.into(), url: url.into(), source };
+            let e = StoreError::Transport { key: key.into(), url: url.into(), source: Box::new(source) };
             if transient {
                 Failure::Transient(e, None)
             } else {
                 Failure::Fatal(e)
             }
-        })
-    }
-
-    /// Sets the protocol of a TLS store, unless it is already known.
-    fn settle(&self, protocol: u8) {
-        if self.protocol.compare_exchange(UNKNOWN, protocol, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-            self.settled.notify(usize::MAX);
-        }
-    }
-
-    /// Learns from an answer on the single connection. HTTP/1.1 there overrides even a
-    /// probe that said h2 (a redirect to another host, or another address of the same
-    /// name): one HTTP/1.1 connection would serialise every request.
-    fn learn(&self, resp: &Response<AsyncBody>) {
-        if resp.version() == isahc::http::Version::HTTP_2 {
-            self.settle(SINGLE);
-        } else if self.protocol.swap(POOLED, Ordering::AcqRel) != POOLED {
-            self.settled.notify(usize::MAX);
-        }
-    }
-
-    fn status_failure(&self, key: &str, url: &str, resp: &Response<AsyncBody>) -> Failure {
+        })?;
+        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let status = resp.status().as_u16();
-        let e = StoreError::Status { key: key.into(), url: url.into(), status };
-        if classify_status(status, self.config.status) == Outcome::Retry {
-            let ra = header_str(resp, "retry-after").and_then(parse_retry_after);
-            Failure::Transient(e, ra)
+        let mut answer = Answer {
+            status,
+            content_length: header("content-length").and_then(|v| v.trim().parse().ok()),
+            content_range: header("content-range"),
+            retry_after: header("retry-after").as_deref().and_then(parse_retry_after),
+            body: Vec::new(),
+        };
+        if !want_body(status) {
+            return Ok(answer);
+        }
+        let max = self.check_length(key, answer.content_length)?;
+        // Bounded by max (checked above) or grown as the body arrives.
+        answer.body.reserve(answer.content_length.unwrap_or(0) as usize);
+        let read = resp.body_mut().take(max.saturating_add(1)).read_to_end(&mut answer.body).await;
+        if let Err(e) = read {
+            // A reset or timeout mid-body (curl reports a short transfer here too).
+            return Err(Failure::Transient(StoreError::io(key, e), None));
+        }
+        if answer.body.len() as u64 > max {
+            return Err(Failure::Fatal(StoreError::TooLarge { key: key.into(), limit: max }));
+        }
+        Ok(answer)
+    }
+
+    /// The most body bytes to accept; an error when `Content-Length` already exceeds it.
+    fn check_length(&self, key: &str, content_length: Option<u64>) -> Result<u64, Failure> {
+        let max = self.config.max_response_bytes;
+        if content_length.is_some_and(|n| n > max) {
+            return Err(Failure::Fatal(StoreError::TooLarge { key: key.into(), limit: max }));
+        }
+        Ok(max)
+    }
+
+    fn status_failure(&self, key: &str, url: &str, answer: &Answer) -> Failure {
+        let e = StoreError::Status { key: key.into(), url: url.into(), status: answer.status };
+        if classify_status(answer.status, self.config.status) == Outcome::Retry {
+            Failure::Transient(e, answer.retry_after)
         } else {
             Failure::Fatal(e)
         }
@@ -447,45 +522,28 @@ impl Inner {
     ) -> Result<Option<Part>, Failure> {
         let _permit = self.permit().await;
         let empty = range.is_some_and(|r| r.is_empty());
-        let make = || {
-            let mut req = Request::builder().method(if empty { Method::HEAD } else { Method::GET }).uri(url);
-            if let Some(h) = range.and_then(|r| r.header_value()) {
-                req = req.header("range", h);
-            }
-            req.body(AsyncBody::empty()).map_err(|_| invalid_url(key))
-        };
-        let mut resp = self.send(key, url, make).await?;
-        let status = resp.status().as_u16();
-        match classify_status(status, self.config.status) {
+        let method = if empty { Method::Head } else { Method::Get(range) };
+        let policy = self.config.status;
+        let answer = self
+            .exchange(key, url, method, |status| !empty && classify_status(status, policy) == Outcome::Bytes)
+            .await?;
+        let status = answer.status;
+        match classify_status(status, policy) {
             Outcome::Bytes => {}
             Outcome::Missing => return Ok(None),
-            Outcome::Retry | Outcome::Fail => return Err(self.status_failure(key, url, &resp)),
+            Outcome::Retry | Outcome::Fail => return Err(self.status_failure(key, url, &answer)),
         }
         if empty {
             return Ok(Some(Part { body: Bytes::new(), total: None }));
         }
-        let content_length = header_str(&resp, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
-        let max = self.config.max_response_bytes;
-        if content_length.is_some_and(|n| n > max) {
-            return Err(Failure::Fatal(StoreError::TooLarge { key: key.into(), limit: max }));
-        }
-        // Bounded by max (checked above) or grown as the body arrives.
-        let mut buf = Vec::with_capacity(content_length.map_or(0, |n| n as usize));
-        let read = resp.body_mut().take(max.saturating_add(1)).read_to_end(&mut buf).await;
-        if let Err(e) = read {
-            // A reset or timeout mid-body (curl reports a short transfer here too).
-            return Err(Failure::Transient(StoreError::io(key, e), None));
-        }
-        if buf.len() as u64 > max {
-            return Err(Failure::Fatal(StoreError::TooLarge { key: key.into(), limit: max }));
-        }
-        let content_range = header_str(&resp, "content-range");
+        let content_range = answer.content_range.as_deref();
         let total = content_range.and_then(ContentRange::parse).and_then(|cr| cr.total);
         let checked = if probe && status == 200 { None } else { range };
-        match check_body(status, checked, content_length, content_range, buf.len() as u64) {
-            // The span lies within buf (check_body resolved it against buf.len()).
+        let got = answer.body.len() as u64;
+        match check_body(status, checked, answer.content_length, content_range, got) {
+            // The span lies within the body (check_body resolved it against its length).
             Ok(span) => Ok(Some(Part {
-                body: Bytes::from(buf).slice(span.start as usize..span.end as usize),
+                body: Bytes::from(answer.body).slice(span.start as usize..span.end as usize),
                 total: if status == 206 { total } else { None },
             })),
             Err(reason) => Err(Failure::Transient(StoreError::Body { key: key.into(), url: url.into(), reason }, None)),
@@ -545,46 +603,136 @@ impl Inner {
         Ok(Some(Bytes::from(whole)))
     }
 
-    async fn write_once(&self, key: &str, url: &str, method: Method, body: Option<Bytes>) -> Result<(), Failure> {
+    async fn write_once(&self, key: &str, url: &str, value: Option<&Bytes>) -> Result<(), Failure> {
         let _permit = self.permit().await;
-        let make = || {
-            let body = match &body {
-                Some(b) => AsyncBody::from(b.to_vec()),
-                None => AsyncBody::empty(),
-            };
-            Request::builder().method(method.clone()).uri(url).body(body).map_err(|_| invalid_url(key))
+        let method = match value {
+            Some(v) => Method::Put(v),
+            None => Method::Delete,
         };
-        let resp = self.send(key, url, make).await?;
-        match resp.status().as_u16() {
+        let answer = self.exchange(key, url, method, |_| false).await?;
+        match answer.status {
             200..=299 => Ok(()),
-            404 if method == Method::DELETE => Ok(()),
-            _ => Err(self.status_failure(key, url, &resp)),
+            404 if value.is_none() => Ok(()),
+            _ => Err(self.status_failure(key, url, &answer)),
         }
     }
 }
 
-/// Starts learning the protocol of a TLS store from a handshake-only connection
-/// (see [`alpn`]), so the requests waiting behind the pioneer go on as soon as a
-/// handshake has told the protocol instead of after the pioneer's answer.
-fn start_alpn_probe(inner: &Arc<Inner>) {
-    let Some((host, port)) = alpn::https_authority(&inner.base) else { return };
-    if alpn::proxy_configured() {
-        return;
-    }
-    let store = Arc::downgrade(inner);
-    let timeout = inner.config.connect_timeout;
-    blocking::unblock(move || {
-        let found = alpn::probe(&host, port, timeout);
-        if let (Ok(alpn), Some(inner)) = (found, store.upgrade()) {
-            inner.settle(if alpn == alpn::Alpn::H2 { SINGLE } else { POOLED });
+impl Method<'_> {
+    /// The `Range` header of a ranged GET.
+    fn range_header(self) -> Option<String> {
+        match self {
+            Method::Get(Some(r)) => r.header_value(),
+            _ => None,
         }
-    })
-    .detach();
+    }
 }
 
-/// The isahc client for `config`, with at most `per_host` connections to one host (0: no limit).
-fn build_client(base_url: &str, config: &HttpConfig, per_host: usize) -> StoreResult<HttpClient> {
-    let client_err = |source| StoreError::Transport { key: String::new(), url: base_url.into(), source };
+/// Why a request did not get its answer over h2.
+enum H2Fallback {
+    /// ALPN chose HTTP/1.1: this and every later request go to the pool.
+    NotH2,
+    /// A redirect: the pool's libcurl follows it.
+    Redirect,
+    Failed(Failure),
+}
+
+/// `fut`, or `None` once `stall` has passed without it finishing.
+async fn with_stall<T>(stall: Option<Duration>, fut: impl std::future::Future<Output = T>) -> Option<T> {
+    match stall {
+        Some(t) => {
+            or(async { Some(fut.await) }, async {
+                Timer::after(t).await;
+                None
+            })
+            .await
+        }
+        None => Some(fut.await),
+    }
+}
+
+fn stalled(key: &str, url: &str, stall: Option<Duration>) -> Failure {
+    let t = stall.unwrap_or_default();
+    let source = io::Error::new(io::ErrorKind::TimedOut, format!("no data for {t:?}"));
+    Failure::Transient(StoreError::Transport { key: key.into(), url: url.into(), source: Box::new(source) }, None)
+}
+
+fn timed_out(key: &str, url: &str, t: Duration) -> Failure {
+    let source = io::Error::new(io::ErrorKind::TimedOut, format!("request timed out after {t:?}"));
+    Failure::Transient(StoreError::Transport { key: key.into(), url: url.into(), source: Box::new(source) }, None)
+}
+
+fn h2_failure(key: &str, url: &str, e: H2Error) -> Failure {
+    let fatal = matches!(e, H2Error::Setup(_));
+    let e = StoreError::Transport { key: key.into(), url: url.into(), source: Box::new(e) };
+    if fatal {
+        Failure::Fatal(e)
+    } else {
+        Failure::Transient(e, None)
+    }
+}
+
+/// The h2 client of a store that may speak HTTP/2 itself: over `https://` unless told
+/// HTTP/1.1, over `http://` only with prior knowledge (h2c). Not when a proxy is
+/// configured: libcurl knows how to go through it.
+fn build_h2(base_url: &str, config: &HttpConfig) -> StoreResult<Option<H2Client>> {
+    let Some((tls, host, port)) = authority(base_url) else { return Ok(None) };
+    let wanted = match config.version {
+        HttpVersion::Http1 => false,
+        HttpVersion::Auto => tls,
+        HttpVersion::Http2PriorKnowledge => true,
+    };
+    if !wanted || proxy_configured(tls) {
+        return Ok(None);
+    }
+    let tls = if tls {
+        // OpenSSL's defaults honour SSL_CERT_FILE and SSL_CERT_DIR themselves.
+        let connector = h2::tls_connector(config.ca_file.as_deref()).map_err(|e| StoreError::Transport {
+            key: String::new(),
+            url: base_url.into(),
+            source: Box::new(e),
+        })?;
+        Some(connector)
+    } else {
+        None
+    };
+    Ok(Some(H2Client::new(h2::Target { host, port, tls, connect_timeout: config.connect_timeout })))
+}
+
+/// Whether the URL's scheme is `https`, and its host and port; `None` if it is not an
+/// http(s) URL.
+fn authority(url: &str) -> Option<(bool, String, u16)> {
+    let uri: hyper::Uri = url.parse().ok()?;
+    let tls = match uri.scheme_str() {
+        Some(s) if s.eq_ignore_ascii_case("https") => true,
+        Some(s) if s.eq_ignore_ascii_case("http") => false,
+        _ => return None,
+    };
+    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']').to_owned();
+    Some((tls, host, uri.port_u16().unwrap_or(if tls { 443 } else { 80 })))
+}
+
+/// Whether a proxy may stand between us and a server of this scheme.
+fn proxy_configured(tls: bool) -> bool {
+    let vars: &[&str] = if tls {
+        &["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
+    } else {
+        &["http_proxy", "all_proxy", "ALL_PROXY"]
+    };
+    vars.iter().any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+}
+
+/// The isahc client: the HTTP/1.1 keep-alive pool (h2 with prior knowledge through a proxy).
+fn build_pool(base_url: &str, config: &HttpConfig) -> StoreResult<HttpClient> {
+    let per_host = match (config.version, config.max_connections_per_host) {
+        (HttpVersion::Http2PriorKnowledge, 0) => 1,
+        (_, n) => n,
+    };
+    let client_err = |source: isahc::Error| StoreError::Transport {
+        key: String::new(),
+        url: base_url.into(),
+        source: Box::new(source),
+    };
     let mut b = HttpClient::builder()
         .max_connections(config.max_connections)
         .max_connections_per_host(per_host)
@@ -622,10 +770,6 @@ fn invalid_url(key: &str) -> Failure {
     Failure::Fatal(StoreError::InvalidKey { key: key.into(), reason: "not valid in a URL" })
 }
 
-fn header_str<'a>(resp: &'a Response<AsyncBody>, name: &str) -> Option<&'a str> {
-    resp.headers().get(name).and_then(|v| v.to_str().ok())
-}
-
 impl Store for HttpStore {
     fn get(&self, key: &str, range: Option<ByteRange>) -> BoxFuture<'static, StoreResult<Option<Bytes>>> {
         let inner = Arc::clone(&self.inner);
@@ -644,7 +788,7 @@ impl Store for HttpStore {
         let key = key.to_owned();
         Box::pin(async move {
             let url = join_url(&inner.base, &key);
-            inner.with_retries(&key, || inner.write_once(&key, &url, Method::PUT, Some(value.clone()))).await
+            inner.with_retries(&key, || inner.write_once(&key, &url, Some(&value))).await
         })
     }
 
@@ -653,7 +797,7 @@ impl Store for HttpStore {
         let key = key.to_owned();
         Box::pin(async move {
             let url = join_url(&inner.base, &key);
-            inner.with_retries(&key, || inner.write_once(&key, &url, Method::DELETE, None)).await
+            inner.with_retries(&key, || inner.write_once(&key, &url, None)).await
         })
     }
 
