@@ -110,6 +110,9 @@ pub struct ServerConfig {
     /// Ignore `Range` and answer every GET with the whole value and 200, as simple
     /// servers do (Python's `http.server`, for one).
     pub ignore_range: bool,
+    /// Answer every request with `307 Temporary Redirect` to this base URL plus the
+    /// request's path, as a CDN or a bucket moved to another region does.
+    pub redirect_to: Option<String>,
 }
 
 impl ServerConfig {
@@ -138,6 +141,7 @@ impl ServerConfig {
             required_header: None,
             missing_is_forbidden: false,
             ignore_range: false,
+            redirect_to: None,
         }
     }
 
@@ -192,6 +196,12 @@ impl ServerConfig {
     /// Sets [`ignore_range`](Self::ignore_range).
     pub fn ignore_range(mut self, yes: bool) -> Self {
         self.ignore_range = yes;
+        self
+    }
+
+    /// Sets [`redirect_to`](Self::redirect_to) (`base` without a trailing `/`).
+    pub fn redirect_to(mut self, base: &str) -> Self {
+        self.redirect_to = Some(base.trim_end_matches('/').to_owned());
         self
     }
 
@@ -290,6 +300,7 @@ pub(crate) struct Shared {
     pub(crate) required_header: Option<(String, String)>,
     pub(crate) missing_is_forbidden: bool,
     pub(crate) ignore_range: bool,
+    pub(crate) redirect_to: Option<String>,
     pub(crate) stats: Arc<Stats>,
     pub(crate) knobs: Mutex<Knobs>,
 }
@@ -322,6 +333,7 @@ impl Server {
             required_header: config.required_header.clone(),
             missing_is_forbidden: config.missing_is_forbidden,
             ignore_range: config.ignore_range,
+            redirect_to: config.redirect_to.clone(),
             stats: Arc::clone(&stats),
             knobs: Mutex::new(Knobs {
                 latency: config.latency,

@@ -100,23 +100,64 @@ fn h1_keep_alive_pool_is_bounded() {
 fn put_and_delete_round_trip() {
     let mem = MemoryStore::new();
     let server = Server::start(ServerConfig::memory(mem.clone()).writable(true).threads(1)).unwrap();
-    let store = client(&server, HttpVersion::Http1, HttpConfig::default());
-    block_on(async {
-        let v = data(3, 5000);
-        store.set("g/a b/c/0", v.clone()).await.unwrap();
-        assert_eq!(mem.get_now("g/a b/c/0"), Some(v.clone()));
-        assert_eq!(store.get("g/a b/c/0", None).await.unwrap(), Some(v));
-        store.delete("g/a b/c/0").await.unwrap();
-        store.delete("g/a b/c/0").await.unwrap();
-        assert_eq!(store.get("g/a b/c/0", None).await.unwrap(), None);
-        assert!(matches!(store.list("g/").await, Err(StoreError::Unsupported { .. })));
-    });
+    for version in [HttpVersion::Http1, HttpVersion::Http2PriorKnowledge] {
+        let store = client(&server, version, HttpConfig::default());
+        block_on(async {
+            let v = data(3, 100_000);
+            store.set("g/a b/c/0", v.clone()).await.unwrap();
+            assert_eq!(mem.get_now("g/a b/c/0"), Some(v.clone()), "{version:?}");
+            assert_eq!(store.get("g/a b/c/0", None).await.unwrap(), Some(v));
+            store.delete("g/a b/c/0").await.unwrap();
+            store.delete("g/a b/c/0").await.unwrap();
+            assert_eq!(store.get("g/a b/c/0", None).await.unwrap(), None);
+            assert!(matches!(store.list("g/").await, Err(StoreError::Unsupported { .. })));
+        });
+    }
     // A read-only server refuses writes with 405, which is not retried.
     let ro = serve(MemoryStore::new());
-    let store = client(&ro, HttpVersion::Http1, HttpConfig::default());
-    let e = block_on(store.set("k", "v".into())).unwrap_err();
-    assert_eq!(e.status(), Some(405));
-    assert_eq!(ro.counters().requests, 1);
+    for version in [HttpVersion::Http1, HttpVersion::Http2PriorKnowledge] {
+        ro.reset_counters();
+        let store = client(&ro, version, HttpConfig::default());
+        let e = block_on(store.set("k", "v".into())).unwrap_err();
+        assert_eq!(e.status(), Some(405), "{version:?}");
+        assert_eq!(ro.counters().requests, 1, "{version:?}");
+    }
+}
+
+#[test]
+fn redirects_are_followed_over_h1_and_h2c() {
+    let value = data(5, 3000);
+    let mem = MemoryStore::new();
+    mem.insert("a/c/0", value.clone());
+    let target = serve(mem);
+    let moved = Server::start(ServerConfig::memory(MemoryStore::new()).threads(1).redirect_to(&target.url())).unwrap();
+    for version in [HttpVersion::Http1, HttpVersion::Http2PriorKnowledge] {
+        target.reset_counters();
+        moved.reset_counters();
+        let store = client(&moved, version, HttpConfig::default());
+        block_on(async {
+            assert_eq!(store.get("a/c/0", None).await.unwrap(), Some(value.clone()), "{version:?}");
+            let got = store.get("a/c/0", Some(ByteRange::Suffix(10))).await.unwrap().unwrap();
+            assert_eq!(&got[..], &value[2990..], "{version:?}");
+            assert_eq!(store.get("a/c/1", None).await.unwrap(), None, "{version:?}");
+        });
+        assert_eq!(moved.counters().requests, 3, "{version:?}");
+        assert_eq!(target.counters().requests, 3, "{version:?}");
+    }
+}
+
+#[test]
+fn custom_headers_reach_the_server_over_h1_and_h2c() {
+    let mem = MemoryStore::new();
+    mem.insert("k", "v");
+    let server = Server::start(ServerConfig::memory(mem).threads(1).require_header("x-token", "s3cret")).unwrap();
+    for version in [HttpVersion::Http1, HttpVersion::Http2PriorKnowledge] {
+        let store = client(&server, version, HttpConfig::default());
+        let e = block_on(store.get("k", None)).unwrap_err();
+        assert_eq!(e.status(), Some(401), "{version:?}: {e}");
+        let store = client(&server, version, HttpConfig::default().header("X-Token", "s3cret"));
+        assert_eq!(&block_on(store.get("k", None)).unwrap().unwrap()[..], b"v", "{version:?}");
+    }
 }
 
 #[test]

@@ -8,7 +8,9 @@ use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::header::{HeaderValue, ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE, RETRY_AFTER};
+use hyper::header::{
+    HeaderValue, ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE, RETRY_AFTER,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use zarr_proto::http::{ByteRange, ContentRange};
 
@@ -112,6 +114,13 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
         if req.headers().get(name.as_str()).and_then(|v| v.to_str().ok()) != Some(value.as_str()) {
             return Ok(status(StatusCode::UNAUTHORIZED, "missing or wrong credentials"));
         }
+    }
+    if let Some(base) = &shared.redirect_to {
+        let mut r = status(StatusCode::TEMPORARY_REDIRECT, "moved");
+        if let Ok(v) = HeaderValue::from_str(&format!("{base}{}", req.uri().path())) {
+            r.headers_mut().insert(LOCATION, v);
+        }
+        return Ok(r);
     }
     let Some(key) = key_of(req.uri().path()) else {
         return Ok(status(StatusCode::BAD_REQUEST, "path is not a valid key"));

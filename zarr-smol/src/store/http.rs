@@ -344,8 +344,10 @@ impl Inner {
                 Ok(answer) => return Ok(answer),
                 Err(H2Fallback::Failed(f)) => return Err(f),
                 Err(H2Fallback::NotH2) => self.pooled.store(true, Ordering::Release),
-                // Redirects are followed by libcurl, wherever they lead.
-                Err(H2Fallback::Redirect) => {}
+                // libcurl follows the redirect from there, wherever it leads.
+                Err(H2Fallback::Redirect(location)) => {
+                    return self.exchange_pooled(key, &location, method, &want_body).await;
+                }
             }
         }
         self.exchange_pooled(key, url, method, &want_body).await
@@ -390,7 +392,10 @@ impl Inner {
         };
         let status = resp.status().as_u16();
         if matches!(status, 301 | 302 | 303 | 307 | 308) {
-            return Err(H2Fallback::Redirect);
+            let location = resp.headers().get("location").and_then(|v| v.to_str().ok());
+            if let Some(to) = location.and_then(|l| resolve_location(url, l)) {
+                return Err(H2Fallback::Redirect(to));
+            }
         }
         let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let mut answer = Answer {
@@ -632,9 +637,25 @@ impl Method<'_> {
 enum H2Fallback {
     /// ALPN chose HTTP/1.1: this and every later request go to the pool.
     NotH2,
-    /// A redirect: the pool's libcurl follows it.
-    Redirect,
+    /// A redirect to this URL: the pool's libcurl goes on from there.
+    Redirect(String),
     Failed(Failure),
+}
+
+/// The absolute URL a `Location` header points to from `url`: absolute already, or
+/// a path on the same origin. Other relative forms are left to the status (an error).
+fn resolve_location(url: &str, location: &str) -> Option<String> {
+    let l = location.trim();
+    if l.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("http://"))
+        || l.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+    {
+        return Some(l.to_owned());
+    }
+    if l.starts_with('/') && !l.starts_with("//") {
+        let uri: hyper::Uri = url.parse().ok()?;
+        return Some(format!("{}://{}{l}", uri.scheme_str()?, uri.authority()?));
+    }
+    None
 }
 
 /// `fut`, or `None` once `stall` has passed without it finishing.
@@ -809,5 +830,31 @@ impl Store for HttpStore {
     fn list_dir(&self, prefix: &str) -> BoxFuture<'static, StoreResult<ListDir>> {
         let e = StoreError::unsupported(prefix, "list_dir", "HttpStore");
         Box::pin(async move { Err(e) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_resolve_against_the_request_url() {
+        let url = "https://h.example:8443/data/a.zarr/c/0";
+        assert_eq!(resolve_location(url, "https://other/x/c/0").as_deref(), Some("https://other/x/c/0"));
+        assert_eq!(resolve_location(url, "HTTP://other/x").as_deref(), Some("HTTP://other/x"));
+        assert_eq!(resolve_location(url, "/moved/c/0").as_deref(), Some("https://h.example:8443/moved/c/0"));
+        // Scheme-relative and document-relative forms are not followed.
+        assert_eq!(resolve_location(url, "//evil/x"), None);
+        assert_eq!(resolve_location(url, "c/1"), None);
+    }
+
+    #[test]
+    fn authority_of_http_urls() {
+        assert_eq!(authority("https://example.org/a/b"), Some((true, "example.org".into(), 443)));
+        assert_eq!(authority("HTTPS://127.0.0.1:8443/x"), Some((true, "127.0.0.1".into(), 8443)));
+        assert_eq!(authority("http://[::1]:9000/"), Some((false, "::1".into(), 9000)));
+        assert_eq!(authority("http://example.org/"), Some((false, "example.org".into(), 80)));
+        assert_eq!(authority("ftp://example.org/"), None);
+        assert_eq!(authority("not a url"), None);
     }
 }

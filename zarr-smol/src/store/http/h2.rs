@@ -420,3 +420,125 @@ impl<T: AsyncWrite + Unpin> hyper::rt::Write for HyperIo<T> {
         Pin::new(&mut self.get_mut().inner).poll_close(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A one-connection TLS server (self-signed, openssl) whose ALPN callback picks
+    /// `choice` (ALPN wire format: length-prefixed) when the client offers it, or
+    /// nothing for `None`; returns its port and the PEM of its certificate.
+    fn tls_server(choice: Option<&'static [u8]>) -> (u16, Vec<u8>) {
+        use openssl::asn1::Asn1Time;
+        use openssl::hash::MessageDigest;
+        use openssl::pkey::PKey;
+        use openssl::rsa::Rsa;
+        use openssl::ssl::{select_next_proto, AlpnError, SslAcceptor};
+        use openssl::x509::extension::SubjectAlternativeName;
+        use openssl::x509::X509NameBuilder;
+
+        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "127.0.0.1").unwrap();
+        let name = name.build();
+        let mut cert = X509::builder().unwrap();
+        cert.set_version(2).unwrap();
+        cert.set_subject_name(&name).unwrap();
+        cert.set_issuer_name(&name).unwrap();
+        cert.set_pubkey(&key).unwrap();
+        cert.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+        cert.set_not_after(&Asn1Time::days_from_now(1).unwrap()).unwrap();
+        let san = SubjectAlternativeName::new().ip("127.0.0.1").build(&cert.x509v3_context(None, None)).unwrap();
+        cert.append_extension(san).unwrap();
+        cert.sign(&key, MessageDigest::sha256()).unwrap();
+        let cert = cert.build();
+        let pem = cert.to_pem().unwrap();
+        let mut acceptor = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+        acceptor.set_private_key(&key).unwrap();
+        acceptor.set_certificate(&cert).unwrap();
+        acceptor.set_alpn_select_callback(move |_, offered| match choice {
+            Some(wire) => select_next_proto(wire, offered).ok_or(AlpnError::NOACK),
+            None => Err(AlpnError::NOACK),
+        });
+        let acceptor = acceptor.build();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            if let Ok((stream, _)) = listener.accept() {
+                // Holds the connection open a moment after the handshake, then goes.
+                if let Ok(mut tls) = acceptor.accept(stream) {
+                    std::thread::sleep(Duration::from_millis(200));
+                    let _ = tls.shutdown();
+                }
+            }
+        });
+        (port, pem)
+    }
+
+    fn target(port: u16, ca_pem: &[u8]) -> Target {
+        let path = std::env::temp_dir().join(format!("zarr-h2-ca-{}-{port}.pem", std::process::id()));
+        std::fs::write(&path, ca_pem).unwrap();
+        let tls = build_tls_connector(Some(&path)).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        Target { host: "127.0.0.1".into(), port, tls: Some(tls), connect_timeout: Duration::from_secs(5) }
+    }
+
+    #[test]
+    fn alpn_decides_between_h2_and_the_pool() {
+        for (choice, h2) in [(Some(&b"\x02h2"[..]), true), (Some(b"\x08http/1.1"), false), (None, false)] {
+            let (port, pem) = tls_server(choice);
+            let got = async_io::block_on(connect(&target(port, &pem)));
+            match got {
+                Ok(_) => assert!(h2, "{choice:?}: h2 although the server did not pick it"),
+                Err(H2Error::NotH2) => assert!(!h2, "{choice:?}: the server picked h2"),
+                Err(e) => panic!("{choice:?}: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_untrusted_certificate_is_refused() {
+        let (port, _) = tls_server(Some(b"\x02h2"));
+        let (_, other) = tls_server(Some(b"\x02h2"));
+        match async_io::block_on(connect(&target(port, &other))) {
+            Err(H2Error::Connect(e)) => assert!(e.to_string().contains("certificate"), "{e}"),
+            Err(e) => panic!("wrong error: {e}"),
+            Ok(_) => panic!("connected to a server whose certificate is not trusted"),
+        }
+    }
+
+    #[test]
+    fn a_bad_ca_file_is_a_setup_error() {
+        let missing = std::env::temp_dir().join("zarr-h2-no-such-ca.pem");
+        let e = build_tls_connector(Some(&missing)).unwrap_err();
+        assert!(e.to_string().contains("zarr-h2-no-such-ca.pem"), "{e}");
+        let junk = std::env::temp_dir().join(format!("zarr-h2-junk-{}.pem", std::process::id()));
+        std::fs::write(&junk, "not a certificate").unwrap();
+        let e = build_tls_connector(Some(&junk)).unwrap_err();
+        std::fs::remove_file(&junk).unwrap();
+        assert!(e.to_string().contains("no certificates") || e.to_string().contains("CA file"), "{e}");
+    }
+
+    #[test]
+    fn requests_queued_behind_a_failed_connect_share_its_failure() {
+        // Accepts TCP, never speaks TLS: the first connect times out, and the requests
+        // that waited for it fail with it instead of each timing out in turn.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (_, pem) = tls_server(None);
+        let mut t = target(port, &pem);
+        t.connect_timeout = Duration::from_millis(300);
+        let client = H2Client::new(t);
+        let started = std::time::Instant::now();
+        let make = || hyper::Request::new(Full::new(Bytes::new()));
+        let futs: Vec<crate::store::BoxFuture<'_, _>> = (0..8).map(|_| Box::pin(client.send(make)) as _).collect();
+        for got in async_io::block_on(crate::store::join_all(futs)) {
+            assert!(matches!(got, Err(H2Error::Connect(ref e)) if e.kind() == io::ErrorKind::TimedOut), "{got:?}");
+        }
+        let elapsed = started.elapsed();
+        assert!(elapsed < Duration::from_millis(1500), "8 waiting requests took {elapsed:?}");
+        drop(listener);
+    }
+}
