@@ -128,7 +128,6 @@ fn proto_kind(kind: SelectionKind) -> ProtoKind {
 fn trusted_through_environment(nginx: &Nginx) -> Vec<String> {
     let mut failures = Vec::new();
     let ca = nginx.var("CA");
-    let url = format!("{}/v2_seed_6443.zarr", nginx.var("HTTPS_H2_URL"));
     let hash = Command::new("openssl").args(["x509", "-hash", "-noout", "-in", ca]).output().expect("openssl runs");
     let hash = String::from_utf8_lossy(&hash.stdout).trim().to_string();
     let dir = Path::new(nginx.var("PREFIX")).join("certdir");
@@ -137,12 +136,16 @@ fn trusted_through_environment(nginx: &Nginx) -> Vec<String> {
     for (var, value) in [("SSL_CERT_DIR", dir.to_string_lossy().into_owned()), ("SSL_CERT_FILE", ca.to_string())] {
         std::env::set_var(var, &value);
         let config = HttpConfig::default();
-        for (driver, result) in [
-            ("async", read_async(&url, &config, &Selection::all())),
-            ("blocking", read_blocking(&url, &config, &Selection::all())),
-        ] {
-            if let Err(e) = result {
-                failures.push(format!("CA from {var}={value} not trusted ({driver}): {e}"));
+        // h2 (hyper over OpenSSL) and TLS HTTP/1.1 (libcurl) find their CAs apart.
+        for endpoint in ["HTTPS_H2_URL", "HTTPS_H1_URL"] {
+            let url = format!("{}/v2_seed_6443.zarr", nginx.var(endpoint));
+            for (driver, result) in [
+                ("async", read_async(&url, &config, &Selection::all())),
+                ("blocking", read_blocking(&url, &config, &Selection::all())),
+            ] {
+                if let Err(e) = result {
+                    failures.push(format!("CA from {var}={value} not trusted over {endpoint} ({driver}): {e}"));
+                }
             }
         }
         std::env::remove_var(var);

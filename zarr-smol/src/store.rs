@@ -8,8 +8,9 @@
 //!
 //! - [`MemoryStore`]: a map in memory, for tests and scratch arrays.
 //! - [`FsStore`]: a directory; writes are atomic (temp file + rename).
-//! - [`HttpStore`]: a base URL read with isahc (libcurl): a shared keep-alive
-//!   pool, HTTP/2 multiplexing, retries per [`zarr_proto::http`].
+//! - [`HttpStore`]: a base URL: one multiplexed HTTP/2 connection (hyper) where
+//!   the server speaks h2, a keep-alive HTTP/1.1 pool (isahc, libcurl) otherwise,
+//!   retries per [`zarr_proto::http`].
 
 use std::future::Future;
 use std::pin::Pin;

@@ -230,8 +230,8 @@ fn large_values_arrive_as_parallel_ranges() {
 
 #[test]
 fn unreachable_tls_store_fails_every_waiting_request() {
-    // Over TLS the first request goes out alone while the others wait for the protocol;
-    // when it fails they must each get their turn and their own error, never hang.
+    // Over TLS every request waits for the one connection the first one makes; when it
+    // cannot be made they must each get their own error naming their key, never hang.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);

@@ -6,8 +6,9 @@ use zarr_smol::{HttpConfig, Store as _};
 use crate::store::Store;
 use crate::Error;
 
-/// A store read over HTTP(S): one shared isahc client (keep-alive pool, HTTP/2
-/// multiplexing, retries with backoff, body length checks).
+/// A store read over HTTP(S): zarr-smol's clients (one multiplexed HTTP/2
+/// connection where the server speaks h2, a keep-alive pool otherwise; retries
+/// with backoff, body length checks).
 ///
 /// The client is zarr-smol's; each call blocks its calling thread until the
 /// response is complete, so the read driver's IO threads each hold one request in

@@ -33,8 +33,8 @@ pub enum HttpVersion {
     Auto,
     /// HTTP/1.1 only.
     Http1,
-    /// HTTP/2 with prior knowledge: h2c over plain TCP (no upgrade dance), h2 over TLS.
-    /// Every request to one host shares one multiplexed connection.
+    /// HTTP/2 with prior knowledge: h2c over plain TCP (no upgrade dance); over TLS
+    /// the same as `Auto`. Every request shares one multiplexed connection.
     Http2PriorKnowledge,
 }
 
@@ -45,13 +45,13 @@ pub enum HttpVersion {
 pub struct HttpConfig {
     /// HTTP version negotiation.
     pub version: HttpVersion,
-    /// Most connections open at once, to all hosts (0: no limit). HTTP/1.1 sends
-    /// one request at a time per connection, so this bounds HTTP/1.1 parallelism.
+    /// Most HTTP/1.1 pool connections open at once, to all hosts (0: no limit).
+    /// HTTP/1.1 sends one request at a time per connection, so this bounds its
+    /// parallelism.
     pub max_connections: usize,
-    /// Most connections open at once to one host (0: no limit; with
-    /// [`HttpVersion::Http2PriorKnowledge`], 0 means 1, so that requests started
-    /// together wait for the one multiplexed connection instead of each opening
-    /// their own).
+    /// Most HTTP/1.1 pool connections open at once to one host (0: no limit). HTTP/2
+    /// always uses one connection (through a proxy, where libcurl speaks h2c, 0 means
+    /// 1 so that requests started together wait for it instead of each opening one).
     pub max_connections_per_host: usize,
     /// Idle connections kept alive for reuse (0: curl's default).
     pub connection_cache_size: usize,

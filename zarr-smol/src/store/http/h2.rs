@@ -10,6 +10,7 @@
 //! all, which libcurl could only tell after a response (isahc cannot set
 //! `CURLOPT_PIPEWAIT`).
 
+use std::ffi::OsString;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -42,6 +43,13 @@ pub(super) type H2Response = hyper::Response<hyper::body::Incoming>;
 /// server said it did not process it (GOAWAY, REFUSED_STREAM) or the connection was
 /// already closing; after that it is an ordinary transient failure.
 const RESEND_LIMIT: u32 = 8;
+
+/// Receive window of each stream, in bytes.
+const STREAM_WINDOW: u32 = 16 << 20;
+/// Receive window of the whole connection, in bytes.
+const CONNECTION_WINDOW: u32 = 64 << 20;
+/// Largest DATA frame the server may send us.
+const MAX_FRAME: u32 = 64 << 10;
 
 /// What went wrong on the h2 path.
 #[derive(Debug)]
@@ -104,18 +112,21 @@ impl fmt::Debug for Target {
 /// server against `ca_file` alone when given, else OpenSSL's defaults, which honour
 /// `SSL_CERT_FILE` and `SSL_CERT_DIR`.
 ///
-/// Built once per CA file per process and shared: loading a CA bundle costs more
+/// Built once per CA setting per process and shared: loading a CA bundle costs more
 /// than a TLS handshake (the system bundle, ~150 certificates, takes milliseconds),
-/// and a program may open many stores.
+/// and a program may open many stores. The setting is the file and the two
+/// environment variables, so a change of either is seen by the next store.
 pub(super) fn tls_connector(ca_file: Option<&Path>) -> io::Result<SslConnector> {
-    static BUILT: Mutex<Vec<(Option<PathBuf>, SslConnector)>> = Mutex::new(Vec::new());
-    let key = ca_file.map(Path::to_path_buf);
+    type Setting = (Option<PathBuf>, Option<OsString>, Option<OsString>);
+    static BUILT: Mutex<Vec<(Setting, SslConnector)>> = Mutex::new(Vec::new());
+    let setting =
+        (ca_file.map(Path::to_path_buf), std::env::var_os("SSL_CERT_FILE"), std::env::var_os("SSL_CERT_DIR"));
     let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some((_, c)) = built.iter().find(|(k, _)| *k == key) {
+    if let Some((_, c)) = built.iter().find(|(k, _)| *k == setting) {
         return Ok(c.clone());
     }
     let connector = build_tls_connector(ca_file)?;
-    built.push((key, connector.clone()));
+    built.push((setting, connector.clone()));
     Ok(connector)
 }
 
@@ -328,7 +339,13 @@ where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let driver = driver().ok_or_else(|| H2Error::Setup(io::Error::other("cannot start the zarr-h2 thread")))?;
+    // Flow-control windows wide enough that one connection is not what limits a
+    // far server: the stream window holds a whole split part (8 MiB by default), the
+    // connection's several (hyper's 2 and 5 MiB would cap 100 ms away at ~50 MB/s).
     let (sender, conn) = hyper::client::conn::http2::Builder::new(DriverExecutor)
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        .max_frame_size(MAX_FRAME)
         .handshake(io)
         .await
         .map_err(|e| H2Error::Connect(io::Error::other(e)))?;
