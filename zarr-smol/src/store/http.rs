@@ -20,10 +20,14 @@ use zarr_proto::http::{
 };
 use zarr_proto::http::{RetryPolicy, StatusPolicy};
 
-use self::h2::{H2Client, H2Error};
+use self::h1::H1Pool;
+use self::h2::H2Client;
+use self::net::ClientError;
 use super::{BoxFuture, ListDir, Store, StoreError, StoreResult};
 
+mod h1;
 mod h2;
+mod net;
 
 /// Which HTTP versions the client speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -208,6 +212,8 @@ struct Inner {
     pool: HttpClient,
     /// The one-connection HTTP/2 client, when the store may speak h2 itself.
     h2: Option<H2Client>,
+    /// The TLS HTTP/1.1 pool, for `https://` servers that do not speak h2.
+    h1: Option<H1Pool>,
     /// Set when the h2 client learnt (by ALPN) that the server speaks only HTTP/1.1.
     pooled: AtomicBool,
     /// Permits for [`HttpConfig::max_requests_in_flight`].
@@ -263,11 +269,12 @@ impl HttpStore {
     /// valid HTTP.
     pub fn with_config(base_url: &str, config: HttpConfig) -> StoreResult<HttpStore> {
         let pool = build_pool(base_url, &config)?;
-        let h2 = build_h2(base_url, &config)?;
+        let (h2, h1) = build_hyper(base_url, &config)?;
         let inner = Inner {
             base: base_url.to_owned(),
             pool,
             h2,
+            h1,
             pooled: AtomicBool::new(false),
             in_flight: (config.max_requests_in_flight > 0)
                 .then(|| async_lock::Semaphore::new(config.max_requests_in_flight)),
@@ -328,13 +335,21 @@ impl Inner {
         method: Method<'_>,
         want_body: impl Fn(u16) -> bool,
     ) -> Result<Answer, Failure> {
-        if let Some(h2) = self.h2.as_ref().filter(|_| !self.pooled.load(Ordering::Acquire)) {
-            let sent = self.exchange_h2(h2, key, url, method, &want_body);
+        let hyper = if self.h2.is_some() && !self.pooled.load(Ordering::Acquire) {
+            Some(Via::H2)
+        } else if self.h1.is_some() {
+            Some(Via::H1)
+        } else {
+            None
+        };
+        let Some(mut via) = hyper else { return self.exchange_pooled(key, url, method, &want_body).await };
+        loop {
+            let sent = self.exchange_hyper(via, key, url, method, &want_body);
             let sent = match self.config.timeout {
                 Some(t) => {
                     or(sent, async move {
                         Timer::after(t).await;
-                        Err(H2Fallback::Failed(timed_out(key, url, t)))
+                        Err(Fallback::Failed(timed_out(key, url, t)))
                     })
                     .await
                 }
@@ -342,26 +357,42 @@ impl Inner {
             };
             match sent {
                 Ok(answer) => return Ok(answer),
-                Err(H2Fallback::Failed(f)) => return Err(f),
-                Err(H2Fallback::NotH2) => self.pooled.store(true, Ordering::Release),
+                Err(Fallback::Failed(f)) => return Err(f),
+                Err(Fallback::NotH2) => {
+                    self.pooled.store(true, Ordering::Release);
+                    if self.h1.is_none() {
+                        return self.exchange_pooled(key, url, method, &want_body).await;
+                    }
+                    via = Via::H1;
+                }
                 // libcurl follows the redirect from there, wherever it leads.
-                Err(H2Fallback::Redirect(location)) => {
+                Err(Fallback::Redirect(location)) => {
                     return self.exchange_pooled(key, &location, method, &want_body).await;
                 }
             }
         }
-        self.exchange_pooled(key, url, method, &want_body).await
     }
 
-    /// One request on the h2 connection.
-    async fn exchange_h2(
+    /// One request on the h2 connection or the TLS HTTP/1.1 pool.
+    async fn exchange_hyper(
         &self,
-        h2: &H2Client,
+        via: Via,
         key: &str,
         url: &str,
         method: Method<'_>,
         want_body: &impl Fn(u16) -> bool,
-    ) -> Result<Answer, H2Fallback> {
+    ) -> Result<Answer, Fallback> {
+        let Ok(uri) = url.parse::<hyper::Uri>() else { return Err(Fallback::Failed(invalid_url(key))) };
+        // HTTP/1.1 names the host in a header and sends the path alone (origin form);
+        // h2 takes both from the URI (`:authority`, `:path`).
+        let (target, host) = match via {
+            Via::H2 => (uri, None),
+            Via::H1 => {
+                let host = uri.authority().map(|a| a.as_str().to_owned());
+                let path = uri.path_and_query().map_or("/", |p| p.as_str()).parse::<hyper::Uri>();
+                (path.map_err(|_| Fallback::Failed(invalid_url(key)))?, host)
+            }
+        };
         let make = || {
             let (m, body) = match method {
                 Method::Get(_) => (hyper::Method::GET, Bytes::new()),
@@ -369,7 +400,10 @@ impl Inner {
                 Method::Put(b) => (hyper::Method::PUT, b.clone()),
                 Method::Delete => (hyper::Method::DELETE, Bytes::new()),
             };
-            let mut req = hyper::Request::builder().method(m).uri(url);
+            let mut req = hyper::Request::builder().method(m).uri(target.clone());
+            if let Some(h) = &host {
+                req = req.header("host", h.as_str());
+            }
             if let Some(h) = method.range_header() {
                 req = req.header("range", h);
             }
@@ -380,21 +414,30 @@ impl Inner {
         };
         // Checked once here, so that `make` cannot fail later.
         if make().is_err() {
-            return Err(H2Fallback::Failed(invalid_url(key)));
+            return Err(Fallback::Failed(invalid_url(key)));
         }
         let make = || make().unwrap_or_default();
         let stall = self.config.low_speed_timeout.map(|(_, t)| t);
-        let resp = match with_stall(stall, h2.send(make)).await {
-            Some(Ok(resp)) => resp,
-            Some(Err(H2Error::NotH2)) => return Err(H2Fallback::NotH2),
-            Some(Err(e)) => return Err(H2Fallback::Failed(h2_failure(key, url, e))),
-            None => return Err(H2Fallback::Failed(stalled(key, url, stall))),
+        let failed = |e| Fallback::Failed(hyper_failure(key, url, e));
+        let (resp, lease) = match (via, &self.h2, &self.h1) {
+            (Via::H2, Some(h2), _) => match with_stall(stall, h2.send(make)).await {
+                Some(Ok(resp)) => (resp, None),
+                Some(Err(ClientError::NotH2)) => return Err(Fallback::NotH2),
+                Some(Err(e)) => return Err(failed(e)),
+                None => return Err(Fallback::Failed(stalled(key, url, stall))),
+            },
+            (Via::H1, _, Some(h1)) => match with_stall(stall, h1.send(make)).await {
+                Some(Ok((resp, lease))) => (resp, Some(lease)),
+                Some(Err(e)) => return Err(failed(e)),
+                None => return Err(Fallback::Failed(stalled(key, url, stall))),
+            },
+            _ => return Err(Fallback::Failed(invalid_url(key))),
         };
         let status = resp.status().as_u16();
         if matches!(status, 301 | 302 | 303 | 307 | 308) {
             let location = resp.headers().get("location").and_then(|v| v.to_str().ok());
             if let Some(to) = location.and_then(|l| resolve_location(url, l)) {
-                return Err(H2Fallback::Redirect(to));
+                return Err(Fallback::Redirect(to));
             }
         }
         let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -405,29 +448,34 @@ impl Inner {
             retry_after: header("retry-after").as_deref().and_then(parse_retry_after),
             body: Vec::new(),
         };
-        if !want_body(status) {
+        // An HTTP/1.1 connection is reusable only once its body is read, so it is read
+        // (within the same bound) even when the caller does not want it.
+        if !want_body(status) && lease.is_none() {
             return Ok(answer);
         }
-        let max = self.check_length(key, answer.content_length).map_err(H2Fallback::Failed)?;
+        let max = self.check_length(key, answer.content_length).map_err(Fallback::Failed)?;
         answer.body.reserve(answer.content_length.unwrap_or(0) as usize);
         let mut body = resp.into_body();
         loop {
             let frame = match with_stall(stall, body.frame()).await {
-                None => return Err(H2Fallback::Failed(stalled(key, url, stall))),
+                None => return Err(Fallback::Failed(stalled(key, url, stall))),
                 Some(None) => break,
                 Some(Some(Ok(frame))) => frame,
-                // A reset or GOAWAY mid-body.
-                Some(Some(Err(e))) => return Err(H2Fallback::Failed(h2_failure(key, url, H2Error::Request(e)))),
+                // A reset, a GOAWAY or a closed connection mid-body.
+                Some(Some(Err(e))) => return Err(failed(ClientError::Request(e))),
             };
             if let Ok(data) = frame.into_data() {
                 if (answer.body.len() + data.len()) as u64 > max {
-                    return Err(H2Fallback::Failed(Failure::Fatal(StoreError::TooLarge {
-                        key: key.into(),
-                        limit: max,
-                    })));
+                    return Err(Fallback::Failed(Failure::Fatal(StoreError::TooLarge { key: key.into(), limit: max })));
                 }
                 answer.body.extend_from_slice(&data);
             }
+        }
+        if let Some(lease) = lease {
+            lease.release();
+        }
+        if !want_body(status) {
+            answer.body = Vec::new();
         }
         Ok(answer)
     }
@@ -633,8 +681,15 @@ impl Method<'_> {
     }
 }
 
-/// Why a request did not get its answer over h2.
-enum H2Fallback {
+/// Which hyper client a request goes to.
+#[derive(Clone, Copy)]
+enum Via {
+    H2,
+    H1,
+}
+
+/// Why a request did not get its answer from a hyper client.
+enum Fallback {
     /// ALPN chose HTTP/1.1: this and every later request go to the pool.
     NotH2,
     /// A redirect to this URL: the pool's libcurl goes on from there.
@@ -683,8 +738,8 @@ fn timed_out(key: &str, url: &str, t: Duration) -> Failure {
     Failure::Transient(StoreError::Transport { key: key.into(), url: url.into(), source: Box::new(source) }, None)
 }
 
-fn h2_failure(key: &str, url: &str, e: H2Error) -> Failure {
-    let fatal = matches!(e, H2Error::Setup(_));
+fn hyper_failure(key: &str, url: &str, e: ClientError) -> Failure {
+    let fatal = matches!(e, ClientError::Setup(_));
     let e = StoreError::Transport { key: key.into(), url: url.into(), source: Box::new(e) };
     if fatal {
         Failure::Fatal(e)
@@ -693,22 +748,23 @@ fn h2_failure(key: &str, url: &str, e: H2Error) -> Failure {
     }
 }
 
-/// The h2 client of a store that may speak HTTP/2 itself: over `https://` unless told
-/// HTTP/1.1, over `http://` only with prior knowledge (h2c). Not when a proxy is
-/// configured: libcurl knows how to go through it.
-fn build_h2(base_url: &str, config: &HttpConfig) -> StoreResult<Option<H2Client>> {
-    let Some((tls, host, port)) = authority(base_url) else { return Ok(None) };
-    let wanted = match config.version {
+/// The hyper clients of a store: HTTP/2 over `https://` unless told HTTP/1.1 and
+/// over `http://` with prior knowledge (h2c); the TLS HTTP/1.1 pool for every
+/// `https://` store. None when a proxy is configured: libcurl knows how to go
+/// through it.
+fn build_hyper(base_url: &str, config: &HttpConfig) -> StoreResult<(Option<H2Client>, Option<H1Pool>)> {
+    let Some((tls, host, port)) = authority(base_url) else { return Ok((None, None)) };
+    if proxy_configured(tls) {
+        return Ok((None, None));
+    }
+    let h2 = match config.version {
         HttpVersion::Http1 => false,
         HttpVersion::Auto => tls,
         HttpVersion::Http2PriorKnowledge => true,
     };
-    if !wanted || proxy_configured(tls) {
-        return Ok(None);
-    }
-    let tls = if tls {
+    let connector = if tls {
         // OpenSSL's defaults honour SSL_CERT_FILE and SSL_CERT_DIR themselves.
-        let connector = h2::tls_connector(config.ca_file.as_deref()).map_err(|e| StoreError::Transport {
+        let connector = net::tls_connector(config.ca_file.as_deref()).map_err(|e| StoreError::Transport {
             key: String::new(),
             url: base_url.into(),
             source: Box::new(e),
@@ -717,7 +773,9 @@ fn build_h2(base_url: &str, config: &HttpConfig) -> StoreResult<Option<H2Client>
     } else {
         None
     };
-    Ok(Some(H2Client::new(h2::Target { host, port, tls, connect_timeout: config.connect_timeout })))
+    let target = net::Target { host, port, tls: connector, connect_timeout: config.connect_timeout };
+    let h1 = tls.then(|| H1Pool::new(target.clone(), config.max_connections));
+    Ok((h2.then(|| H2Client::new(target)), h1))
 }
 
 /// Whether the URL's scheme is `https`, and its host and port; `None` if it is not an

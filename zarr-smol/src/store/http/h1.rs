@@ -1,0 +1,127 @@
+//! HTTP/1.1 over TLS on a keep-alive pool of hyper connections.
+//!
+//! Why not libcurl here: curl-rust sets `CURLOPT_CAPATH` on every handle (from
+//! openssl-probe), which turns off libcurl's cached CA store, so every new TLS
+//! connection parses the whole CA bundle again on isahc's one agent thread: ~20 ms
+//! for the system's 145 certificates, 2.9 s for a read that opens 128 connections
+//! to an S3-like server. Here the CA store is loaded once per process
+//! ([`net::tls_connector`]) and handshakes run on the caller's executor.
+
+use std::fmt;
+use std::io;
+use std::sync::{Mutex, PoisonError};
+
+use async_io::Timer;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::client::conn::http1::SendRequest;
+
+use super::net::{self, ClientError, HyperRequest, HyperResponse, Target};
+
+/// Times a request goes again at once after a kept-alive connection turned out to
+/// be closed by the server (the keep-alive race): it never reached the server.
+const RESEND_LIMIT: u32 = 4;
+
+/// Keep-alive HTTP/1.1 connections to one target, at most `max` open at once.
+pub(super) struct H1Pool {
+    target: Target,
+    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+    /// One permit per connection in use; `None`: no limit.
+    slots: Option<async_lock::Semaphore>,
+}
+
+impl fmt::Debug for H1Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("H1Pool").field("target", &self.target).finish_non_exhaustive()
+    }
+}
+
+/// A connection lent to one request: [`Lease::release`] it once the body is read
+/// so the next request reuses it; dropped unreleased, it is closed.
+pub(super) struct Lease<'a> {
+    pool: &'a H1Pool,
+    sender: Option<SendRequest<Full<Bytes>>>,
+    _slot: Option<async_lock::SemaphoreGuard<'a>>,
+}
+
+impl Lease<'_> {
+    /// Puts the connection back among the idle ones, unless it is closing.
+    pub(super) fn release(mut self) {
+        if let Some(s) = self.sender.take().filter(|s| !s.is_closed()) {
+            self.pool.idle.lock().unwrap_or_else(PoisonError::into_inner).push(s);
+        }
+    }
+}
+
+impl H1Pool {
+    /// A pool of at most `max` connections (0: no limit).
+    pub(super) fn new(target: Target, max: usize) -> H1Pool {
+        H1Pool { target, idle: Mutex::new(Vec::new()), slots: (max > 0).then(|| async_lock::Semaphore::new(max)) }
+    }
+
+    /// Sends the request `make` builds on an idle connection or a new one, and waits
+    /// for the head of the response.
+    pub(super) async fn send<M>(&self, make: M) -> Result<(HyperResponse, Lease<'_>), ClientError>
+    where
+        M: Fn() -> HyperRequest,
+    {
+        let slot = match &self.slots {
+            Some(s) => Some(s.acquire().await),
+            None => None,
+        };
+        let mut resent = 0;
+        loop {
+            let (mut sender, reused) = match self.take_idle() {
+                Some(s) => (s, true),
+                None => (self.connect().await?, false),
+            };
+            let sent = match sender.ready().await {
+                Ok(()) => sender.send_request(make()).await,
+                Err(e) => Err(e),
+            };
+            match sent {
+                Ok(resp) => return Ok((resp, Lease { pool: self, sender: Some(sender), _slot: slot })),
+                // The server closed a kept-alive connection as we reused it.
+                Err(e) if reused && resent < RESEND_LIMIT && (e.is_canceled() || e.is_incomplete_message()) => {
+                    resent += 1;
+                }
+                Err(e) => return Err(ClientError::Request(e)),
+            }
+        }
+    }
+
+    /// An idle connection that is still open.
+    fn take_idle(&self) -> Option<SendRequest<Full<Bytes>>> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        while let Some(s) = idle.pop() {
+            if !s.is_closed() {
+                return Some(s);
+            }
+        }
+        None
+    }
+
+    /// A new connection (TCP, TLS offering HTTP/1.1), within the connect timeout.
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, ClientError> {
+        let timeout = self.target.connect_timeout;
+        futures_lite::future::or(open(&self.target), async {
+            Timer::after(timeout).await;
+            let msg = format!("connect timed out after {timeout:?}");
+            Err(ClientError::Connect(io::Error::new(io::ErrorKind::TimedOut, msg)))
+        })
+        .await
+    }
+}
+
+async fn open(target: &Target) -> Result<SendRequest<Full<Bytes>>, ClientError> {
+    let stream = net::open(target, b"\x08http/1.1").await?;
+    let driver =
+        net::driver().ok_or_else(|| ClientError::Setup(io::Error::other("cannot start the zarr-h2 thread")))?;
+    let (sender, conn) = hyper::client::conn::http1::Builder::new()
+        .handshake(net::hyper_io(stream))
+        .await
+        .map_err(|e| ClientError::Connect(io::Error::other(e)))?;
+    // Driven on the driver thread like the h2 connections; ends when the sender is gone.
+    driver.spawn(conn).detach();
+    Ok(sender)
+}

@@ -1,0 +1,287 @@
+//! What the hyper-based clients share: connecting (TCP, TLS with ALPN), the thread
+//! that drives their connections, and hyper's IO traits over futures-io.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_executor::Executor;
+use async_io::Async;
+use async_openssl::SslStream;
+use futures_lite::{AsyncRead, AsyncWrite};
+use hyper::rt::ReadBufCursor;
+use openssl::ssl::{SslConnector, SslMethod, SslVersion};
+use openssl::x509::store::X509StoreBuilder;
+use openssl::x509::X509;
+
+/// The request type the hyper clients send.
+pub(super) type HyperRequest = hyper::Request<http_body_util::Full<bytes::Bytes>>;
+/// The response type they give back.
+pub(super) type HyperResponse = hyper::Response<hyper::body::Incoming>;
+
+/// Where to connect, and how.
+#[derive(Clone)]
+pub(super) struct Target {
+    pub(super) host: String,
+    pub(super) port: u16,
+    /// `None` for h2c (prior knowledge over plain TCP).
+    pub(super) tls: Option<SslConnector>,
+    pub(super) connect_timeout: Duration,
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Target")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
+/// What went wrong on the hyper path.
+#[derive(Debug)]
+pub(super) enum ClientError {
+    /// TLS ALPN chose HTTP/1.1 (or nothing): the store must use its HTTP/1.1 pool.
+    NotH2,
+    /// TCP or TLS connect failed, or timed out.
+    Connect(io::Error),
+    /// The TLS setup itself is wrong (e.g. an unreadable CA file): retrying will not help.
+    Setup(io::Error),
+    /// The request failed on an established connection.
+    Request(hyper::Error),
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::NotH2 => f.write_str("server does not speak HTTP/2"),
+            ClientError::Connect(e) => write!(f, "connect: {e}"),
+            ClientError::Setup(e) => write!(f, "tls setup: {e}"),
+            ClientError::Request(e) => match h2_error(e) {
+                Some(h2) => write!(f, "{e}: {h2}"),
+                None => write!(f, "{e}"),
+            },
+        }
+    }
+}
+
+impl std::error::Error for ClientError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ClientError::NotH2 => None,
+            ClientError::Connect(e) | ClientError::Setup(e) => Some(e),
+            ClientError::Request(e) => Some(e),
+        }
+    }
+}
+
+/// The h2 error inside a hyper error, if any.
+pub(super) fn h2_error(e: &hyper::Error) -> Option<&h2::Error> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h2) = s.downcast_ref::<h2::Error>() {
+            return Some(h2);
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// A connection before HTTP starts on it.
+pub(super) enum Stream {
+    Tcp(Async<TcpStream>),
+    Tls(SslStream<Async<TcpStream>>),
+}
+
+impl Stream {
+    /// Whether TLS ALPN chose h2 (never for plain TCP).
+    pub(super) fn alpn_h2(&self) -> bool {
+        match self {
+            Stream::Tcp(_) => false,
+            Stream::Tls(s) => s.ssl().selected_alpn_protocol() == Some(b"h2"),
+        }
+    }
+}
+
+/// TCP to `target`, then TLS offering `alpn` (ALPN wire format) if it has TLS settings.
+pub(super) async fn open(target: &Target, alpn: &[u8]) -> Result<Stream, ClientError> {
+    let tcp = tcp_connect(&target.host, target.port).await.map_err(ClientError::Connect)?;
+    let Some(connector) = &target.tls else { return Ok(Stream::Tcp(tcp)) };
+    let setup = |e: openssl::error::ErrorStack| ClientError::Setup(io::Error::other(e));
+    let mut config = connector.configure().map_err(setup)?;
+    config.set_alpn_protos(alpn).map_err(setup)?;
+    let ssl = config.into_ssl(&target.host).map_err(setup)?;
+    let mut tls = SslStream::new(ssl, tcp).map_err(setup)?;
+    Pin::new(&mut tls).connect().await.map_err(|e| {
+        ClientError::Connect(match e.io_error() {
+            Some(io) => io::Error::new(io.kind(), io.to_string()),
+            None => io::Error::new(io::ErrorKind::ConnectionAborted, format!("TLS handshake: {e}")),
+        })
+    })?;
+    Ok(Stream::Tls(tls))
+}
+
+/// The TLS settings of an h2 connection: offer h2 and HTTP/1.1 by ALPN, verify the
+/// server against `ca_file` alone when given, else OpenSSL's defaults, which honour
+/// `SSL_CERT_FILE` and `SSL_CERT_DIR`.
+///
+/// Built once per CA setting per process and shared: loading a CA bundle costs more
+/// than a TLS handshake (the system bundle, ~150 certificates, takes milliseconds),
+/// and a program may open many stores. The setting is the file and the two
+/// environment variables, so a change of either is seen by the next store.
+pub(super) fn tls_connector(ca_file: Option<&Path>) -> io::Result<SslConnector> {
+    type Setting = (Option<PathBuf>, Option<OsString>, Option<OsString>);
+    static BUILT: Mutex<Vec<(Setting, SslConnector)>> = Mutex::new(Vec::new());
+    let setting = (ca_file.map(Path::to_path_buf), std::env::var_os("SSL_CERT_FILE"), std::env::var_os("SSL_CERT_DIR"));
+    let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, c)) = built.iter().find(|(k, _)| *k == setting) {
+        return Ok(c.clone());
+    }
+    let connector = build_tls_connector(ca_file)?;
+    built.push((setting, connector.clone()));
+    Ok(connector)
+}
+
+pub(super) fn build_tls_connector(ca_file: Option<&Path>) -> io::Result<SslConnector> {
+    let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(io::Error::other)?;
+    b.set_min_proto_version(Some(SslVersion::TLS1_2)).map_err(io::Error::other)?;
+    b.set_alpn_protos(b"\x02h2\x08http/1.1").map_err(io::Error::other)?;
+    if let Some(path) = ca_file {
+        let pem =
+            std::fs::read(path).map_err(|e| io::Error::new(e.kind(), format!("CA file {}: {e}", path.display())))?;
+        let certs = X509::stack_from_pem(&pem)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("CA file {}: {e}", path.display())))?;
+        if certs.is_empty() {
+            let msg = format!("CA file {}: no certificates", path.display());
+            return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
+        }
+        let mut store = X509StoreBuilder::new().map_err(io::Error::other)?;
+        for cert in certs {
+            store.add_cert(cert).map_err(io::Error::other)?;
+        }
+        b.set_cert_store(store.build());
+    }
+    Ok(b.build())
+}
+
+/// TCP to every address of `host` in turn, without blocking the executor on DNS.
+pub(super) async fn tcp_connect(host: &str, port: u16) -> io::Result<Async<TcpStream>> {
+    let name = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let addrs: Vec<_> =
+        blocking::unblock(move || (name.as_str(), port).to_socket_addrs().map(Iterator::collect)).await?;
+    let mut last = io::Error::new(io::ErrorKind::NotFound, format!("no address for {host}"));
+    for addr in addrs {
+        match Async::<TcpStream>::connect(addr).await {
+            Ok(s) => {
+                s.get_ref().set_nodelay(true)?;
+                return Ok(s);
+            }
+            Err(e) => last = io::Error::new(e.kind(), format!("{addr}: {e}")),
+        }
+    }
+    Err(last)
+}
+
+/// The executor that runs every h2 connection, on its own thread (`None` if the
+/// thread could not be started).
+pub(super) fn driver() -> Option<&'static Executor<'static>> {
+    static DRIVER: OnceLock<Option<&'static Executor<'static>>> = OnceLock::new();
+    *DRIVER.get_or_init(|| {
+        let ex: &'static Executor<'static> = Box::leak(Box::new(Executor::new()));
+        std::thread::Builder::new()
+            .name("zarr-h2".into())
+            .spawn(move || async_io::block_on(ex.run(futures_lite::future::pending::<()>())))
+            .ok()
+            .map(|_| ex)
+    })
+}
+
+/// hyper's executor for the tasks of a connection (request bodies), on the driver.
+#[derive(Clone, Copy)]
+pub(super) struct DriverExecutor;
+
+impl<F> hyper::rt::Executor<F> for DriverExecutor
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn execute(&self, fut: F) {
+        if let Some(ex) = driver() {
+            ex.spawn(fut).detach();
+        }
+    }
+}
+
+/// A futures-io stream as hyper IO.
+pub(super) struct HyperIo<T> {
+    inner: T,
+    scratch: Box<[u8]>,
+}
+
+impl<T> HyperIo<T> {
+    fn new(inner: T) -> HyperIo<T> {
+        HyperIo { inner, scratch: vec![0; 32 * 1024].into_boxed_slice() }
+    }
+}
+
+impl<T: AsyncRead + Unpin> hyper::rt::Read for HyperIo<T> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, mut buf: ReadBufCursor<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let n = buf.remaining().min(this.scratch.len());
+        match Pin::new(&mut this.inner).poll_read(cx, &mut this.scratch[..n]) {
+            Poll::Ready(Ok(k)) => {
+                buf.put_slice(&this.scratch[..k]);
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> hyper::rt::Write for HyperIo<T> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_close(cx)
+    }
+}
+
+/// A [`Stream`] as hyper IO.
+pub(super) fn hyper_io(stream: Stream) -> HyperIo<Box<dyn Io>> {
+    match stream {
+        Stream::Tcp(s) => HyperIo::new(Box::new(s)),
+        Stream::Tls(s) => HyperIo::new(Box::new(s)),
+    }
+}
+
+/// A byte stream hyper can run HTTP on.
+pub(super) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
