@@ -125,3 +125,89 @@ async fn open(target: &Target) -> Result<SendRequest<Full<Bytes>>, ClientError> 
     driver.spawn(conn).detach();
     Ok(sender)
 }
+
+#[cfg(all(test, feature = "server"))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::Duration;
+
+    use http_body_util::BodyExt;
+
+    use super::*;
+    use crate::server::{Fault, Server, ServerConfig};
+    use crate::store::MemoryStore;
+
+    /// A plain-TCP pool on the test server (the store uses the pool only over TLS; the
+    /// pool itself does not care).
+    fn pool_for(server: &crate::server::ServerHandle, max: usize) -> H1Pool {
+        let port = server.addr().port();
+        let target = Target { host: "127.0.0.1".into(), port, tls: None, connect_timeout: Duration::from_secs(5) };
+        H1Pool::new(target, max)
+    }
+
+    fn get(pool: &H1Pool, port: u16, key: &str) -> Result<Vec<u8>, ClientError> {
+        let make = || {
+            hyper::Request::builder()
+                .uri(format!("/{key}"))
+                .header("host", format!("127.0.0.1:{port}"))
+                .body(Full::new(Bytes::new()))
+                .unwrap()
+        };
+        async_io::block_on(async {
+            let (resp, lease) = pool.send(make).await?;
+            let body = resp.into_body().collect().await.map_err(ClientError::Request)?.to_bytes();
+            lease.release();
+            Ok(body.to_vec())
+        })
+    }
+
+    #[test]
+    fn connections_are_kept_alive_and_bounded() {
+        let mem = MemoryStore::new();
+        mem.insert("k", "value");
+        let server = Server::start(ServerConfig::memory(mem).threads(1).latency(Duration::from_millis(20))).unwrap();
+        let port = server.addr().port();
+        let pool = pool_for(&server, 3);
+        for _ in 0..5 {
+            assert_eq!(get(&pool, port, "k").unwrap(), b"value");
+        }
+        assert_eq!(server.counters().connections, 1, "one after another: one connection");
+        // Twelve at once through a pool of three: never more than three connections.
+        server.reset_counters();
+        let futs: Vec<crate::store::BoxFuture<'_, Bytes>> = (0..12)
+            .map(|_| {
+                Box::pin(async {
+                    let make = || {
+                        hyper::Request::builder()
+                            .uri("/k")
+                            .header("host", format!("127.0.0.1:{port}"))
+                            .body(Full::new(Bytes::new()))
+                            .unwrap()
+                    };
+                    let (resp, lease) = pool.send(make).await.unwrap();
+                    let body = resp.into_body().collect().await.unwrap().to_bytes();
+                    lease.release();
+                    body
+                }) as _
+            })
+            .collect();
+        for body in async_io::block_on(crate::store::join_all(futs)) {
+            assert_eq!(&body[..], b"value");
+        }
+        let c = server.counters();
+        assert_eq!(c.requests, 12, "{c:?}");
+        assert!(c.connections <= 2, "{c:?}");
+        assert!(c.peak_in_flight <= 3, "{c:?}");
+    }
+
+    #[test]
+    fn a_connection_dropped_mid_request_is_an_error_not_a_hang() {
+        let mem = MemoryStore::new();
+        mem.insert("k", "value");
+        let config = ServerConfig::memory(mem).threads(1).fault(Fault::Reset, 1.0);
+        let server = Server::start(config).unwrap();
+        let pool = pool_for(&server, 2);
+        assert!(matches!(get(&pool, server.addr().port(), "k"), Err(ClientError::Request(_))));
+    }
+}
