@@ -3,8 +3,8 @@
 //! The library uses futures-lite and async-io only, so it runs under smol,
 //! `futures_lite::future::block_on`, or any other executor; no runtime is
 //! started behind your back. Two threads of its own move HTTP bytes whatever the
-//! caller polls with: isahc's agent (libcurl, HTTP/1.1) and `zarr-h2` (hyper's
-//! HTTP/2 connections).
+//! caller polls with: `zarr-http` (hyper's HTTP/2 and TLS HTTP/1.1 connections)
+//! and isahc's agent (libcurl: plain HTTP/1.1, proxies, redirects).
 //!
 //! - [`store`]: the [`Store`] trait and the memory, filesystem and
 //!   HTTP stores.

@@ -739,7 +739,7 @@ fn timed_out(key: &str, url: &str, t: Duration) -> Failure {
 }
 
 fn hyper_failure(key: &str, url: &str, e: ClientError) -> Failure {
-    let fatal = matches!(e, ClientError::Setup(_));
+    let fatal = matches!(e, ClientError::Setup(_) | ClientError::Certificate(_));
     let e = StoreError::Transport { key: key.into(), url: url.into(), source: Box::new(e) };
     if fatal {
         Failure::Fatal(e)

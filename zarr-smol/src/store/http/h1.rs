@@ -116,7 +116,7 @@ impl H1Pool {
 async fn open(target: &Target) -> Result<SendRequest<Full<Bytes>>, ClientError> {
     let stream = net::open(target, b"\x08http/1.1").await?;
     let driver =
-        net::driver().ok_or_else(|| ClientError::Setup(io::Error::other("cannot start the zarr-h2 thread")))?;
+        net::driver().ok_or_else(|| ClientError::Setup(io::Error::other("cannot start the zarr-http thread")))?;
     let (sender, conn) = hyper::client::conn::http1::Builder::new()
         .handshake(net::hyper_io(stream))
         .await

@@ -166,7 +166,7 @@ async fn connect(target: &Target) -> Result<SendRequest<Full<Bytes>>, ClientErro
         return Err(ClientError::NotH2);
     }
     let driver =
-        net::driver().ok_or_else(|| ClientError::Setup(io::Error::other("cannot start the zarr-h2 thread")))?;
+        net::driver().ok_or_else(|| ClientError::Setup(io::Error::other("cannot start the zarr-http thread")))?;
     // Flow-control windows wide enough that one connection is not what limits a
     // far server: the stream window holds a whole split part (8 MiB by default), the
     // connection's several (hyper's 2 and 5 MiB would cap 100 ms away at ~50 MB/s).
@@ -271,7 +271,7 @@ mod tests {
         let (port, _) = tls_server(Some(b"\x02h2"));
         let (_, other) = tls_server(Some(b"\x02h2"));
         match async_io::block_on(connect(&target(port, &other))) {
-            Err(ClientError::Connect(e)) => assert!(e.to_string().contains("certificate"), "{e}"),
+            Err(ClientError::Certificate(why)) => assert!(why.contains("certificate"), "{why}"),
             Err(e) => panic!("wrong error: {e}"),
             Ok(_) => panic!("connected to a server whose certificate is not trusted"),
         }

@@ -19,7 +19,7 @@ use futures_lite::{AsyncRead, AsyncWrite};
 use hyper::rt::ReadBufCursor;
 use openssl::ssl::{SslConnector, SslMethod, SslVersion};
 use openssl::x509::store::X509StoreBuilder;
-use openssl::x509::X509;
+use openssl::x509::{X509VerifyResult, X509};
 
 /// The request type the hyper clients send.
 pub(super) type HyperRequest = hyper::Request<http_body_util::Full<bytes::Bytes>>;
@@ -55,6 +55,8 @@ pub(super) enum ClientError {
     Connect(io::Error),
     /// The TLS setup itself is wrong (e.g. an unreadable CA file): retrying will not help.
     Setup(io::Error),
+    /// The server's certificate did not verify: retrying will not help either.
+    Certificate(String),
     /// The request failed on an established connection.
     Request(hyper::Error),
 }
@@ -65,6 +67,11 @@ impl fmt::Display for ClientError {
             ClientError::NotH2 => f.write_str("server does not speak HTTP/2"),
             ClientError::Connect(e) => write!(f, "connect: {e}"),
             ClientError::Setup(e) => write!(f, "tls setup: {e}"),
+            ClientError::Certificate(why) => write!(
+                f,
+                "TLS: the server's certificate is not trusted: {why}; to trust its CA, give it as \
+                 `HttpConfig::ca_file` (`zarr --cacert FILE`) or in SSL_CERT_FILE / SSL_CERT_DIR"
+            ),
             ClientError::Request(e) => match h2_error(e) {
                 Some(h2) => write!(f, "{e}: {h2}"),
                 None => write!(f, "{e}"),
@@ -76,7 +83,7 @@ impl fmt::Display for ClientError {
 impl std::error::Error for ClientError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ClientError::NotH2 => None,
+            ClientError::NotH2 | ClientError::Certificate(_) => None,
             ClientError::Connect(e) | ClientError::Setup(e) => Some(e),
             ClientError::Request(e) => Some(e),
         }
@@ -120,18 +127,27 @@ pub(super) async fn open(target: &Target, alpn: &[u8]) -> Result<Stream, ClientE
     config.set_alpn_protos(alpn).map_err(setup)?;
     let ssl = config.into_ssl(&target.host).map_err(setup)?;
     let mut tls = SslStream::new(ssl, tcp).map_err(setup)?;
-    Pin::new(&mut tls).connect().await.map_err(|e| {
-        ClientError::Connect(match e.io_error() {
+    if let Err(e) = Pin::new(&mut tls).connect().await {
+        let verified = tls.ssl().verify_result();
+        if verified != X509VerifyResult::OK {
+            return Err(ClientError::Certificate(format!(
+                "{} ({}:{})",
+                verified.error_string(),
+                target.host,
+                target.port
+            )));
+        }
+        return Err(ClientError::Connect(match e.io_error() {
             Some(io) => io::Error::new(io.kind(), io.to_string()),
             None => io::Error::new(io::ErrorKind::ConnectionAborted, format!("TLS handshake: {e}")),
-        })
-    })?;
+        }));
+    }
     Ok(Stream::Tls(tls))
 }
 
-/// The TLS settings of an h2 connection: offer h2 and HTTP/1.1 by ALPN, verify the
-/// server against `ca_file` alone when given, else OpenSSL's defaults, which honour
-/// `SSL_CERT_FILE` and `SSL_CERT_DIR`.
+/// The TLS settings of a connection: verify the server against `ca_file` alone when
+/// given, else OpenSSL's defaults, which honour `SSL_CERT_FILE` and `SSL_CERT_DIR`
+/// (ALPN is chosen per connection, in [`open`]).
 ///
 /// Built once per CA setting per process and shared: loading a CA bundle costs more
 /// than a TLS handshake (the system bundle, ~150 certificates, takes milliseconds),
@@ -153,7 +169,6 @@ pub(super) fn tls_connector(ca_file: Option<&Path>) -> io::Result<SslConnector> 
 pub(super) fn build_tls_connector(ca_file: Option<&Path>) -> io::Result<SslConnector> {
     let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(io::Error::other)?;
     b.set_min_proto_version(Some(SslVersion::TLS1_2)).map_err(io::Error::other)?;
-    b.set_alpn_protos(b"\x02h2\x08http/1.1").map_err(io::Error::other)?;
     if let Some(path) = ca_file {
         let pem =
             std::fs::read(path).map_err(|e| io::Error::new(e.kind(), format!("CA file {}: {e}", path.display())))?;
@@ -190,14 +205,14 @@ pub(super) async fn tcp_connect(host: &str, port: u16) -> io::Result<Async<TcpSt
     Err(last)
 }
 
-/// The executor that runs every h2 connection, on its own thread (`None` if the
-/// thread could not be started).
+/// The executor that runs every hyper connection (h2 and TLS HTTP/1.1), on its own
+/// thread (`None` if the thread could not be started).
 pub(super) fn driver() -> Option<&'static Executor<'static>> {
     static DRIVER: OnceLock<Option<&'static Executor<'static>>> = OnceLock::new();
     *DRIVER.get_or_init(|| {
         let ex: &'static Executor<'static> = Box::leak(Box::new(Executor::new()));
         std::thread::Builder::new()
-            .name("zarr-h2".into())
+            .name("zarr-http".into())
             .spawn(move || async_io::block_on(ex.run(futures_lite::future::pending::<()>())))
             .ok()
             .map(|_| ex)
