@@ -15,6 +15,11 @@
 # outside the workspace): ZARRS=1 builds it (release, slow the first time) and runs
 # it; by default it runs only if bench/zarrs-peer/target/release/zarrs-peer exists;
 # ZARRS=0 skips it. ZARRS_SYNC=0 skips its sync zarrs_http variants (HTTP/1.1 only).
+#
+# Over TLS every reader trusts the same CA file: by default the system's CA bundle
+# with nginx's test CA appended (CA_BUNDLE=system), as a real server's CA sits among
+# the ~150 of the system store, and loading that store is part of a client's cost;
+# CA_BUNDLE=test gives the test CA alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +28,10 @@ LATENCY=${LATENCY:-0.05}
 PEERS=${PEERS:-1}
 ZARRS=${ZARRS:-auto}
 ZARRS_SYNC=${ZARRS_SYNC:-1}
+CA_BUNDLE=${CA_BUNDLE:-system}
+# BASELINE=path/to/an/older/zarr adds its async reads, labelled with BASELINE_LABEL.
+BASELINE=${BASELINE:-}
+BASELINE_LABEL=${BASELINE_LABEL:-baseline}
 ZARRS_PEER=bench/zarrs-peer/target/release/zarrs-peer
 if [ -z "${PYTHON:-}" ]; then
   if [ -x /work/venv/bin/python ]; then PYTHON=/work/venv/bin/python; else PYTHON=python3; fi
@@ -76,10 +85,20 @@ done
 [ -n "$out" ] || { echo "could not start nginx" >&2; exit 1; }
 eval "$out" # PREFIX CA ACCESS_LOG HTTP_URL HTTPS_H2_URL HTTPS_H1_URL H2C_URL
 prefix=$PREFIX
+case "$CA_BUNDLE" in
+  system)
+    system_ca=/etc/ssl/certs/ca-certificates.crt
+    [ -r "$system_ca" ] || { echo "no system CA bundle at $system_ca (CA_BUNDLE=test skips it)" >&2; exit 1; }
+    TLS_CA="$work/ca-bundle.pem"
+    cat "$system_ca" "$CA" >"$TLS_CA"
+    ;;
+  test) TLS_CA=$CA ;;
+  *) echo "CA_BUNDLE must be system or test" >&2; exit 1 ;;
+esac
 results="$work/results.jsonl"
 : >"$results"
 
-echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); nginx $(nginx -v 2>&1 | sed 's|.*/||'), ${LATENCY} s latency per request, $REPEAT cold reads each"
+echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); nginx $(nginx -v 2>&1 | sed 's|.*/||'), ${LATENCY} s latency per request, $REPEAT cold reads each; TLS CA file: $(grep -c 'BEGIN CERTIFICATE' "$TLS_CA") certificates ($CA_BUNDLE)"
 
 # Runs one measurement ($1: protocol label, rest: command printing JSON lines) and
 # appends its JSON lines with the protocol and nginx's connections per read.
@@ -115,18 +134,28 @@ for line in sys.stdin:
 for driver in async blocking; do
   echo "== zarr-rs $driver"
   measure "HTTP/1.1" "$ZARR" bench seed --url "$HTTP_URL/seed.zarr" -r "$REPEAT" --driver $driver --json
-  measure "TLS HTTP/1.1" "$ZARR" bench seed --url "$HTTPS_H1_URL/seed.zarr" --cacert "$CA" -r "$REPEAT" --driver $driver --json
-  measure "TLS h2 (ALPN)" "$ZARR" bench seed --url "$HTTPS_H2_URL/seed.zarr" --cacert "$CA" -r "$REPEAT" --driver $driver --json
+  measure "TLS HTTP/1.1" "$ZARR" bench seed --url "$HTTPS_H1_URL/seed.zarr" --cacert "$TLS_CA" -r "$REPEAT" --driver $driver --json
+  measure "TLS h2 (ALPN)" "$ZARR" bench seed --url "$HTTPS_H2_URL/seed.zarr" --cacert "$TLS_CA" -r "$REPEAT" --driver $driver --json
   measure "h2c" "$ZARR" bench seed --url "$H2C_URL/seed.zarr" --h2c -r "$REPEAT" --driver $driver --json
 done
+
+if [ -n "$BASELINE" ]; then
+  echo "== zarr-rs $BASELINE_LABEL ($BASELINE)"
+  # Same reads, relabelled so the table keeps them apart from this build's.
+  baseline() { "$BASELINE" "$@" | sed "s/\"impl\":\"zarr-rs\"/\"impl\":\"zarr-rs $BASELINE_LABEL async\"/"; }
+  measure "HTTP/1.1" baseline bench seed --url "$HTTP_URL/seed.zarr" -r "$REPEAT" --driver async --json
+  measure "TLS HTTP/1.1" baseline bench seed --url "$HTTPS_H1_URL/seed.zarr" --cacert "$TLS_CA" -r "$REPEAT" --driver async --json
+  measure "TLS h2 (ALPN)" baseline bench seed --url "$HTTPS_H2_URL/seed.zarr" --cacert "$TLS_CA" -r "$REPEAT" --driver async --json
+  measure "h2c" baseline bench seed --url "$H2C_URL/seed.zarr" --h2c -r "$REPEAT" --driver async --json
+fi
 
 if [ "$PEERS" = 1 ]; then
   for impl in aiohttp zarr-obstore tensorstore zarr-fsspec; do
     echo "== $impl"
     measure "HTTP/1.1" "$PYTHON" bench/seed_peers.py --url "$HTTP_URL/seed.zarr" --impl $impl --repeat "$REPEAT" --json
-    measure "TLS HTTP/1.1" env SSL_CERT_FILE="$CA" "$PYTHON" bench/seed_peers.py --url "$HTTPS_H1_URL/seed.zarr" \
+    measure "TLS HTTP/1.1" env SSL_CERT_FILE="$TLS_CA" "$PYTHON" bench/seed_peers.py --url "$HTTPS_H1_URL/seed.zarr" \
       --impl $impl --repeat "$REPEAT" --json
-    measure "TLS h2 (ALPN)" env SSL_CERT_FILE="$CA" "$PYTHON" bench/seed_peers.py --url "$HTTPS_H2_URL/seed.zarr" \
+    measure "TLS h2 (ALPN)" env SSL_CERT_FILE="$TLS_CA" "$PYTHON" bench/seed_peers.py --url "$HTTPS_H2_URL/seed.zarr" \
       --impl $impl --repeat "$REPEAT" --json
   done
 fi
@@ -136,13 +165,13 @@ if [ "$ZARRS" != 0 ]; then
     echo "== zarrs ($("$ZARRS_PEER" version 2>/dev/null || echo "bench/zarrs-peer"))"
     for variant in objstore objstore-c128; do
       measure "HTTP/1.1" "$ZARRS_PEER" seed --url "$HTTP_URL/seed.zarr" --variant $variant --repeat "$REPEAT"
-      measure "TLS HTTP/1.1" "$ZARRS_PEER" seed --url "$HTTPS_H1_URL/seed.zarr" --cacert "$CA" --variant $variant \
+      measure "TLS HTTP/1.1" "$ZARRS_PEER" seed --url "$HTTPS_H1_URL/seed.zarr" --cacert "$TLS_CA" --variant $variant \
         --repeat "$REPEAT"
-      measure "TLS h2 (ALPN)" "$ZARRS_PEER" seed --url "$HTTPS_H2_URL/seed.zarr" --cacert "$CA" --variant $variant \
+      measure "TLS h2 (ALPN)" "$ZARRS_PEER" seed --url "$HTTPS_H2_URL/seed.zarr" --cacert "$TLS_CA" --variant $variant \
         --repeat "$REPEAT"
     done
     # object_store speaks HTTP/1.1 unless told otherwise; with_allow_http2 lets ALPN pick h2.
-    measure "TLS h2 (ALPN)" "$ZARRS_PEER" seed --url "$HTTPS_H2_URL/seed.zarr" --cacert "$CA" \
+    measure "TLS h2 (ALPN)" "$ZARRS_PEER" seed --url "$HTTPS_H2_URL/seed.zarr" --cacert "$TLS_CA" \
       --variant objstore-c128-h2 --repeat "$REPEAT"
     if [ "$ZARRS_SYNC" = 1 ]; then
       for variant in http-sync http-sync-c128; do
