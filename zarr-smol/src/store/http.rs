@@ -426,7 +426,7 @@ impl Inner {
                 Some(Err(e)) => return Err(failed(e)),
                 None => return Err(Fallback::Failed(stalled(key, url, stall))),
             },
-            (Via::H1, _, Some(h1)) => match with_stall(stall, h1.send(make)).await {
+            (Via::H1, _, Some(h1)) => match with_stall(stall, h1.send(h1.slot().await, make)).await {
                 Some(Ok((resp, lease))) => (resp, Some(lease)),
                 Some(Err(e)) => return Err(failed(e)),
                 None => return Err(Fallback::Failed(stalled(key, url, stall))),

@@ -59,29 +59,42 @@ impl H1Pool {
         H1Pool { target, idle: Mutex::new(Vec::new()), slots: (max > 0).then(|| async_lock::Semaphore::new(max)) }
     }
 
+    /// Waits for a place among the pool's connections; held until the lease ends.
+    /// Apart from [`H1Pool::send`] so that waiting in line is not counted as a stall.
+    pub(super) async fn slot(&self) -> Option<async_lock::SemaphoreGuard<'_>> {
+        match &self.slots {
+            Some(s) => Some(s.acquire().await),
+            None => None,
+        }
+    }
+
     /// Sends the request `make` builds on an idle connection or a new one, and waits
     /// for the head of the response.
-    pub(super) async fn send<M>(&self, make: M) -> Result<(HyperResponse, Lease<'_>), ClientError>
+    pub(super) async fn send<'a, M>(
+        &'a self,
+        slot: Option<async_lock::SemaphoreGuard<'a>>,
+        make: M,
+    ) -> Result<(HyperResponse, Lease<'a>), ClientError>
     where
         M: Fn() -> HyperRequest,
     {
-        let slot = match &self.slots {
-            Some(s) => Some(s.acquire().await),
-            None => None,
-        };
         let mut resent = 0;
         loop {
             let (mut sender, reused) = match self.take_idle() {
                 Some(s) => (s, true),
                 None => (self.connect().await?, false),
             };
-            let sent = match sender.ready().await {
-                Ok(()) => sender.send_request(make()).await,
-                Err(e) => Err(e),
-            };
-            match sent {
+            if let Err(e) = sender.ready().await {
+                // Closed while idle: nothing was sent on it.
+                if reused {
+                    continue;
+                }
+                return Err(ClientError::Request(e));
+            }
+            match sender.send_request(make()).await {
                 Ok(resp) => return Ok((resp, Lease { pool: self, sender: Some(sender), _slot: slot })),
-                // The server closed a kept-alive connection as we reused it.
+                // The server closed a kept-alive connection as we reused it (GETs, PUTs
+                // and DELETEs are idempotent, so sending again is safe either way).
                 Err(e) if reused && resent < RESEND_LIMIT && (e.is_canceled() || e.is_incomplete_message()) => {
                     resent += 1;
                 }
@@ -155,7 +168,7 @@ mod tests {
                 .unwrap()
         };
         async_io::block_on(async {
-            let (resp, lease) = pool.send(make).await?;
+            let (resp, lease) = pool.send(pool.slot().await, make).await?;
             let body = resp.into_body().collect().await.map_err(ClientError::Request)?.to_bytes();
             lease.release();
             Ok(body.to_vec())
@@ -185,7 +198,7 @@ mod tests {
                             .body(Full::new(Bytes::new()))
                             .unwrap()
                     };
-                    let (resp, lease) = pool.send(make).await.unwrap();
+                    let (resp, lease) = pool.send(pool.slot().await, make).await.unwrap();
                     let body = resp.into_body().collect().await.unwrap().to_bytes();
                     lease.release();
                     body
