@@ -3,7 +3,7 @@
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_io::Timer;
@@ -176,18 +176,20 @@ impl HttpConfig {
 
 /// A read-mostly store at a base URL: `get(key)` is `GET {base}/{key}`.
 ///
-/// Two transports share the work, chosen per store:
+/// Three transports share the work, chosen per store:
 ///
 /// - HTTP/2 on one connection, for `https://` servers whose TLS ALPN picks h2 and
 ///   for `http://` with [`HttpVersion::Http2PriorKnowledge`] (h2c): hyper's h2
 ///   client over async-io, its connection driven by one background thread, so
 ///   requests started together share the connection from the first one on (see
 ///   `h2.rs` for why this is not libcurl).
-/// - HTTP/1.1 otherwise (S3, [`HttpVersion::Http1`], plain `http://`, or when a
-///   proxy is configured): one isahc (libcurl) client with a keep-alive pool of
-///   [`HttpConfig::max_connections`], whose agent thread drives the requests.
+/// - HTTP/1.1 over TLS (S3, [`HttpVersion::Http1`], servers whose ALPN picks
+///   HTTP/1.1): a hyper keep-alive pool of [`HttpConfig::max_connections`] (see
+///   `h1.rs` for why this is not libcurl either).
+/// - Plain `http://` HTTP/1.1, a configured proxy, and redirects: one isahc
+///   (libcurl) client with a keep-alive pool, whose agent thread drives the requests.
 ///
-/// The futures need no particular executor. For both:
+/// The futures need no particular executor. For all three:
 ///
 /// - 200/206 give the value, checked against `Content-Length` and
 ///   `Content-Range` (a short body is an error, never silent data);
@@ -208,14 +210,16 @@ pub struct HttpStore {
 struct Inner {
     base: String,
     config: HttpConfig,
-    /// The HTTP/1.1 keep-alive pool (and whatever libcurl negotiates through a proxy).
-    pool: HttpClient,
+    /// The libcurl client for plain `http://` (a keep-alive pool), proxies and
+    /// redirects; made on first use (it starts isahc's agent thread), so an
+    /// `https://` store that never needs it does not pay for it.
+    curl: OnceLock<HttpClient>,
     /// The one-connection HTTP/2 client, when the store may speak h2 itself.
     h2: Option<H2Client>,
     /// The TLS HTTP/1.1 pool, for `https://` servers that do not speak h2.
     h1: Option<H1Pool>,
     /// Set when the h2 client learnt (by ALPN) that the server speaks only HTTP/1.1.
-    pooled: AtomicBool,
+    not_h2: AtomicBool,
     /// Permits for [`HttpConfig::max_requests_in_flight`].
     in_flight: Option<async_lock::Semaphore>,
 }
@@ -268,14 +272,14 @@ impl HttpStore {
     /// unreadable CA file), or [`StoreError::InvalidKey`] for a header that is not
     /// valid HTTP.
     pub fn with_config(base_url: &str, config: HttpConfig) -> StoreResult<HttpStore> {
-        let pool = build_pool(base_url, &config)?;
+        check_headers(&config)?;
         let (h2, h1) = build_hyper(base_url, &config)?;
         let inner = Inner {
             base: base_url.to_owned(),
-            pool,
+            curl: OnceLock::new(),
             h2,
             h1,
-            pooled: AtomicBool::new(false),
+            not_h2: AtomicBool::new(false),
             in_flight: (config.max_requests_in_flight > 0)
                 .then(|| async_lock::Semaphore::new(config.max_requests_in_flight)),
             config,
@@ -335,14 +339,14 @@ impl Inner {
         method: Method<'_>,
         want_body: impl Fn(u16) -> bool,
     ) -> Result<Answer, Failure> {
-        let hyper = if self.h2.is_some() && !self.pooled.load(Ordering::Acquire) {
+        let hyper = if self.h2.is_some() && !self.not_h2.load(Ordering::Acquire) {
             Some(Via::H2)
         } else if self.h1.is_some() {
             Some(Via::H1)
         } else {
             None
         };
-        let Some(mut via) = hyper else { return self.exchange_pooled(key, url, method, &want_body).await };
+        let Some(mut via) = hyper else { return self.exchange_curl(key, url, method, &want_body).await };
         loop {
             let sent = self.exchange_hyper(via, key, url, method, &want_body);
             let sent = match self.config.timeout {
@@ -359,15 +363,15 @@ impl Inner {
                 Ok(answer) => return Ok(answer),
                 Err(Fallback::Failed(f)) => return Err(f),
                 Err(Fallback::NotH2) => {
-                    self.pooled.store(true, Ordering::Release);
+                    self.not_h2.store(true, Ordering::Release);
                     if self.h1.is_none() {
-                        return self.exchange_pooled(key, url, method, &want_body).await;
+                        return self.exchange_curl(key, url, method, &want_body).await;
                     }
                     via = Via::H1;
                 }
                 // libcurl follows the redirect from there, wherever it leads.
                 Err(Fallback::Redirect(location)) => {
-                    return self.exchange_pooled(key, &location, method, &want_body).await;
+                    return self.exchange_curl(key, &location, method, &want_body).await;
                 }
             }
         }
@@ -480,8 +484,8 @@ impl Inner {
         Ok(answer)
     }
 
-    /// One request on the isahc pool.
-    async fn exchange_pooled(
+    /// One request on the libcurl client.
+    async fn exchange_curl(
         &self,
         key: &str,
         url: &str,
@@ -499,7 +503,7 @@ impl Inner {
             req = req.header("range", h);
         }
         let req = req.body(body).map_err(|_| invalid_url(key))?;
-        let mut resp = self.pool.send_async(req).await.map_err(|source| {
+        let mut resp = self.curl(key, url)?.send_async(req).await.map_err(|source| {
             let transient = matches!(
                 source.kind(),
                 ErrorKind::ConnectionFailed
@@ -540,6 +544,21 @@ impl Inner {
             return Err(Failure::Fatal(StoreError::TooLarge { key: key.into(), limit: max }));
         }
         Ok(answer)
+    }
+
+    /// The libcurl client, made now if this is its first use.
+    fn curl(&self, key: &str, url: &str) -> Result<&HttpClient, Failure> {
+        if let Some(c) = self.curl.get() {
+            return Ok(c);
+        }
+        let built = build_curl(&self.base, &self.config).map_err(|e| match e {
+            StoreError::Transport { source, .. } => {
+                Failure::Fatal(StoreError::Transport { key: key.into(), url: url.into(), source })
+            }
+            e => Failure::Fatal(e),
+        })?;
+        // Another request may have made one meanwhile: either will do.
+        Ok(self.curl.get_or_init(|| built))
     }
 
     /// The most body bytes to accept; an error when `Content-Length` already exceeds it.
@@ -690,7 +709,7 @@ enum Via {
 
 /// Why a request did not get its answer from a hyper client.
 enum Fallback {
-    /// ALPN chose HTTP/1.1: this and every later request go to the pool.
+    /// ALPN chose HTTP/1.1: this and every later request go to the TLS HTTP/1.1 pool.
     NotH2,
     /// A redirect to this URL: the pool's libcurl goes on from there.
     Redirect(String),
@@ -801,8 +820,20 @@ fn proxy_configured(tls: bool) -> bool {
     vars.iter().any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
 }
 
+/// Refuses headers that are not valid HTTP, before any request.
+fn check_headers(config: &HttpConfig) -> StoreResult<()> {
+    for (name, value) in &config.headers {
+        let valid = isahc::http::HeaderName::from_bytes(name.as_bytes()).is_ok()
+            && isahc::http::HeaderValue::from_str(value).is_ok();
+        if !valid {
+            return Err(StoreError::InvalidKey { key: name.clone(), reason: "invalid http header" });
+        }
+    }
+    Ok(())
+}
+
 /// The isahc client: the HTTP/1.1 keep-alive pool (h2 with prior knowledge through a proxy).
-fn build_pool(base_url: &str, config: &HttpConfig) -> StoreResult<HttpClient> {
+fn build_curl(base_url: &str, config: &HttpConfig) -> StoreResult<HttpClient> {
     let per_host = match (config.version, config.max_connections_per_host) {
         (HttpVersion::Http2PriorKnowledge, 0) => 1,
         (_, n) => n,
@@ -835,11 +866,6 @@ fn build_pool(base_url: &str, config: &HttpConfig) -> StoreResult<HttpClient> {
         b = b.ssl_ca_certificate(CaCertificate::file(ca));
     }
     for (name, value) in &config.headers {
-        let valid = isahc::http::HeaderName::from_bytes(name.as_bytes()).is_ok()
-            && isahc::http::HeaderValue::from_str(value).is_ok();
-        if !valid {
-            return Err(StoreError::InvalidKey { key: name.clone(), reason: "invalid http header" });
-        }
         b = b.default_header(name.as_str(), value.as_str());
     }
     b.build().map_err(client_err)
