@@ -352,6 +352,14 @@ pub enum BodyError {
     },
     /// The status is not one that carries a value.
     NotAValue(u16),
+    /// The parts of a value read as several ranges disagree on its length: it was
+    /// replaced while it was being read.
+    ValueChanged {
+        /// The length the first part reported.
+        total: u64,
+        /// The length a later part reported.
+        now: u64,
+    },
 }
 
 impl fmt::Display for BodyError {
@@ -372,6 +380,9 @@ impl fmt::Display for BodyError {
                 write!(f, "{requested} is outside a value of {total} bytes")
             }
             BodyError::NotAValue(s) => write!(f, "status {s} does not carry a value"),
+            BodyError::ValueChanged { total, now } => {
+                write!(f, "the value changed while its parts were read ({total} bytes, then {now})")
+            }
         }
     }
 }

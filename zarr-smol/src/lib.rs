@@ -16,6 +16,7 @@
 mod array;
 mod error;
 pub mod read;
+mod rt;
 pub mod store;
 
 #[cfg(feature = "server")]

@@ -46,7 +46,8 @@ use crate::store::{FsStore, MemoryStore};
 mod handler;
 mod rt;
 
-use rt::{Io, SmolExecutor, SmolTimer};
+use crate::rt::SmolTimer;
+use rt::{Io, SmolExecutor};
 
 /// The HTTP/2 connection preface a prior-knowledge client sends first.
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";

@@ -147,6 +147,24 @@ fn redirects_are_followed_over_h1_and_h2c() {
 }
 
 #[test]
+fn credentials_do_not_follow_a_redirect_to_another_origin() {
+    let mem = MemoryStore::new();
+    mem.insert("a/c/0", "v");
+    let auth = "Bearer s3cret";
+    let target = Server::start(ServerConfig::memory(mem).threads(1).require_header("authorization", auth)).unwrap();
+    let moved = Server::start(ServerConfig::memory(MemoryStore::new()).threads(1).redirect_to(&target.url())).unwrap();
+    for version in [HttpVersion::Http1, HttpVersion::Http2PriorKnowledge] {
+        // Straight to the target, the header opens the door.
+        let store = client(&target, version, HttpConfig::default().header("Authorization", auth));
+        assert_eq!(&block_on(store.get("a/c/0", None)).unwrap().unwrap()[..], b"v", "{version:?}");
+        // Through a redirect to another origin it stays behind: 401, not a leak.
+        let store = client(&moved, version, HttpConfig::default().header("Authorization", auth));
+        let e = block_on(store.get("a/c/0", None)).unwrap_err();
+        assert_eq!(e.status(), Some(401), "{version:?}: {e}");
+    }
+}
+
+#[test]
 fn custom_headers_reach_the_server_over_h1_and_h2c() {
     let mem = MemoryStore::new();
     mem.insert("k", "v");

@@ -7,12 +7,11 @@ use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
 
 use async_executor::Executor;
-use async_io::{Async, Timer};
+use async_io::Async;
 use futures_lite::{AsyncRead, AsyncWrite};
-use hyper::rt::{ReadBufCursor, Sleep};
+use hyper::rt::ReadBufCursor;
 
 use super::Stats;
 
@@ -32,31 +31,6 @@ where
         if let Some(ex) = self.0.upgrade() {
             ex.spawn(fut).detach();
         }
-    }
-}
-
-/// hyper's timer as async-io timers.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct SmolTimer;
-
-struct SmolSleep(Timer);
-
-impl Future for SmolSleep {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        Pin::new(&mut self.0).poll(cx).map(|_| ())
-    }
-}
-
-impl Sleep for SmolSleep {}
-
-impl hyper::rt::Timer for SmolTimer {
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Sleep>> {
-        Box::pin(SmolSleep(Timer::after(duration)))
-    }
-
-    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn Sleep>> {
-        Box::pin(SmolSleep(Timer::at(deadline)))
     }
 }
 

@@ -389,8 +389,13 @@ impl Inner {
         let Ok(uri) = url.parse::<hyper::Uri>() else { return Err(Fallback::Failed(invalid_url(key))) };
         // HTTP/1.1 names the host in a header and sends the path alone (origin form);
         // h2 takes both from the URI (`:authority`, `:path`).
+        let host_configured = self.config.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host"));
         let (target, host) = match via {
             Via::H2 => (uri, None),
+            Via::H1 if host_configured => {
+                let path = uri.path_and_query().map_or("/", |p| p.as_str()).parse::<hyper::Uri>();
+                (path.map_err(|_| Fallback::Failed(invalid_url(key)))?, None)
+            }
             Via::H1 => {
                 let host = uri.authority().map(|a| a.as_str().to_owned());
                 let path = uri.path_and_query().map_or("/", |p| p.as_str()).parse::<hyper::Uri>();
@@ -422,18 +427,26 @@ impl Inner {
         }
         let make = || make().unwrap_or_default();
         let stall = self.config.low_speed_timeout.map(|(_, t)| t);
+        // Until the response head arrives the request body is still going out: an
+        // upload gets one stall period per MiB (a floor of ~35 KB/s by default), as
+        // hyper does not report upload progress.
+        let upload = match method {
+            Method::Put(b) => b.len() as u32 >> 20,
+            _ => 0,
+        };
+        let head_stall = stall.map(|t| t.saturating_mul(1 + upload));
         let failed = |e| Fallback::Failed(hyper_failure(key, url, e));
         let (resp, lease) = match (via, &self.h2, &self.h1) {
-            (Via::H2, Some(h2), _) => match with_stall(stall, h2.send(make)).await {
+            (Via::H2, Some(h2), _) => match with_stall(head_stall, h2.send(make)).await {
                 Some(Ok(resp)) => (resp, None),
                 Some(Err(ClientError::NotH2)) => return Err(Fallback::NotH2),
                 Some(Err(e)) => return Err(failed(e)),
-                None => return Err(Fallback::Failed(stalled(key, url, stall))),
+                None => return Err(Fallback::Failed(stalled(key, url, head_stall))),
             },
-            (Via::H1, _, Some(h1)) => match with_stall(stall, h1.send(h1.slot().await, make)).await {
+            (Via::H1, _, Some(h1)) => match with_stall(head_stall, h1.send(h1.slot().await, make)).await {
                 Some(Ok((resp, lease))) => (resp, Some(lease)),
                 Some(Err(e)) => return Err(failed(e)),
-                None => return Err(Fallback::Failed(stalled(key, url, stall))),
+                None => return Err(Fallback::Failed(stalled(key, url, head_stall))),
             },
             _ => return Err(Fallback::Failed(invalid_url(key))),
         };
@@ -452,9 +465,18 @@ impl Inner {
             retry_after: header("retry-after").as_deref().and_then(parse_retry_after),
             body: Vec::new(),
         };
-        // An HTTP/1.1 connection is reusable only once its body is read, so it is read
-        // (within the same bound) even when the caller does not want it.
-        if !want_body(status) && lease.is_none() {
+        if matches!(method, Method::Head) {
+            // No body follows a HEAD: the connection is free again.
+            if let Some(lease) = lease {
+                lease.release();
+            }
+            return Ok(answer);
+        }
+        // An HTTP/1.1 connection is reusable only once its body is read: a short body
+        // nobody wants (an error page) is read to keep the connection; a long or
+        // unsized one is not worth it, and dropping the lease closes the connection.
+        let drain = lease.is_some() && answer.content_length.is_some_and(|n| n <= DRAIN_LIMIT);
+        if !want_body(status) && !drain {
             return Ok(answer);
         }
         let max = self.check_length(key, answer.content_length).map_err(Fallback::Failed)?;
@@ -501,6 +523,14 @@ impl Inner {
         let mut req = Request::builder().method(m).uri(url);
         if let Some(h) = method.range_header() {
             req = req.header("range", h);
+        }
+        // Configured headers (credentials, often) go to the store's own origin only: a
+        // redirect handed over from the hyper path may point anywhere (libcurl drops
+        // `Authorization` itself on the redirects it follows to another host).
+        if same_origin(url, &self.base) {
+            for (name, value) in &self.config.headers {
+                req = req.header(name.as_str(), value.as_str());
+            }
         }
         let req = req.body(body).map_err(|_| invalid_url(key))?;
         let mut resp = self.curl(key, url)?.send_async(req).await.map_err(|source| {
@@ -654,12 +684,16 @@ impl Inner {
             .map(|i| {
                 let range = ByteRange::new(i * part, part.min(total - i * part));
                 Box::pin(async move {
-                    let got = self.with_retries(key, || self.get_once(key, url, Some(range))).await?;
-                    got.ok_or_else(|| StoreError::Body {
-                        key: key.into(),
-                        url: url.into(),
-                        reason: BodyError::RangeNotSatisfiable { requested: range, total },
-                    })
+                    let got = self.with_retries(key, || self.get_part(key, url, Some(range), false)).await?;
+                    let body_error = |reason| StoreError::Body { key: key.into(), url: url.into(), reason };
+                    match got {
+                        None => Err(body_error(BodyError::RangeNotSatisfiable { requested: range, total })),
+                        // Replaced since the first part: the parts would not make one value.
+                        Some(Part { total: Some(now), .. }) if now != total => {
+                            Err(body_error(BodyError::ValueChanged { total, now }))
+                        }
+                        Some(p) => Ok(p.body),
+                    }
                 }) as BoxFuture<'_, StoreResult<Bytes>>
             })
             .collect();
@@ -732,6 +766,19 @@ fn resolve_location(url: &str, location: &str) -> Option<String> {
     None
 }
 
+/// Whether two URLs share scheme, host and port.
+fn same_origin(a: &str, b: &str) -> bool {
+    match (authority(a), authority(b)) {
+        (Some((tls_a, host_a, port_a)), Some((tls_b, host_b, port_b))) => {
+            tls_a == tls_b && port_a == port_b && host_a.eq_ignore_ascii_case(&host_b)
+        }
+        _ => false,
+    }
+}
+
+/// Largest unwanted HTTP/1.1 body read only to keep its connection open.
+const DRAIN_LIMIT: u64 = 64 << 10;
+
 /// `fut`, or `None` once `stall` has passed without it finishing.
 async fn with_stall<T>(stall: Option<Duration>, fut: impl std::future::Future<Output = T>) -> Option<T> {
     match stall {
@@ -773,7 +820,9 @@ fn hyper_failure(key: &str, url: &str, e: ClientError) -> Failure {
 /// through it.
 fn build_hyper(base_url: &str, config: &HttpConfig) -> StoreResult<(Option<H2Client>, Option<H1Pool>)> {
     let Some((tls, host, port)) = authority(base_url) else { return Ok((None, None)) };
-    if proxy_configured(tls) {
+    // libcurl turns `user:password@` into Basic auth; a proxy it knows how to use.
+    let userinfo = base_url.parse::<hyper::Uri>().ok().and_then(|u| u.authority().map(|a| a.as_str().contains('@')));
+    if proxy_configured(tls) || userinfo == Some(true) {
         return Ok((None, None));
     }
     let h2 = match config.version {
@@ -864,9 +913,6 @@ fn build_curl(base_url: &str, config: &HttpConfig) -> StoreResult<HttpClient> {
     let ca = config.ca_file.clone().or_else(|| std::env::var_os("SSL_CERT_FILE").map(PathBuf::from));
     if let Some(ca) = ca {
         b = b.ssl_ca_certificate(CaCertificate::file(ca));
-    }
-    for (name, value) in &config.headers {
-        b = b.default_header(name.as_str(), value.as_str());
     }
     b.build().map_err(client_err)
 }

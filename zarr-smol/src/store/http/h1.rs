@@ -95,7 +95,11 @@ impl H1Pool {
                 Ok(resp) => return Ok((resp, Lease { pool: self, sender: Some(sender), _slot: slot })),
                 // The server closed a kept-alive connection as we reused it (GETs, PUTs
                 // and DELETEs are idempotent, so sending again is safe either way).
-                Err(e) if reused && resent < RESEND_LIMIT && (e.is_canceled() || e.is_incomplete_message()) => {
+                Err(e)
+                    if reused
+                        && resent < RESEND_LIMIT
+                        && (e.is_canceled() || e.is_incomplete_message() || e.is_closed()) =>
+                {
                     resent += 1;
                 }
                 Err(e) => return Err(ClientError::Request(e)),

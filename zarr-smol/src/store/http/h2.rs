@@ -13,6 +13,7 @@
 use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use async_io::Timer;
 use bytes::Bytes;
@@ -26,6 +27,10 @@ use super::net::{self, h2_error, ClientError, HyperRequest, HyperResponse, Targe
 /// already closing; after that it is an ordinary transient failure.
 const RESEND_LIMIT: u32 = 8;
 
+/// How often a connection with requests in flight is pinged.
+const PING_INTERVAL: Duration = Duration::from_secs(10);
+/// How long a ping may go unanswered before the connection is closed.
+const PING_TIMEOUT: Duration = Duration::from_secs(10);
 /// Receive window of each stream, in bytes.
 const STREAM_WINDOW: u32 = 16 << 20;
 /// Receive window of the whole connection, in bytes.
@@ -53,8 +58,8 @@ impl fmt::Debug for H2Client {
 struct Conn {
     /// The open connection: its number (the attempt that made it) and its sender.
     open: Option<(u64, SendRequest<Full<Bytes>>)>,
-    /// The last attempt's failure, cleared by a success.
-    failure: Option<(io::ErrorKind, String)>,
+    /// The last failed attempt: its number and error.
+    failure: Option<(u64, io::ErrorKind, String)>,
     /// ALPN said HTTP/1.1: final for this store.
     not_h2: bool,
 }
@@ -80,7 +85,10 @@ impl H2Client {
             // The server says it did not process the request (GOAWAY before this stream,
             // REFUSED_STREAM) or it was never sent (the connection was closing): send it
             // again at once, on a new connection.
-            let again = resent < RESEND_LIMIT && unprocessed(&err);
+            // hyper's "dispatch task is gone" (a user error) means the same: the
+            // connection ended before the request got a stream.
+            let gone = err.is_user() && sender.is_closed();
+            let again = resent < RESEND_LIMIT && (gone || unprocessed(&err));
             if again || sender.is_closed() {
                 self.forget(id).await;
             }
@@ -104,8 +112,9 @@ impl H2Client {
             }
         }
         conn.open = None;
-        if let Some((kind, msg)) = &conn.failure {
-            if self.attempts.load(Ordering::Acquire) > seen {
+        // An attempt made while this request waited for the lock failed: share its error.
+        if let Some((attempt, kind, msg)) = &conn.failure {
+            if *attempt > seen {
                 return Err(ClientError::Connect(io::Error::new(*kind, msg.clone())));
             }
         }
@@ -128,7 +137,7 @@ impl H2Client {
                 Err(ClientError::NotH2)
             }
             Err(ClientError::Connect(e)) => {
-                conn.failure = Some((e.kind(), e.to_string()));
+                conn.failure = Some((id, e.kind(), e.to_string()));
                 Err(ClientError::Connect(e))
             }
             Err(e) => Err(e),
@@ -174,6 +183,12 @@ async fn connect(target: &Target) -> Result<SendRequest<Full<Bytes>>, ClientErro
         .initial_stream_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
         .max_frame_size(MAX_FRAME)
+        // A connection that went silent (NAT timeout, a host gone without a FIN) is
+        // found by a ping and closed, so the next request makes a new one instead of
+        // waiting on the dead one until the kernel gives up (~15 min).
+        .timer(crate::rt::SmolTimer)
+        .keep_alive_interval(PING_INTERVAL)
+        .keep_alive_timeout(PING_TIMEOUT)
         .handshake(net::hyper_io(stream))
         .await
         .map_err(|e| ClientError::Connect(io::Error::other(e)))?;
