@@ -245,6 +245,20 @@ struct Answer {
     body: Vec<u8>,
 }
 
+impl Answer {
+    /// An answer without its body yet, from the status and a header lookup (libcurl's
+    /// and hyper's header maps are of two versions of the `http` crate).
+    fn head(status: u16, header: impl Fn(&str) -> Option<String>) -> Answer {
+        Answer {
+            status,
+            content_length: header("content-length").and_then(|v| v.trim().parse().ok()),
+            content_range: header("content-range"),
+            retry_after: header("retry-after").as_deref().and_then(parse_retry_after),
+            body: Vec::new(),
+        }
+    }
+}
+
 /// A response body, and the value's total length when a 206 told it.
 struct Part {
     body: Bytes,
@@ -460,14 +474,8 @@ impl Inner {
                 return Err(Fallback::Redirect(to));
             }
         }
-        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let mut answer = Answer {
-            status,
-            content_length: header("content-length").and_then(|v| v.trim().parse().ok()),
-            content_range: header("content-range"),
-            retry_after: header("retry-after").as_deref().and_then(parse_retry_after),
-            body: Vec::new(),
-        };
+        let mut answer =
+            Answer::head(status, |name| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned));
         if matches!(method, Method::Head) {
             // No body follows a HEAD: the connection is free again.
             if let Some(lease) = lease {
@@ -553,15 +561,9 @@ impl Inner {
                 Failure::Fatal(e)
             }
         })?;
-        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let status = resp.status().as_u16();
-        let mut answer = Answer {
-            status,
-            content_length: header("content-length").and_then(|v| v.trim().parse().ok()),
-            content_range: header("content-range"),
-            retry_after: header("retry-after").as_deref().and_then(parse_retry_after),
-            body: Vec::new(),
-        };
+        let mut answer =
+            Answer::head(status, |name| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned));
         if !want_body(status) {
             return Ok(answer);
         }
