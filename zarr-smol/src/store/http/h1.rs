@@ -9,14 +9,14 @@
 
 use std::fmt;
 use std::io;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_io::Timer;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::client::conn::http1::SendRequest;
 
-use super::net::{self, ClientError, HyperRequest, HyperResponse, Target};
+use super::net::{self, ClientError, Connections, HyperRequest, HyperResponse, Target};
 
 /// Times a request goes again at once after a kept-alive connection turned out to
 /// be closed by the server (the keep-alive race): it never reached the server.
@@ -25,6 +25,7 @@ const RESEND_LIMIT: u32 = 4;
 /// Keep-alive HTTP/1.1 connections to one target, at most `max` open at once.
 pub(super) struct H1Pool {
     target: Target,
+    connections: Arc<Connections>,
     idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
     /// One permit per connection in use; `None`: no limit.
     slots: Option<async_lock::Semaphore>,
@@ -53,10 +54,23 @@ impl Lease<'_> {
     }
 }
 
+impl Drop for H1Pool {
+    fn drop(&mut self) {
+        // Closing the idle connections ends their tasks; see `Connections` for why wait.
+        self.idle.get_mut().unwrap_or_else(PoisonError::into_inner).clear();
+        self.connections.wait_closed(net::CLOSE_WAIT);
+    }
+}
+
 impl H1Pool {
     /// A pool of at most `max` connections (0: no limit).
     pub(super) fn new(target: Target, max: usize) -> H1Pool {
-        H1Pool { target, idle: Mutex::new(Vec::new()), slots: (max > 0).then(|| async_lock::Semaphore::new(max)) }
+        H1Pool {
+            target,
+            connections: Arc::default(),
+            idle: Mutex::new(Vec::new()),
+            slots: (max > 0).then(|| async_lock::Semaphore::new(max)),
+        }
     }
 
     /// Waits for a place among the pool's connections; held until the lease ends.
@@ -121,7 +135,7 @@ impl H1Pool {
     /// A new connection (TCP, TLS offering HTTP/1.1), within the connect timeout.
     async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, ClientError> {
         let timeout = self.target.connect_timeout;
-        futures_lite::future::or(open(&self.target), async {
+        futures_lite::future::or(open(&self.target, &self.connections), async {
             Timer::after(timeout).await;
             let msg = format!("connect timed out after {timeout:?}");
             Err(ClientError::Connect(io::Error::new(io::ErrorKind::TimedOut, msg)))
@@ -130,7 +144,7 @@ impl H1Pool {
     }
 }
 
-async fn open(target: &Target) -> Result<SendRequest<Full<Bytes>>, ClientError> {
+async fn open(target: &Target, connections: &Arc<Connections>) -> Result<SendRequest<Full<Bytes>>, ClientError> {
     let stream = net::open(target, b"\x08http/1.1").await?;
     let driver =
         net::driver().ok_or_else(|| ClientError::Setup(io::Error::other("cannot start the zarr-http thread")))?;
@@ -139,7 +153,7 @@ async fn open(target: &Target) -> Result<SendRequest<Full<Bytes>>, ClientError> 
         .await
         .map_err(|e| ClientError::Connect(io::Error::other(e)))?;
     // Driven on the driver thread like the h2 connections; ends when the sender is gone.
-    driver.spawn(conn).detach();
+    connections.spawn(driver, conn);
     Ok(sender)
 }
 
@@ -164,6 +178,10 @@ mod tests {
     }
 
     fn get(pool: &H1Pool, port: u16, key: &str) -> Result<Vec<u8>, ClientError> {
+        async_io::block_on(get_async(pool, port, key))
+    }
+
+    async fn get_async(pool: &H1Pool, port: u16, key: &str) -> Result<Vec<u8>, ClientError> {
         let make = || {
             hyper::Request::builder()
                 .uri(format!("/{key}"))
@@ -171,12 +189,10 @@ mod tests {
                 .body(Full::new(Bytes::new()))
                 .unwrap()
         };
-        async_io::block_on(async {
-            let (resp, lease) = pool.send(pool.slot().await, make).await?;
-            let body = resp.into_body().collect().await.map_err(ClientError::Request)?.to_bytes();
-            lease.release();
-            Ok(body.to_vec())
-        })
+        let (resp, lease) = pool.send(pool.slot().await, make).await?;
+        let body = resp.into_body().collect().await.map_err(ClientError::Request)?.to_bytes();
+        lease.release();
+        Ok(body.to_vec())
     }
 
     #[test]
@@ -216,6 +232,26 @@ mod tests {
         assert_eq!(c.requests, 12, "{c:?}");
         assert!(c.connections <= 2, "{c:?}");
         assert!(c.peak_in_flight <= 3, "{c:?}");
+    }
+
+    #[test]
+    fn dropping_the_pool_closes_its_connections_before_it_returns() {
+        // So that no TLS connection is still being torn down on the driver thread
+        // while the process exits (see `net::Connections`).
+        let mem = MemoryStore::new();
+        mem.insert("k", "value");
+        let server = Server::start(ServerConfig::memory(mem).threads(1)).unwrap();
+        let port = server.addr().port();
+        let pool = pool_for(&server, 4);
+        let futs: Vec<crate::store::BoxFuture<'_, Vec<u8>>> =
+            (0..4).map(|_| Box::pin(async { get_async(&pool, port, "k").await.unwrap() }) as _).collect();
+        for body in async_io::block_on(crate::store::join_all(futs)) {
+            assert_eq!(body, b"value");
+        }
+        let connections = Arc::clone(&pool.connections);
+        assert!(connections.live() >= 1);
+        drop(pool);
+        assert_eq!(connections.live(), 0);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_io::Timer;
@@ -20,7 +21,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::client::conn::http2::SendRequest;
 
-use super::net::{self, h2_error, ClientError, HyperRequest, HyperResponse, Target};
+use super::net::{self, h2_error, ClientError, Connections, HyperRequest, HyperResponse, Target};
 
 /// Times a request may be sent again at once on a fresh connection because the
 /// server said it did not process it (GOAWAY, REFUSED_STREAM) or the connection was
@@ -41,6 +42,7 @@ const MAX_FRAME: u32 = 64 << 10;
 /// One h2 connection to a target, made when first needed and again when it closes.
 pub(super) struct H2Client {
     target: Target,
+    connections: Arc<Connections>,
     conn: async_lock::Mutex<Conn>,
     /// Connection attempts so far, readable without the lock: a request that queued
     /// behind a failed attempt shares its failure instead of waiting out a connect
@@ -64,9 +66,22 @@ struct Conn {
     not_h2: bool,
 }
 
+impl Drop for H2Client {
+    fn drop(&mut self) {
+        // The last sender gone, the connection says GOAWAY and ends; see `Connections`.
+        self.conn.get_mut().open = None;
+        self.connections.wait_closed(net::CLOSE_WAIT);
+    }
+}
+
 impl H2Client {
     pub(super) fn new(target: Target) -> H2Client {
-        H2Client { target, conn: async_lock::Mutex::new(Conn::default()), attempts: AtomicU64::new(0) }
+        H2Client {
+            target,
+            connections: Arc::default(),
+            conn: async_lock::Mutex::new(Conn::default()),
+            attempts: AtomicU64::new(0),
+        }
     }
 
     /// Sends the request `make` builds (again, if the server did not process it) and
@@ -120,7 +135,7 @@ impl H2Client {
         }
         let id = self.attempts.fetch_add(1, Ordering::AcqRel) + 1;
         let timeout = self.target.connect_timeout;
-        let connected = futures_lite::future::or(connect(&self.target), async {
+        let connected = futures_lite::future::or(connect(&self.target, &self.connections), async {
             Timer::after(timeout).await;
             let msg = format!("connect timed out after {timeout:?}");
             Err(ClientError::Connect(io::Error::new(io::ErrorKind::TimedOut, msg)))
@@ -169,7 +184,7 @@ fn unprocessed(e: &hyper::Error) -> bool {
 }
 
 /// Opens a connection (TCP, TLS offering h2 and HTTP/1.1) and starts HTTP/2 on it.
-async fn connect(target: &Target) -> Result<SendRequest<Full<Bytes>>, ClientError> {
+async fn connect(target: &Target, connections: &Arc<Connections>) -> Result<SendRequest<Full<Bytes>>, ClientError> {
     let stream = net::open(target, b"\x02h2\x08http/1.1").await?;
     if target.tls.is_some() && !stream.alpn_h2() {
         return Err(ClientError::NotH2);
@@ -194,7 +209,7 @@ async fn connect(target: &Target) -> Result<SendRequest<Full<Bytes>>, ClientErro
         .map_err(|e| ClientError::Connect(io::Error::other(e)))?;
     // The connection's IO runs on the driver thread, whatever executor (if any) the
     // caller polls its requests with; it ends when every sender is gone.
-    driver.spawn(conn).detach();
+    connections.spawn(driver, conn);
     Ok(sender)
 }
 
@@ -272,7 +287,7 @@ mod tests {
     fn alpn_decides_between_h2_and_the_pool() {
         for (choice, h2) in [(Some(&b"\x02h2"[..]), true), (Some(b"\x08http/1.1"), false), (None, false)] {
             let (port, pem) = tls_server(choice);
-            let got = async_io::block_on(connect(&target(port, &pem)));
+            let got = async_io::block_on(connect(&target(port, &pem), &Arc::default()));
             match got {
                 Ok(_) => assert!(h2, "{choice:?}: h2 although the server did not pick it"),
                 Err(ClientError::NotH2) => assert!(!h2, "{choice:?}: the server picked h2"),
@@ -285,7 +300,7 @@ mod tests {
     fn an_untrusted_certificate_is_refused() {
         let (port, _) = tls_server(Some(b"\x02h2"));
         let (_, other) = tls_server(Some(b"\x02h2"));
-        match async_io::block_on(connect(&target(port, &other))) {
+        match async_io::block_on(connect(&target(port, &other), &Arc::default())) {
             Err(ClientError::Certificate(why)) => assert!(why.contains("certificate"), "{why}"),
             Err(e) => panic!("wrong error: {e}"),
             Ok(_) => panic!("connected to a server whose certificate is not trusted"),
