@@ -228,10 +228,13 @@ impl Inner {
             match sent {
                 Ok(answer) => return Ok(answer),
                 Err(Fallback::Failed(f)) => return Err(f),
-                Err(Fallback::NotH2) => {
+                Err(Fallback::NotH2(stream)) => {
                     self.not_h2.store(true, Ordering::Release);
-                    if self.h1.is_none() {
-                        return self.exchange_curl(key, url, method, &want_body).await;
+                    let Some(h1) = &self.h1 else { return self.exchange_curl(key, url, method, &want_body).await };
+                    // The TLS connection that learnt it serves HTTP/1.1 instead: no
+                    // second handshake (two more round trips) before the first answer.
+                    if let Some(stream) = stream {
+                        h1.adopt(*stream).await;
                     }
                     via = Via::H1;
                 }

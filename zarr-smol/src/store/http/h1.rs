@@ -121,6 +121,15 @@ impl H1Pool {
         }
     }
 
+    /// Starts HTTP/1.1 on a connection made elsewhere (by the h2 client, whose ALPN
+    /// got HTTP/1.1) and keeps it among the idle ones. If HTTP cannot start on it,
+    /// it is dropped: the next request connects as usual.
+    pub(super) async fn adopt(&self, stream: net::Stream) {
+        if let Ok(sender) = start(stream, &self.connections).await {
+            self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(sender);
+        }
+    }
+
     /// An idle connection that is still open.
     fn take_idle(&self) -> Option<SendRequest<Full<Bytes>>> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
@@ -145,7 +154,11 @@ impl H1Pool {
 }
 
 async fn open(target: &Target, connections: &Arc<Connections>) -> Result<SendRequest<Full<Bytes>>, ClientError> {
-    let stream = net::open(target, b"\x08http/1.1").await?;
+    start(net::open(target, b"\x08http/1.1").await?, connections).await
+}
+
+/// HTTP/1.1 on `stream`, its connection task on the driver thread.
+async fn start(stream: net::Stream, connections: &Arc<Connections>) -> Result<SendRequest<Full<Bytes>>, ClientError> {
     let driver =
         net::driver().ok_or_else(|| ClientError::Setup(io::Error::other("cannot start the zarr-http thread")))?;
     let (sender, conn) = hyper::client::conn::http1::Builder::new()
@@ -252,6 +265,21 @@ mod tests {
         assert!(connections.live() >= 1);
         drop(pool);
         assert_eq!(connections.live(), 0);
+    }
+
+    #[test]
+    fn an_adopted_connection_serves_the_next_request() {
+        // The h2 client hands over the TLS connection whose ALPN said HTTP/1.1; here a
+        // plain one stands in for it. The request reuses it: no second connection.
+        let mem = MemoryStore::new();
+        mem.insert("k", "value");
+        let server = Server::start(ServerConfig::memory(mem).threads(1)).unwrap();
+        let port = server.addr().port();
+        let pool = pool_for(&server, 2);
+        let stream = async_io::block_on(net::open(&pool.target, b"")).unwrap();
+        async_io::block_on(pool.adopt(stream));
+        assert_eq!(get(&pool, port, "k").unwrap(), b"value");
+        assert_eq!(server.counters().connections, 1);
     }
 
     #[test]

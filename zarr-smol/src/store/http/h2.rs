@@ -119,7 +119,7 @@ impl H2Client {
         let seen = self.attempts.load(Ordering::Acquire);
         let mut conn = self.conn.lock().await;
         if conn.not_h2 {
-            return Err(ClientError::NotH2);
+            return Err(ClientError::NotH2(None));
         }
         if let Some((id, s)) = &conn.open {
             if !s.is_closed() {
@@ -147,9 +147,9 @@ impl H2Client {
                 conn.open = Some((id, s.clone()));
                 Ok((id, s))
             }
-            Err(ClientError::NotH2) => {
+            Err(ClientError::NotH2(stream)) => {
                 conn.not_h2 = true;
-                Err(ClientError::NotH2)
+                Err(ClientError::NotH2(stream))
             }
             Err(ClientError::Connect(e)) => {
                 conn.failure = Some((id, e.kind(), e.to_string()));
@@ -187,7 +187,7 @@ fn unprocessed(e: &hyper::Error) -> bool {
 async fn connect(target: &Target, connections: &Arc<Connections>) -> Result<SendRequest<Full<Bytes>>, ClientError> {
     let stream = net::open(target, b"\x02h2\x08http/1.1").await?;
     if target.tls.is_some() && !stream.alpn_h2() {
-        return Err(ClientError::NotH2);
+        return Err(ClientError::NotH2(Some(Box::new(stream))));
     }
     let driver =
         net::driver().ok_or_else(|| ClientError::Setup(io::Error::other("cannot start the zarr-http thread")))?;
@@ -290,7 +290,10 @@ mod tests {
             let got = async_io::block_on(connect(&target(port, &pem), &Arc::default()));
             match got {
                 Ok(_) => assert!(h2, "{choice:?}: h2 although the server did not pick it"),
-                Err(ClientError::NotH2) => assert!(!h2, "{choice:?}: the server picked h2"),
+                Err(ClientError::NotH2(stream)) => {
+                    assert!(!h2, "{choice:?}: the server picked h2");
+                    assert!(stream.is_some(), "{choice:?}: the connection is handed on for HTTP/1.1");
+                }
                 Err(e) => panic!("{choice:?}: {e}"),
             }
         }

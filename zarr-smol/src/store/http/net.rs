@@ -50,7 +50,9 @@ impl fmt::Debug for Target {
 #[derive(Debug)]
 pub(super) enum ClientError {
     /// TLS ALPN chose HTTP/1.1 (or nothing): the store must use its HTTP/1.1 pool.
-    NotH2,
+    /// The request that made the connection gets it, to use for HTTP/1.1 rather than
+    /// pay for another handshake; the others get `None`.
+    NotH2(Option<Box<Stream>>),
     /// TCP or TLS connect failed, or timed out.
     Connect(io::Error),
     /// The TLS setup itself is wrong (e.g. an unreadable CA file): retrying will not help.
@@ -64,7 +66,7 @@ pub(super) enum ClientError {
 impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ClientError::NotH2 => f.write_str("server does not speak HTTP/2"),
+            ClientError::NotH2(_) => f.write_str("server does not speak HTTP/2"),
             ClientError::Connect(e) => write!(f, "connect: {e}"),
             ClientError::Setup(e) => write!(f, "tls setup: {e}"),
             ClientError::Certificate(why) => write!(
@@ -83,7 +85,7 @@ impl fmt::Display for ClientError {
 impl std::error::Error for ClientError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ClientError::NotH2 | ClientError::Certificate(_) => None,
+            ClientError::NotH2(_) | ClientError::Certificate(_) => None,
             ClientError::Connect(e) | ClientError::Setup(e) => Some(e),
             ClientError::Request(e) => Some(e),
         }
@@ -106,6 +108,15 @@ pub(super) fn h2_error(e: &hyper::Error) -> Option<&h2::Error> {
 pub(super) enum Stream {
     Tcp(Async<TcpStream>),
     Tls(SslStream<Async<TcpStream>>),
+}
+
+impl fmt::Debug for Stream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stream::Tcp(_) => "Stream::Tcp",
+            Stream::Tls(_) => "Stream::Tls",
+        })
+    }
 }
 
 impl Stream {

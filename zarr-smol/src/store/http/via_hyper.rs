@@ -76,7 +76,7 @@ impl Inner {
         let (resp, lease) = match (via, &self.h2, &self.h1) {
             (Via::H2, Some(h2), _) => match with_stall(head_stall, h2.send(make)).await {
                 Some(Ok(resp)) => (resp, None),
-                Some(Err(ClientError::NotH2)) => return Err(Fallback::NotH2),
+                Some(Err(ClientError::NotH2(stream))) => return Err(Fallback::NotH2(stream)),
                 Some(Err(e)) => return Err(failed(e)),
                 None => return Err(Fallback::Failed(stalled(key, url, head_stall))),
             },
@@ -148,7 +148,7 @@ pub(super) enum Via {
 /// Why a request did not get its answer from a hyper client.
 pub(super) enum Fallback {
     /// ALPN chose HTTP/1.1: this and every later request go to the TLS HTTP/1.1 pool.
-    NotH2,
+    NotH2(Option<Box<net::Stream>>),
     /// A redirect to this URL: the pool's libcurl goes on from there.
     Redirect(String),
     Failed(Failure),
