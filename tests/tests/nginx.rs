@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use zarr_proto::http::ByteRange;
 use zarr_proto::ndarray::NdArray;
 use zarr_proto::selection::parse::SelectionKind as ProtoKind;
 use zarr_proto::selection::Selection;
@@ -273,6 +274,21 @@ fn fixtures_read_from_nginx_over_every_protocol() {
                     }
                 }
             }
+        }
+    }
+
+    // An empty range is a HEAD: over every endpoint it gives zero bytes, whatever the
+    // value's Content-Length says, even above max_response_bytes (no body follows).
+    for ep in &endpoints {
+        let config = HttpConfig { max_response_bytes: 16, ..ep.config.clone() };
+        let url = format!("{}/v2_seed_6443.zarr", ep.url);
+        let got = smol::block_on(async {
+            let store = zarr_smol::store_for_url(&url, config).map_err(|e| e.to_string())?;
+            store.get(".zarray", Some(ByteRange::new(0, 0))).await.map_err(|e| e.to_string())
+        });
+        match got {
+            Ok(Some(b)) if b.is_empty() => passed += 1,
+            other => failures.push(format!("empty range of .zarray over {}: {other:?}", ep.name)),
         }
     }
 
