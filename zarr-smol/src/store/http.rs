@@ -1,7 +1,6 @@
 //! A store read over HTTP(S): hyper for HTTP/2 and TLS HTTP/1.1, isahc (libcurl)
 //! for plain HTTP/1.1, proxies and redirects.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use async_io::Timer;
@@ -70,8 +69,6 @@ struct Inner {
     h2: Option<H2Client>,
     /// The TLS HTTP/1.1 pool, for `https://` servers that do not speak h2.
     h1: Option<H1Pool>,
-    /// Set when the h2 client learnt (by ALPN) that the server speaks only HTTP/1.1.
-    not_h2: AtomicBool,
     /// Permits for [`HttpConfig::max_requests_in_flight`].
     in_flight: Option<async_lock::Semaphore>,
 }
@@ -145,7 +142,6 @@ impl HttpStore {
             curl: OnceLock::new(),
             h2,
             h1,
-            not_h2: AtomicBool::new(false),
             in_flight: (config.max_requests_in_flight > 0)
                 .then(|| async_lock::Semaphore::new(config.max_requests_in_flight)),
             config,
@@ -205,7 +201,7 @@ impl Inner {
         method: Method<'_>,
         want_body: impl Fn(u16) -> bool,
     ) -> Result<Answer, Failure> {
-        let hyper = if self.h2.is_some() && !self.not_h2.load(Ordering::Acquire) {
+        let hyper = if self.h2.as_ref().is_some_and(|h2| !h2.speaks_only_http1()) {
             Some(Via::H2)
         } else if self.h1.is_some() {
             Some(Via::H1)
@@ -229,7 +225,6 @@ impl Inner {
                 Ok(answer) => return Ok(answer),
                 Err(Fallback::Failed(f)) => return Err(f),
                 Err(Fallback::NotH2(stream)) => {
-                    self.not_h2.store(true, Ordering::Release);
                     let Some(h1) = &self.h1 else { return self.exchange_curl(key, url, method, &want_body).await };
                     // The TLS connection that learnt it serves HTTP/1.1 instead: no
                     // second handshake (two more round trips) before the first answer.

@@ -11,7 +11,6 @@ use std::fmt;
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use async_io::Timer;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::client::conn::http1::SendRequest;
@@ -143,13 +142,7 @@ impl H1Pool {
 
     /// A new connection (TCP, TLS offering HTTP/1.1), within the connect timeout.
     async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, ClientError> {
-        let timeout = self.target.connect_timeout;
-        futures_lite::future::or(open(&self.target, &self.connections), async {
-            Timer::after(timeout).await;
-            let msg = format!("connect timed out after {timeout:?}");
-            Err(ClientError::Connect(io::Error::new(io::ErrorKind::TimedOut, msg)))
-        })
-        .await
+        net::within_connect_timeout(&self.target, open(&self.target, &self.connections)).await
     }
 }
 
@@ -159,14 +152,12 @@ async fn open(target: &Target, connections: &Arc<Connections>) -> Result<SendReq
 
 /// HTTP/1.1 on `stream`, its connection task on the driver thread.
 async fn start(stream: net::Stream, connections: &Arc<Connections>) -> Result<SendRequest<Full<Bytes>>, ClientError> {
-    let driver =
-        net::driver().ok_or_else(|| ClientError::Setup(io::Error::other("cannot start the zarr-http thread")))?;
     let (sender, conn) = hyper::client::conn::http1::Builder::new()
         .handshake(net::hyper_io(stream))
         .await
         .map_err(|e| ClientError::Connect(io::Error::other(e)))?;
     // Driven on the driver thread like the h2 connections; ends when the sender is gone.
-    connections.spawn(driver, conn);
+    connections.spawn(conn)?;
     Ok(sender)
 }
 
@@ -221,25 +212,10 @@ mod tests {
         assert_eq!(server.counters().connections, 1, "one after another: one connection");
         // Twelve at once through a pool of three: never more than three connections.
         server.reset_counters();
-        let futs: Vec<crate::store::BoxFuture<'_, Bytes>> = (0..12)
-            .map(|_| {
-                Box::pin(async {
-                    let make = || {
-                        hyper::Request::builder()
-                            .uri("/k")
-                            .header("host", format!("127.0.0.1:{port}"))
-                            .body(Full::new(Bytes::new()))
-                            .unwrap()
-                    };
-                    let (resp, lease) = pool.send(pool.slot().await, make).await.unwrap();
-                    let body = resp.into_body().collect().await.unwrap().to_bytes();
-                    lease.release();
-                    body
-                }) as _
-            })
-            .collect();
+        let futs: Vec<crate::store::BoxFuture<'_, Vec<u8>>> =
+            (0..12).map(|_| Box::pin(async { get_async(&pool, port, "k").await.unwrap() }) as _).collect();
         for body in async_io::block_on(crate::store::join_all(futs)) {
-            assert_eq!(&body[..], b"value");
+            assert_eq!(body, b"value");
         }
         let c = server.counters();
         assert_eq!(c.requests, 12, "{c:?}");

@@ -12,11 +12,10 @@
 
 use std::fmt;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_io::Timer;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::client::conn::http2::SendRequest;
@@ -48,6 +47,8 @@ pub(super) struct H2Client {
     /// behind a failed attempt shares its failure instead of waiting out a connect
     /// timeout of its own.
     attempts: AtomicU64,
+    /// ALPN said HTTP/1.1: final for this client, and readable without the lock.
+    not_h2: AtomicBool,
 }
 
 impl fmt::Debug for H2Client {
@@ -62,8 +63,6 @@ struct Conn {
     open: Option<(u64, SendRequest<Full<Bytes>>)>,
     /// The last failed attempt: its number and error.
     failure: Option<(u64, io::ErrorKind, String)>,
-    /// ALPN said HTTP/1.1: final for this store.
-    not_h2: bool,
 }
 
 impl Drop for H2Client {
@@ -81,7 +80,13 @@ impl H2Client {
             connections: Arc::default(),
             conn: async_lock::Mutex::new(Conn::default()),
             attempts: AtomicU64::new(0),
+            not_h2: AtomicBool::new(false),
         }
+    }
+
+    /// Whether the server's ALPN chose HTTP/1.1: every request belongs in the pool.
+    pub(super) fn speaks_only_http1(&self) -> bool {
+        self.not_h2.load(Ordering::Acquire)
     }
 
     /// Sends the request `make` builds (again, if the server did not process it) and
@@ -118,7 +123,7 @@ impl H2Client {
     async fn sender(&self) -> Result<(u64, SendRequest<Full<Bytes>>), ClientError> {
         let seen = self.attempts.load(Ordering::Acquire);
         let mut conn = self.conn.lock().await;
-        if conn.not_h2 {
+        if self.speaks_only_http1() {
             return Err(ClientError::NotH2(None));
         }
         if let Some((id, s)) = &conn.open {
@@ -134,13 +139,7 @@ impl H2Client {
             }
         }
         let id = self.attempts.fetch_add(1, Ordering::AcqRel) + 1;
-        let timeout = self.target.connect_timeout;
-        let connected = futures_lite::future::or(connect(&self.target, &self.connections), async {
-            Timer::after(timeout).await;
-            let msg = format!("connect timed out after {timeout:?}");
-            Err(ClientError::Connect(io::Error::new(io::ErrorKind::TimedOut, msg)))
-        })
-        .await;
+        let connected = net::within_connect_timeout(&self.target, connect(&self.target, &self.connections)).await;
         match connected {
             Ok(s) => {
                 conn.failure = None;
@@ -148,7 +147,7 @@ impl H2Client {
                 Ok((id, s))
             }
             Err(ClientError::NotH2(stream)) => {
-                conn.not_h2 = true;
+                self.not_h2.store(true, Ordering::Release);
                 Err(ClientError::NotH2(stream))
             }
             Err(ClientError::Connect(e)) => {
@@ -189,8 +188,6 @@ async fn connect(target: &Target, connections: &Arc<Connections>) -> Result<Send
     if target.tls.is_some() && !stream.alpn_h2() {
         return Err(ClientError::NotH2(Some(Box::new(stream))));
     }
-    let driver =
-        net::driver().ok_or_else(|| ClientError::Setup(io::Error::other("cannot start the zarr-http thread")))?;
     // Flow-control windows wide enough that one connection is not what limits a
     // far server: the stream window holds a whole split part (8 MiB by default), the
     // connection's several (hyper's 2 and 5 MiB would cap 100 ms away at ~50 MB/s).
@@ -209,7 +206,7 @@ async fn connect(target: &Target, connections: &Arc<Connections>) -> Result<Send
         .map_err(|e| ClientError::Connect(io::Error::other(e)))?;
     // The connection's IO runs on the driver thread, whatever executor (if any) the
     // caller polls its requests with; it ends when every sender is gone.
-    connections.spawn(driver, conn);
+    connections.spawn(conn)?;
     Ok(sender)
 }
 

@@ -129,6 +129,20 @@ impl Stream {
     }
 }
 
+/// `connect`, or a `TimedOut` error once `target`'s connect timeout has passed.
+pub(super) async fn within_connect_timeout<T>(
+    target: &Target,
+    connect: impl Future<Output = Result<T, ClientError>>,
+) -> Result<T, ClientError> {
+    let timeout = target.connect_timeout;
+    futures_lite::future::or(connect, async {
+        async_io::Timer::after(timeout).await;
+        let msg = format!("connect timed out after {timeout:?}");
+        Err(ClientError::Connect(io::Error::new(io::ErrorKind::TimedOut, msg)))
+    })
+    .await
+}
+
 /// TCP to `target`, then TLS offering `alpn` (ALPN wire format) if it has TLS settings.
 pub(super) async fn open(target: &Target, alpn: &[u8]) -> Result<Stream, ClientError> {
     let tcp = tcp_connect(&target.host, target.port).await.map_err(ClientError::Connect)?;
@@ -218,7 +232,7 @@ pub(super) async fn tcp_connect(host: &str, port: u16) -> io::Result<Async<TcpSt
 
 /// The executor that runs every hyper connection (h2 and TLS HTTP/1.1), on its own
 /// thread (`None` if the thread could not be started).
-pub(super) fn driver() -> Option<&'static Executor<'static>> {
+fn driver() -> Option<&'static Executor<'static>> {
     static DRIVER: OnceLock<Option<&'static Executor<'static>>> = OnceLock::new();
     *DRIVER.get_or_init(|| {
         let ex: &'static Executor<'static> = Box::leak(Box::new(Executor::new()));
@@ -247,10 +261,12 @@ pub(super) struct Connections {
 
 impl Connections {
     /// Runs `conn` on the driver thread, counted until it ends (its IO dropped).
-    pub(super) fn spawn<F>(self: &Arc<Self>, driver: &Executor<'static>, conn: F)
+    pub(super) fn spawn<F>(self: &Arc<Self>, conn: F) -> Result<(), ClientError>
     where
         F: Future + Send + 'static,
     {
+        let driver =
+            driver().ok_or_else(|| ClientError::Setup(io::Error::other("cannot start the zarr-http thread")))?;
         *self.live.lock().unwrap_or_else(PoisonError::into_inner) += 1;
         let this = Arc::clone(self);
         driver
@@ -263,6 +279,7 @@ impl Connections {
                 }
             })
             .detach();
+        Ok(())
     }
 
     /// Connections still running.

@@ -29,12 +29,8 @@ impl Inner {
         let host_configured = self.config.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host"));
         let (target, host) = match via {
             Via::H2 => (uri, None),
-            Via::H1 if host_configured => {
-                let path = uri.path_and_query().map_or("/", |p| p.as_str()).parse::<hyper::Uri>();
-                (path.map_err(|_| Fallback::Failed(invalid_url(key)))?, None)
-            }
             Via::H1 => {
-                let host = uri.authority().map(|a| a.as_str().to_owned());
+                let host = uri.authority().filter(|_| !host_configured).map(|a| a.as_str().to_owned());
                 let path = uri.path_and_query().map_or("/", |p| p.as_str()).parse::<hyper::Uri>();
                 (path.map_err(|_| Fallback::Failed(invalid_url(key)))?, host)
             }
@@ -68,7 +64,7 @@ impl Inner {
         // upload gets one stall period per MiB (a floor of ~35 KB/s by default), as
         // hyper does not report upload progress.
         let upload = match method {
-            Method::Put(b) => b.len() as u32 >> 20,
+            Method::Put(b) => u32::try_from(b.len() >> 20).unwrap_or(u32::MAX),
             _ => 0,
         };
         let head_stall = stall.map(|t| t.saturating_mul(1 + upload));
@@ -187,14 +183,17 @@ pub(super) async fn with_stall<T>(stall: Option<Duration>, fut: impl std::future
     }
 }
 
-pub(super) fn stalled(key: &str, url: &str, stall: Option<Duration>) -> Failure {
-    let t = stall.unwrap_or_default();
-    let source = io::Error::new(io::ErrorKind::TimedOut, format!("no data for {t:?}"));
-    Failure::Transient(StoreError::Transport { key: key.into(), url: url.into(), source: Box::new(source) }, None)
+fn stalled(key: &str, url: &str, stall: Option<Duration>) -> Failure {
+    timeout_failure(key, url, format!("no data for {:?}", stall.unwrap_or_default()))
 }
 
 pub(super) fn timed_out(key: &str, url: &str, t: Duration) -> Failure {
-    let source = io::Error::new(io::ErrorKind::TimedOut, format!("request timed out after {t:?}"));
+    timeout_failure(key, url, format!("request timed out after {t:?}"))
+}
+
+/// A timeout, retried like a reset.
+fn timeout_failure(key: &str, url: &str, what: String) -> Failure {
+    let source = io::Error::new(io::ErrorKind::TimedOut, what);
     Failure::Transient(StoreError::Transport { key: key.into(), url: url.into(), source: Box::new(source) }, None)
 }
 
