@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use zarr_proto::http::RetryPolicy;
-use zarr_smol::server::{Fault, Server, ServerConfig, ServerHandle};
 use zarr_smol::{HttpConfig, HttpVersion, Selection};
+use zarr_store::server::{Fault, Server, ServerConfig, ServerHandle};
 use zarr_tests::compare::compare_ndarray;
 use zarr_tests::manifest::{fixtures_dir, ArrayFixture, Manifest};
 

@@ -216,13 +216,27 @@ fn fixtures_read_from_nginx_over_every_protocol() {
     // whole seed read: 5 metadata requests and 1289 chunks. Over HTTP/1.1 the requests
     // spread over the keep-alive pool; over TLS that means the ones queued behind the
     // first answer moved off the one-connection client once it told HTTP/1.1.
+    // nginx writes a request's log line after its last byte went out, so a client can
+    // finish before the line is there: count once the log has stopped growing.
+    let settled_log = || {
+        let mut log = nginx.access_log();
+        for _ in 0..40 {
+            std::thread::sleep(std::time::Duration::from_millis(25));
+            let again = nginx.access_log();
+            if again.len() == log.len() {
+                break;
+            }
+            log = again;
+        }
+        log
+    };
     for ep in &endpoints {
-        let before = nginx.access_log().lines().count();
+        let before = settled_log().lines().count();
         let url = format!("{}/v2_seed_6443.zarr", ep.url);
         if let Err(e) = read_async(&url, &ep.config, &Selection::all()) {
             failures.push(format!("seed over {}: {e}", ep.name));
         }
-        let log = nginx.access_log();
+        let log = settled_log();
         let port = ep.port.to_string();
         let mut per_connection: BTreeMap<&str, usize> = BTreeMap::new();
         for l in log.lines().skip(before).filter(|l| l.split(' ').next() == Some(port.as_str())) {

@@ -8,8 +8,9 @@ use zarr_proto::metadata::{ArrayMetadata, NodeMetadata};
 use zarr_proto::read::ReadOp;
 use zarr_proto::{key, Limits};
 
+use zarr_store::{local_path, FsStore, Store};
+
 use crate::driver::{self, ReadOptions};
-use crate::store::{FsStore, Store};
 use crate::{Error, NdArray, Selection};
 
 /// A Zarr v2 or v3 array: its metadata and the store it lives in.
@@ -115,11 +116,6 @@ impl Array {
     pub fn chunk_key(&self, chunk: &[u64]) -> String {
         key::join(&self.path, &self.meta.chunk_key(chunk))
     }
-}
-
-/// A filesystem path from a path or `file://` URL.
-pub(crate) fn local_path(path_or_url: &str) -> std::path::PathBuf {
-    path_or_url.strip_prefix("file://").unwrap_or(path_or_url).into()
 }
 
 /// Parses the metadata documents of a node with default codecs and limits.

@@ -1,6 +1,9 @@
 //! The error type of the blocking driver.
 
-/// Anything that can go wrong reading an array: the core's errors plus IO.
+use zarr_store::StoreError;
+
+/// Anything that can go wrong reading an array: the core's errors, store failures
+/// (with their key, HTTP status and cause intact) and thread start-up.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -8,10 +11,13 @@ pub enum Error {
     #[error(transparent)]
     Proto(#[from] zarr_proto::Error),
     /// The store failed for a key.
-    #[error("{key}: {source}")]
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The operating system refused a thread the read needed.
+    #[error("{what}: {source}")]
     Io {
-        /// The store key.
-        key: String,
+        /// What was being done.
+        what: String,
         /// What failed.
         source: std::io::Error,
     },
@@ -28,7 +34,7 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(key: &str, source: std::io::Error) -> Error {
-        Error::Io { key: key.into(), source }
+    pub(crate) fn io(what: &str, source: std::io::Error) -> Error {
+        Error::Io { what: what.into(), source }
     }
 }

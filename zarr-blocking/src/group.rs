@@ -7,9 +7,9 @@ use zarr_proto::key;
 use zarr_proto::metadata::consolidated::ConsolidatedMetadata;
 use zarr_proto::metadata::{GroupMetadata, NodeMetadata};
 use zarr_proto::open::OpenOp;
+use zarr_store::{local_path, FsStore, Store};
 
-use crate::array::{local_path, registry_and_limits};
-use crate::store::{FsStore, Store};
+use crate::array::registry_and_limits;
 use crate::{Array, Error};
 
 /// An array or a group.
@@ -39,12 +39,12 @@ impl std::fmt::Debug for Group {
 pub(crate) fn read_node(store: &dyn Store, path: &str) -> Result<NodeMetadata, Error> {
     let (registry, limits) = registry_and_limits();
     let mut op = OpenOp::new(path);
-    let answers: Vec<Result<Option<Vec<u8>>, Error>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = op.keys().iter().map(|k| scope.spawn(move || store.get(k, None))).collect();
+    let answers: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = op.keys().iter().map(|k| scope.spawn(move || store.get_blocking(k, None))).collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
     });
     for (i, answer) in answers.into_iter().enumerate() {
-        op.handle_response(i, answer?, &limits)?;
+        op.handle_response(i, answer?.map(Vec::from), &limits)?;
     }
     Ok(op.finish(&registry, &limits)?)
 }
@@ -97,13 +97,13 @@ impl Group {
 
     /// The names of the direct children, sorted; from consolidated metadata when present.
     pub fn children(&self) -> Result<Vec<String>, Error> {
-        if let Some(c) = self.consolidated() {
-            return Ok(c.nodes.keys().filter(|k| !k.contains('/')).cloned().collect());
+        if let Some(names) = self.meta.consolidated_children() {
+            return Ok(names);
         }
         let prefix = if self.path.is_empty() { String::new() } else { format!("{}/", self.path) };
-        let (_, dirs) = self.store.list_dir(&prefix)?;
+        let listing = self.store.list_dir_blocking(&prefix)?;
         let mut names = Vec::new();
-        for dir in dirs {
+        for dir in listing.prefixes {
             let name = dir[prefix.len()..].trim_end_matches('/').to_string();
             let child = key::join(&self.path, &name);
             if read_node(self.store.as_ref(), &child).is_ok() {
@@ -116,19 +116,12 @@ impl Group {
 
     /// Opens the node at `relative` below this group (`a/b`), using consolidated metadata when present.
     pub fn child(&self, relative: &str) -> Result<Node, Error> {
-        let relative = relative.trim_matches('/');
-        let path = key::join(&self.path, relative);
-        if let Some(node) = self.consolidated().and_then(|c| c.nodes.get(relative)) {
-            return Ok(match node.clone() {
-                NodeMetadata::Array(meta) => Node::Array(Array::from_metadata(self.store.clone(), &path, meta)),
-                NodeMetadata::Group(mut meta) => {
-                    // Consolidated metadata lists every descendant flat; the child sees its own subtree.
-                    meta.consolidated = self.consolidated().map(|c| c.subtree(relative));
-                    Node::Group(Group { store: self.store.clone(), path, meta })
-                }
-            });
-        }
-        Group::open_node(self.store.clone(), &path)
+        let path = key::join(&self.path, relative.trim_matches('/'));
+        Ok(match self.meta.consolidated_child(relative) {
+            Some(NodeMetadata::Array(meta)) => Node::Array(Array::from_metadata(self.store.clone(), &path, meta)),
+            Some(NodeMetadata::Group(meta)) => Node::Group(Group { store: self.store.clone(), path, meta }),
+            None => return Group::open_node(self.store.clone(), &path),
+        })
     }
 
     /// Opens the array at `relative` below this group.

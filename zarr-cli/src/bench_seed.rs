@@ -13,8 +13,10 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use serde_json::json;
+use zarr_proto::flow::StoreKind;
 use zarr_proto::http::ByteRange;
 use zarr_proto::selection::Selection;
+use zarr_store::{BoxFuture, HttpConfig, ListDir, Store, StoreResult};
 
 use crate::demo;
 
@@ -76,19 +78,15 @@ impl InFlight {
     }
 }
 
-/// An async store that counts the `get`s it has in flight.
+/// A store that counts the `get`s it has in flight, whichever driver asks.
 #[derive(Debug)]
-struct CountingAsync {
-    inner: Arc<dyn zarr_smol::Store>,
+struct Counting {
+    inner: Arc<dyn Store>,
     counts: Arc<InFlight>,
 }
 
-impl zarr_smol::Store for CountingAsync {
-    fn get(
-        &self,
-        key: &str,
-        range: Option<ByteRange>,
-    ) -> zarr_smol::BoxFuture<'static, zarr_smol::store::StoreResult<Option<bytes::Bytes>>> {
+impl Store for Counting {
+    fn get(&self, key: &str, range: Option<ByteRange>) -> BoxFuture<'static, StoreResult<Option<bytes::Bytes>>> {
         let fetch = self.inner.get(key, range);
         let counts = Arc::clone(&self.counts);
         Box::pin(async move {
@@ -99,58 +97,31 @@ impl zarr_smol::Store for CountingAsync {
         })
     }
 
-    fn set(&self, key: &str, value: bytes::Bytes) -> zarr_smol::BoxFuture<'static, zarr_smol::store::StoreResult<()>> {
-        self.inner.set(key, value)
-    }
-
-    fn delete(&self, key: &str) -> zarr_smol::BoxFuture<'static, zarr_smol::store::StoreResult<()>> {
-        self.inner.delete(key)
-    }
-
-    fn list(&self, prefix: &str) -> zarr_smol::BoxFuture<'static, zarr_smol::store::StoreResult<Vec<String>>> {
-        self.inner.list(prefix)
-    }
-
-    fn list_dir(
-        &self,
-        prefix: &str,
-    ) -> zarr_smol::BoxFuture<'static, zarr_smol::store::StoreResult<zarr_smol::ListDir>> {
-        self.inner.list_dir(prefix)
-    }
-}
-
-/// A blocking store that counts the `get`s it has in flight.
-struct CountingBlocking {
-    inner: Arc<dyn zarr_blocking::Store>,
-    counts: Arc<InFlight>,
-}
-
-impl zarr_blocking::Store for CountingBlocking {
-    fn get(&self, key: &str, range: Option<ByteRange>) -> std::result::Result<Option<Vec<u8>>, zarr_blocking::Error> {
+    fn get_blocking(&self, key: &str, range: Option<ByteRange>) -> StoreResult<Option<bytes::Bytes>> {
         self.counts.enter();
-        let result = self.inner.get(key, range);
+        let result = self.inner.get_blocking(key, range);
         self.counts.leave();
         result
     }
 
-    fn set(&self, key: &str, value: &[u8]) -> std::result::Result<(), zarr_blocking::Error> {
+    fn set(&self, key: &str, value: bytes::Bytes) -> BoxFuture<'static, StoreResult<()>> {
         self.inner.set(key, value)
     }
 
-    fn delete(&self, key: &str) -> std::result::Result<(), zarr_blocking::Error> {
+    fn delete(&self, key: &str) -> BoxFuture<'static, StoreResult<()>> {
         self.inner.delete(key)
     }
 
-    fn list_dir(&self, prefix: &str) -> std::result::Result<(Vec<String>, Vec<String>), zarr_blocking::Error> {
+    fn list(&self, prefix: &str) -> BoxFuture<'static, StoreResult<Vec<String>>> {
+        self.inner.list(prefix)
+    }
+
+    fn list_dir(&self, prefix: &str) -> BoxFuture<'static, StoreResult<ListDir>> {
         self.inner.list_dir(prefix)
     }
 
-    fn size(&self, key: &str) -> std::result::Result<Option<u64>, zarr_blocking::Error> {
-        self.inner.size(key)
-    }
-
-    fn concurrency(&self) -> usize {
-        self.inner.concurrency()
+    fn kind(&self) -> StoreKind {
+        self.inner.kind()
     }
 }
 
@@ -270,33 +241,23 @@ fn measure(
     })
 }
 
-fn measure_async(
-    url: &str,
-    config: &zarr_smol::HttpConfig,
-    repeat: usize,
-    concurrency: Option<usize>,
-) -> Result<Measured> {
+fn measure_async(url: &str, config: &HttpConfig, repeat: usize, concurrency: Option<usize>) -> Result<Measured> {
     let options = zarr_smol::ReadOptions { concurrency, ..Default::default() };
     measure("async", url, repeat, |counts| {
         smol::block_on(async {
-            let inner = zarr_smol::store_for_url(url, config.clone())?;
-            let store: Arc<dyn zarr_smol::Store> = Arc::new(CountingAsync { inner, counts: Arc::clone(counts) });
+            let inner = zarr_store::store_for_url(url, config.clone())?;
+            let store: Arc<dyn Store> = Arc::new(Counting { inner, counts: Arc::clone(counts) });
             let array = zarr_smol::Array::open(store, "").await?;
             Ok(array.read_with(&Selection::all(), &options).await?.to_vec::<i64>()?)
         })
     })
 }
 
-fn measure_blocking(
-    url: &str,
-    config: &zarr_smol::HttpConfig,
-    repeat: usize,
-    concurrency: Option<usize>,
-) -> Result<Measured> {
+fn measure_blocking(url: &str, config: &HttpConfig, repeat: usize, concurrency: Option<usize>) -> Result<Measured> {
     let options = zarr_blocking::ReadOptions { concurrency, ..Default::default() };
     measure("blocking", url, repeat, |counts| {
-        let inner = zarr_blocking::store_for_url(url, config.clone())?;
-        let store: Arc<dyn zarr_blocking::Store> = Arc::new(CountingBlocking { inner, counts: Arc::clone(counts) });
+        let inner = zarr_store::store_for_url(url, config.clone())?;
+        let store: Arc<dyn Store> = Arc::new(Counting { inner, counts: Arc::clone(counts) });
         let array = zarr_blocking::Array::open_shared(store, "")?;
         Ok(array.read_with(&Selection::all(), &options)?.to_vec::<i64>()?)
     })

@@ -14,8 +14,8 @@ use zarr_proto::metadata::builder::ArrayBuilder;
 use zarr_proto::ndarray::ArrayBytes;
 use zarr_proto::selection::Selection;
 use zarr_proto::Limits;
-use zarr_smol::server::{Server, ServerConfig, ServerHandle};
 use zarr_smol::{HttpConfig, HttpVersion, MemoryStore};
+use zarr_store::server::{Server, ServerConfig, ServerHandle};
 
 /// Elements in the seed array.
 pub(crate) const SEED_LEN: u64 = 6443;
@@ -114,7 +114,7 @@ pub(crate) fn run(latency: Duration, sample: u64) -> Result<(), Box<dyn std::err
     let mut row = measure(&server, "one at a time, new connection each", || {
         for c in 0..sample {
             let store = zarr_blocking::HttpStore::with_config(&url, HttpConfig::default().version(HttpVersion::Http1))?;
-            zarr_blocking::Store::get(&store, &c.to_string(), None)?;
+            zarr_store::Store::get_blocking(&store, &c.to_string(), None)?;
         }
         Ok(())
     })?;
@@ -142,7 +142,7 @@ pub(crate) fn run(latency: Duration, sample: u64) -> Result<(), Box<dyn std::err
     {
         rows.push(measure(&server, &format!("zarr-rs async, {name}"), || {
             smol::block_on(async {
-                let store = zarr_smol::store_for_url(&url, HttpConfig::default().version(version))?;
+                let store = zarr_store::store_for_url(&url, HttpConfig::default().version(version))?;
                 let array = zarr_smol::Array::open(store, "").await?;
                 let values = array.read(&Selection::all()).await?.to_vec::<i64>()?;
                 check(&values, name)?;

@@ -207,13 +207,14 @@ fn stored(array: &Array) -> Result<(u64, u64)> {
     let mut count = 0;
     let mut stack = vec![if array.path().is_empty() { String::new() } else { format!("{}/", array.path()) }];
     while let Some(prefix) = stack.pop() {
-        let (keys, dirs) = store.list_dir(&prefix)?;
+        let listing = store.list_dir_blocking(&prefix)?;
+        let (keys, dirs) = (listing.keys, listing.prefixes);
         for key in keys {
             let name = key.rsplit('/').next().unwrap_or(&key);
             if matches!(name, "zarr.json" | ".zarray" | ".zattrs" | ".zgroup" | ".zmetadata") {
                 continue;
             }
-            total += store.size(&key)?.unwrap_or(0);
+            total += store.size_blocking(&key)?.unwrap_or(0);
             count += 1;
         }
         stack.extend(dirs);
@@ -252,7 +253,7 @@ fn info(url: &str, as_json: bool, remote: &Remote) -> Result<()> {
             // Stores that cannot list (plain HTTP) do not know what is stored.
             let (stored_bytes, stored_chunks) = match stored(&a) {
                 Ok((bytes, count)) => (Some(bytes), Some(count)),
-                Err(_) if a.store().list_dir("").is_err() => (None, None),
+                Err(_) if a.store().list_dir_blocking("").is_err() => (None, None),
                 Err(e) => return Err(e),
             };
             let fill = format::element(&meta.data_type, meta.fill_value.as_bytes());
@@ -384,7 +385,7 @@ fn get(
 }
 
 fn serve(dir: PathBuf, addr: std::net::SocketAddr, latency_ms: u64, fail_rate: f64) -> Result<()> {
-    use zarr_smol::server::{Fault, Server, ServerConfig};
+    use zarr_store::server::{Fault, Server, ServerConfig};
     if !dir.is_dir() {
         return Err(format!("{}: not a directory", dir.display()).into());
     }

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use zarr_smol::server::{Server, ServerConfig};
+use zarr_store::server::{Server, ServerConfig};
 use zarr_tests::manifest::{fixtures_dir, Manifest};
 use zarr_tests::nginx::Nginx;
 use zarr_tests::npy::Npy;

@@ -21,6 +21,7 @@ extern crate std;
 pub mod codec;
 pub mod dtype;
 pub mod error;
+pub mod flow;
 pub mod http;
 pub mod key;
 pub mod limits;

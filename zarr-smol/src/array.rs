@@ -13,8 +13,8 @@ use zarr_proto::selection::Selection;
 use zarr_proto::{key, Limits};
 
 use crate::read::{self, ReadOptions};
-use crate::store::{FsStore, HttpConfig, HttpStore, Store};
 use crate::Error;
+use zarr_store::Store;
 
 /// An array or a group.
 #[derive(Debug, Clone)]
@@ -39,18 +39,6 @@ pub struct Group {
     store: Arc<dyn Store>,
     path: String,
     meta: GroupMetadata,
-}
-
-/// Opens a store for a URL: `http(s)://` with `config`, otherwise a local path or `file://` URL.
-///
-/// # Errors
-/// An HTTP client that cannot be built (bad headers, CA file).
-pub fn store_for_url(url: &str, config: HttpConfig) -> Result<Arc<dyn Store>, Error> {
-    if url.starts_with("http://") || url.starts_with("https://") {
-        Ok(Arc::new(HttpStore::with_config(url, config)?))
-    } else {
-        Ok(Arc::new(FsStore::new(url.strip_prefix("file://").unwrap_or(url))))
-    }
 }
 
 /// Reads the metadata of the node at `path`; all candidate documents in one round trip.
@@ -81,8 +69,9 @@ impl Array {
     }
 
     /// Opens the array at a URL (`http(s)://`, `file://` or a local path) with default HTTP settings.
+    #[cfg(feature = "http")]
     pub async fn open_url(url: &str) -> Result<Array, Error> {
-        Array::open(store_for_url(url, HttpConfig::default())?, "").await
+        Array::open(zarr_store::store_for_url(url, zarr_store::HttpConfig::default())?, "").await
     }
 
     /// The resolved metadata.
@@ -147,8 +136,8 @@ impl Group {
     /// Names of the direct children, sorted; from consolidated metadata when present
     /// (HTTP stores cannot list).
     pub async fn children(&self) -> Result<Vec<String>, Error> {
-        if let Some(c) = self.consolidated() {
-            return Ok(c.nodes.keys().filter(|k| !k.contains('/')).cloned().collect());
+        if let Some(names) = self.meta.consolidated_children() {
+            return Ok(names);
         }
         let prefix = if self.path.is_empty() { String::new() } else { format!("{}/", self.path) };
         let listing = self.store.list_dir(&prefix).await?;
@@ -165,18 +154,12 @@ impl Group {
 
     /// Opens the node at `relative` below this group, from consolidated metadata when present.
     pub async fn child(&self, relative: &str) -> Result<Node, Error> {
-        let relative = relative.trim_matches('/');
-        let path = key::join(&self.path, relative);
-        if let Some(node) = self.consolidated().and_then(|c| c.nodes.get(relative)) {
-            return Ok(match node.clone() {
-                NodeMetadata::Array(meta) => Node::Array(Array { store: self.store.clone(), path, meta }),
-                NodeMetadata::Group(mut meta) => {
-                    meta.consolidated = self.consolidated().map(|c| c.subtree(relative));
-                    Node::Group(Group { store: self.store.clone(), path, meta })
-                }
-            });
-        }
-        open_node(self.store.clone(), &path).await
+        let path = key::join(&self.path, relative.trim_matches('/'));
+        Ok(match self.meta.consolidated_child(relative) {
+            Some(NodeMetadata::Array(meta)) => Node::Array(Array { store: self.store.clone(), path, meta }),
+            Some(NodeMetadata::Group(meta)) => Node::Group(Group { store: self.store.clone(), path, meta }),
+            None => return open_node(self.store.clone(), &path).await,
+        })
     }
 
     /// Opens the array at `relative` below this group.

@@ -1,6 +1,6 @@
 //! The error type of the async driver.
 
-use crate::store::StoreError;
+use zarr_store::StoreError;
 
 /// Anything that can go wrong opening or reading a node.
 #[derive(Debug, thiserror::Error)]

@@ -1,30 +1,39 @@
-//! Async driver for [`zarr_proto`]: stores that move the bytes the sans-IO core asks for.
+//! Async Zarr reads: the [`zarr_proto`] state machines driven by store futures.
 //!
 //! The library uses futures-lite and async-io only, so it runs under smol,
 //! `futures_lite::future::block_on`, or any other executor; no runtime is
-//! started behind your back. Two threads of its own move HTTP bytes whatever the
-//! caller polls with: `zarr-http` (hyper's HTTP/2 and TLS HTTP/1.1 connections)
-//! and isahc's agent (libcurl: plain HTTP/1.1, proxies, redirects).
+//! started behind your back. The stores are [`zarr_store`]'s (re-exported here as
+//! [`store`]); the HTTP client runs its connections on threads of its own, see
+//! [`HttpStore`].
 //!
-//! - [`store`]: the [`Store`] trait and the memory, filesystem and
-//!   HTTP stores.
-//! - `server` (feature `server`): an HTTP/1.1 + h2c server for a directory or a
-//!   [`MemoryStore`], with Range support, latency and fault
-//!   injection, for tests, benches and `zarr serve`.
+//! ```
+//! # futures_lite::future::block_on(async {
+//! use zarr_smol::{Array, MemoryStore, Selection};
+//!
+//! let store = MemoryStore::new();
+//! store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16",
+//!     "chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},
+//!     "chunk_key_encoding":{"name":"default"},"fill_value":7,
+//!     "codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+//! store.insert("c/1", vec![1u8, 0, 2, 0]);
+//! let array = Array::open(std::sync::Arc::new(store), "").await?;
+//! let values: Vec<u16> = array.read(&Selection::all()).await?.to_vec()?;
+//! assert_eq!(values, [7, 7, 1, 2]);
+//! # Ok::<(), zarr_smol::Error>(())
+//! # }).unwrap();
+//! ```
 #![warn(missing_docs)]
 
 mod array;
 mod error;
 pub mod read;
-mod rt;
-pub mod store;
 
-#[cfg(feature = "server")]
-pub mod server;
-
-pub use array::{open_node, store_for_url, Array, Group, Node};
+pub use array::{open_node, Array, Group, Node};
 pub use error::Error;
 pub use read::ReadOptions;
-pub use store::{BoxFuture, FsStore, HttpConfig, HttpStore, HttpVersion, ListDir, MemoryStore, Store, StoreError};
 pub use zarr_proto::ndarray::NdArray;
 pub use zarr_proto::selection::Selection;
+pub use zarr_store as store;
+#[cfg(feature = "http")]
+pub use zarr_store::{store_for_url, HttpConfig, HttpStore, HttpVersion};
+pub use zarr_store::{BoxFuture, FsStore, ListDir, MemoryStore, Store, StoreError};

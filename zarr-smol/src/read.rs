@@ -7,23 +7,20 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use zarr_proto::flow::{Flow, FlowControl};
 use zarr_proto::key;
 use zarr_proto::ndarray::NdArray;
-use zarr_proto::read::{Decoded, ReadOp, Request, Response};
+use zarr_proto::read::{DecodeJob, Decoded, ReadOp, Request, Response};
 use zarr_proto::Limits;
 
-use crate::store::{Store, StoreResult};
 use crate::Error;
-
-/// Requests in flight per read unless configured otherwise: enough to hide a
-/// 50 ms round trip behind ~1300 small chunks in about ten waves.
-pub const DEFAULT_CONCURRENCY: usize = 128;
+use zarr_store::{Store, StoreResult};
 
 /// How a read runs.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
     /// Requests in flight for this read (metadata, shard indexes and chunks share it);
-    /// default [`DEFAULT_CONCURRENCY`].
+    /// default: the store kind's, from [`FlowControl::for_store`].
     pub concurrency: Option<usize>,
     /// Chunks decoded at once on the blocking thread pool; default: the number of cores.
     pub decode_threads: Option<usize>,
@@ -37,46 +34,54 @@ enum Event {
     Decoded(Decoded, u64),
 }
 
-/// Chunks that decode to at most this many bytes are decoded on the driving task.
-pub const INLINE_DECODE_BYTES: u64 = 16 << 10;
-
-/// Encoded bytes a read may hold waiting for decode threads before it pauses fetching.
-pub const BACKLOG_BUDGET: u64 = 64 << 20;
-
 /// Drives `op` to completion against `store`, keys relative to the node at `prefix`.
+///
+/// Policy (requests in flight, bytes held, inline decoding) is the core's
+/// [`Flow`]; this loop only moves bytes and jobs.
 pub(crate) async fn run(
     mut op: ReadOp,
     store: Arc<dyn Store>,
     prefix: &str,
     options: &ReadOptions,
 ) -> Result<NdArray, Error> {
-    let concurrency = options.concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1);
+    let control = FlowControl::for_store(store.kind()).with_max_requests(options.concurrency);
     let decoders =
         options.decode_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1);
+    let mut flow = Flow::for_op(control, decoders, &op);
     let executor = async_executor::Executor::new();
     let (tx, rx) = async_channel::unbounded::<Event>();
     let drive = async {
         let mut requests = VecDeque::new();
         let mut jobs = VecDeque::new();
-        let (mut fetching, mut decoding) = (0usize, 0usize);
-        // Encoded bytes fetched but not yet decoded: when decoding falls behind IO, stop
-        // fetching instead of holding the whole array's compressed bytes in memory.
-        let mut backlog = 0u64;
         loop {
             while let Some(req) = op.poll_request() {
                 requests.push_back(req);
             }
             while let Some(job) = op.poll_decode() {
-                if job.decoded_len() <= INLINE_DECODE_BYTES {
-                    // Tiny chunks (the seed scenario's are 40 bytes): a thread hop costs more.
+                if flow.decode_inline(job.decoded_len()) {
                     op.handle_decoded(job.run())?;
                     continue;
                 }
-                backlog += job.encoded_len() as u64;
+                flow.job_queued(job.encoded_len() as u64);
                 jobs.push_back(job);
             }
-            while fetching < concurrency && (backlog < BACKLOG_BUDGET || fetching == 0) {
+            while let Some(len) = jobs.front().map(|j: &DecodeJob| j.encoded_len() as u64) {
+                if !flow.may_decode(len) {
+                    break;
+                }
+                let Some(job) = jobs.pop_front() else { break };
+                let tx = tx.clone();
+                executor
+                    .spawn(async move {
+                        let decoded = blocking::unblock(move || job.run()).await;
+                        let _ = tx.send(Event::Decoded(decoded, len)).await;
+                    })
+                    .detach();
+                flow.decode_started(len);
+            }
+            while requests.front().is_some_and(|req| flow.may_fetch(req)) {
                 let Some(req) = requests.pop_front() else { break };
+                flow.fetch_started(&req);
                 let fetch = store.get(&key::join(prefix, &req.key), req.range);
                 let tx = tx.clone();
                 executor
@@ -85,19 +90,6 @@ pub(crate) async fn run(
                         let _ = tx.send(Event::Fetched(req, result)).await;
                     })
                     .detach();
-                fetching += 1;
-            }
-            while decoding < decoders {
-                let Some(job) = jobs.pop_front() else { break };
-                let tx = tx.clone();
-                let len = job.encoded_len() as u64;
-                executor
-                    .spawn(async move {
-                        let decoded = blocking::unblock(move || job.run()).await;
-                        let _ = tx.send(Event::Decoded(decoded, len)).await;
-                    })
-                    .detach();
-                decoding += 1;
             }
             if op.is_done() {
                 return Ok(());
@@ -105,16 +97,16 @@ pub(crate) async fn run(
             let event = rx.recv().await.map_err(|_| zarr_proto::Error::Protocol("read tasks vanished".into()))?;
             match event {
                 Event::Fetched(req, result) => {
-                    fetching -= 1;
-                    let response = match result? {
+                    let response = result?;
+                    flow.fetch_done(&req, response.as_ref().map(|b| b.len() as u64));
+                    let response = match response {
                         Some(bytes) => Response::Bytes(bytes.into()),
                         None => Response::Missing,
                     };
                     op.handle_response(req.id, response)?;
                 }
                 Event::Decoded(decoded, len) => {
-                    decoding -= 1;
-                    backlog -= len;
+                    flow.decode_done(len);
                     op.handle_decoded(decoded)?;
                 }
             }

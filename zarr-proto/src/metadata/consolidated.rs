@@ -135,3 +135,30 @@ impl ConsolidatedMetadata {
         ConsolidatedMetadata { nodes }
     }
 }
+
+impl crate::metadata::GroupMetadata {
+    /// The metadata of the node at `relative` below this group (`a/b`), as its
+    /// consolidated metadata records it; a child group gets its own subtree.
+    ///
+    /// `None` when the group has no consolidated metadata or it does not list the
+    /// node: the driver then reads the node's own documents.
+    pub fn consolidated_child(&self, relative: &str) -> Option<NodeMetadata> {
+        let relative = relative.trim_matches('/');
+        let consolidated = self.consolidated.as_ref()?;
+        Some(match consolidated.nodes.get(relative)?.clone() {
+            NodeMetadata::Group(mut group) => {
+                // Consolidated metadata lists every descendant flat; the child sees its own subtree.
+                group.consolidated = Some(consolidated.subtree(relative));
+                NodeMetadata::Group(group)
+            }
+            array => array,
+        })
+    }
+
+    /// The names of the direct children, sorted, from consolidated metadata; `None`
+    /// without it (the driver then lists the store).
+    pub fn consolidated_children(&self) -> Option<alloc::vec::Vec<String>> {
+        let c = self.consolidated.as_ref()?;
+        Some(c.nodes.keys().filter(|k| !k.contains('/')).cloned().collect())
+    }
+}

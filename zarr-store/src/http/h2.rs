@@ -191,7 +191,7 @@ async fn connect(target: &Target, connections: &Arc<Connections>) -> Result<Send
     // Flow-control windows wide enough that one connection is not what limits a
     // far server: the stream window holds a whole split part (8 MiB by default), the
     // connection's several (hyper's 2 and 5 MiB would cap 100 ms away at ~50 MB/s).
-    let (sender, conn) = hyper::client::conn::http2::Builder::new(net::DriverExecutor)
+    let (sender, conn) = hyper::client::conn::http2::Builder::new(net::driver_executor())
         .initial_stream_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
         .max_frame_size(MAX_FRAME)
@@ -331,8 +331,8 @@ mod tests {
         let client = H2Client::new(t);
         let started = std::time::Instant::now();
         let make = || hyper::Request::new(Full::new(Bytes::new()));
-        let futs: Vec<crate::store::BoxFuture<'_, _>> = (0..8).map(|_| Box::pin(client.send(make)) as _).collect();
-        for got in async_io::block_on(crate::store::join_all(futs)) {
+        let futs: Vec<crate::BoxFuture<'_, _>> = (0..8).map(|_| Box::pin(client.send(make)) as _).collect();
+        for got in async_io::block_on(crate::join_all(futs)) {
             assert!(matches!(got, Err(ClientError::Connect(ref e)) if e.kind() == io::ErrorKind::TimedOut), "{got:?}");
         }
         let elapsed = started.elapsed();

@@ -171,7 +171,7 @@ mod tests {
 
     use super::*;
     use crate::server::{Fault, Server, ServerConfig};
-    use crate::store::MemoryStore;
+    use crate::MemoryStore;
 
     /// A plain-TCP pool on the test server (the store uses the pool only over TLS; the
     /// pool itself does not care).
@@ -212,9 +212,9 @@ mod tests {
         assert_eq!(server.counters().connections, 1, "one after another: one connection");
         // Twelve at once through a pool of three: never more than three connections.
         server.reset_counters();
-        let futs: Vec<crate::store::BoxFuture<'_, Vec<u8>>> =
+        let futs: Vec<crate::BoxFuture<'_, Vec<u8>>> =
             (0..12).map(|_| Box::pin(async { get_async(&pool, port, "k").await.unwrap() }) as _).collect();
-        for body in async_io::block_on(crate::store::join_all(futs)) {
+        for body in async_io::block_on(crate::join_all(futs)) {
             assert_eq!(body, b"value");
         }
         let c = server.counters();
@@ -232,9 +232,9 @@ mod tests {
         let server = Server::start(ServerConfig::memory(mem).threads(1)).unwrap();
         let port = server.addr().port();
         let pool = pool_for(&server, 4);
-        let futs: Vec<crate::store::BoxFuture<'_, Vec<u8>>> =
+        let futs: Vec<crate::BoxFuture<'_, Vec<u8>>> =
             (0..4).map(|_| Box::pin(async { get_async(&pool, port, "k").await.unwrap() }) as _).collect();
-        for body in async_io::block_on(crate::store::join_all(futs)) {
+        for body in async_io::block_on(crate::join_all(futs)) {
             assert_eq!(body, b"value");
         }
         let connections = Arc::clone(&pool.connections);

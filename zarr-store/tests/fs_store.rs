@@ -9,7 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_lite::future::block_on;
 use zarr_proto::http::ByteRange;
-use zarr_smol::store::{FsStore, Store, StoreError};
+use zarr_store::{FsStore, Store, StoreError};
 
 fn tempdir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("zarr-smol-{name}-{}-{}", std::process::id(), fastrand::u32(..)));

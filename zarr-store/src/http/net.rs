@@ -9,14 +9,14 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_executor::Executor;
 use async_io::Async;
 use async_openssl::SslStream;
 use futures_lite::{AsyncRead, AsyncWrite};
-use hyper::rt::ReadBufCursor;
+
+use crate::rt::{HyperExecutor, HyperIo};
 use openssl::ssl::{SslConnector, SslMethod, SslVersion};
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::{X509VerifyResult, X509};
@@ -232,16 +232,19 @@ pub(super) async fn tcp_connect(host: &str, port: u16) -> io::Result<Async<TcpSt
 
 /// The executor that runs every hyper connection (h2 and TLS HTTP/1.1), on its own
 /// thread (`None` if the thread could not be started).
-fn driver() -> Option<&'static Executor<'static>> {
-    static DRIVER: OnceLock<Option<&'static Executor<'static>>> = OnceLock::new();
-    *DRIVER.get_or_init(|| {
-        let ex: &'static Executor<'static> = Box::leak(Box::new(Executor::new()));
-        std::thread::Builder::new()
-            .name("zarr-http".into())
-            .spawn(move || async_io::block_on(ex.run(futures_lite::future::pending::<()>())))
-            .ok()
-            .map(|_| ex)
-    })
+fn driver() -> Option<&'static Arc<Executor<'static>>> {
+    static DRIVER: OnceLock<Option<Arc<Executor<'static>>>> = OnceLock::new();
+    DRIVER
+        .get_or_init(|| {
+            let ex = Arc::new(Executor::new());
+            let run = Arc::clone(&ex);
+            std::thread::Builder::new()
+                .name("zarr-http".into())
+                .spawn(move || async_io::block_on(run.run(futures_lite::future::pending::<()>())))
+                .ok()
+                .map(|_| ex)
+        })
+        .as_ref()
 }
 
 /// The connection tasks of one client, so that dropping the client can wait until
@@ -300,72 +303,8 @@ impl Connections {
 pub(super) const CLOSE_WAIT: Duration = Duration::from_millis(500);
 
 /// hyper's executor for the tasks of a connection (request bodies), on the driver.
-#[derive(Clone, Copy)]
-pub(super) struct DriverExecutor;
-
-impl<F> hyper::rt::Executor<F> for DriverExecutor
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn execute(&self, fut: F) {
-        if let Some(ex) = driver() {
-            ex.spawn(fut).detach();
-        }
-    }
-}
-
-/// A futures-io stream as hyper IO.
-pub(super) struct HyperIo<T> {
-    inner: T,
-    scratch: Box<[u8]>,
-}
-
-impl<T> HyperIo<T> {
-    fn new(inner: T) -> HyperIo<T> {
-        HyperIo { inner, scratch: vec![0; 32 * 1024].into_boxed_slice() }
-    }
-}
-
-impl<T: AsyncRead + Unpin> hyper::rt::Read for HyperIo<T> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, mut buf: ReadBufCursor<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let n = buf.remaining().min(this.scratch.len());
-        match Pin::new(&mut this.inner).poll_read(cx, &mut this.scratch[..n]) {
-            Poll::Ready(Ok(k)) => {
-                buf.put_slice(&this.scratch[..k]);
-                Poll::Ready(Ok(()))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl<T: AsyncWrite + Unpin> hyper::rt::Write for HyperIo<T> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_close(cx)
-    }
+pub(super) fn driver_executor() -> HyperExecutor {
+    HyperExecutor(driver().map(Arc::downgrade).unwrap_or_default())
 }
 
 /// A [`Stream`] as hyper IO.

@@ -1,30 +1,71 @@
-//! Key-value stores: where chunks and metadata live.
+//! Every Zarr store once: where chunks and metadata live, for both drivers.
 //!
 //! A [`Store`] maps string keys (`zarr.json`, `a/c/0/1`, `.zarray`) to byte
-//! values. Every method returns a boxed `'static + Send` future, so a driver can
-//! hold many in flight at once, spawn them on any executor, or poll them from
-//! `futures_lite::future::block_on`. The stores here use futures-lite and
-//! async-io only: no runtime is required.
+//! values. Every method returns a boxed `'static + Send` future, so the async
+//! driver can hold many in flight at once, spawn them on any executor, or poll them
+//! from `futures_lite::future::block_on`; the blocking driver calls the `*_blocking`
+//! methods on its IO threads, which stores that can do better than `block_on`
+//! (the filesystem) override. The stores use futures-lite and async-io only: no
+//! runtime is required.
 //!
 //! - [`MemoryStore`]: a map in memory, for tests and scratch arrays.
-//! - [`FsStore`]: a directory; writes are atomic (temp file + rename).
-//! - [`HttpStore`]: a base URL: one multiplexed HTTP/2 connection (hyper) where
-//!   the server speaks h2, a keep-alive HTTP/1.1 pool (isahc, libcurl) otherwise,
+//! - [`FsStore`]: a directory; writes are atomic (temp file + rename), durable
+//!   (fsync) when asked.
+//! - [`HttpStore`] (feature `http`): a base URL: one multiplexed HTTP/2 connection
+//!   (hyper) where the server speaks h2, a keep-alive HTTP/1.1 pool otherwise,
 //!   retries per [`zarr_proto::http`].
+//! - [`store_for_url`]: the store a URL or path names.
+//! - `server` (feature `server`): an HTTP/1.1 + h2c server for a directory or a
+//!   [`MemoryStore`], with Range support, latency and fault injection, for tests,
+//!   benches and `zarr serve`.
+#![warn(missing_docs)]
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use bytes::Bytes;
+use futures_lite::future::block_on;
+use zarr_proto::flow::StoreKind;
 use zarr_proto::http::{BodyError, ByteRange};
 
 pub(crate) mod fs;
+#[cfg(feature = "http")]
 mod http;
 mod memory;
+#[cfg(feature = "http")]
+mod rt;
+#[cfg(feature = "server")]
+pub mod server;
 
 pub use self::fs::FsStore;
+#[cfg(feature = "http")]
 pub use self::http::{HttpConfig, HttpStore, HttpVersion};
 pub use self::memory::MemoryStore;
+
+/// Opens the store for a URL: `http(s)://` with `config` (feature `http`), otherwise
+/// a local path or `file://` URL.
+///
+/// # Errors
+/// An HTTP client that cannot be built (bad headers, CA file).
+#[cfg(feature = "http")]
+pub fn store_for_url(url: &str, config: HttpConfig) -> StoreResult<Arc<dyn Store>> {
+    if is_http_url(url) {
+        Ok(Arc::new(HttpStore::with_config(url, config)?))
+    } else {
+        Ok(Arc::new(FsStore::new(local_path(url))))
+    }
+}
+
+/// Whether `url` names an HTTP(S) resource rather than a local path.
+pub fn is_http_url(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
+}
+
+/// The filesystem path of a local path or `file://` URL.
+pub fn local_path(path_or_url: &str) -> std::path::PathBuf {
+    path_or_url.strip_prefix("file://").unwrap_or(path_or_url).into()
+}
 
 /// Polls every future at once (no executor needed) and returns their outputs in order.
 ///
@@ -116,6 +157,106 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ///
     /// [`StoreError::Unsupported`] for stores that cannot list (plain HTTP).
     fn list_dir(&self, prefix: &str) -> BoxFuture<'static, StoreResult<ListDir>>;
+
+    /// The length of the value at `key`, `None` when there is none.
+    ///
+    /// The default reads the value; stores that know sizes without reading override it.
+    ///
+    /// # Errors
+    ///
+    /// As for [`get`](Self::get).
+    fn size(&self, key: &str) -> BoxFuture<'static, StoreResult<Option<u64>>> {
+        let get = self.get(key, None);
+        Box::pin(async move { Ok(get.await?.map(|v| v.len() as u64)) })
+    }
+
+    /// What kind of store this is; the core's [`FlowControl::for_store`](zarr_proto::flow::FlowControl::for_store)
+    /// turns it into the default number of requests in flight.
+    fn kind(&self) -> StoreKind;
+
+    /// [`get`](Self::get) for a thread that may block (the blocking driver's IO threads).
+    ///
+    /// # Errors
+    ///
+    /// As for [`get`](Self::get).
+    fn get_blocking(&self, key: &str, range: Option<ByteRange>) -> StoreResult<Option<Bytes>> {
+        block_on(self.get(key, range))
+    }
+
+    /// [`size`](Self::size) for a thread that may block.
+    ///
+    /// # Errors
+    ///
+    /// As for [`size`](Self::size).
+    fn size_blocking(&self, key: &str) -> StoreResult<Option<u64>> {
+        block_on(self.size(key))
+    }
+
+    /// [`set`](Self::set) for a thread that may block.
+    ///
+    /// # Errors
+    ///
+    /// As for [`set`](Self::set).
+    fn set_blocking(&self, key: &str, value: Bytes) -> StoreResult<()> {
+        block_on(self.set(key, value))
+    }
+
+    /// [`delete`](Self::delete) for a thread that may block.
+    ///
+    /// # Errors
+    ///
+    /// As for [`delete`](Self::delete).
+    fn delete_blocking(&self, key: &str) -> StoreResult<()> {
+        block_on(self.delete(key))
+    }
+
+    /// [`list_dir`](Self::list_dir) for a thread that may block.
+    ///
+    /// # Errors
+    ///
+    /// As for [`list_dir`](Self::list_dir).
+    fn list_dir_blocking(&self, prefix: &str) -> StoreResult<ListDir> {
+        block_on(self.list_dir(prefix))
+    }
+}
+
+impl<S: Store + ?Sized> Store for Arc<S> {
+    fn get(&self, key: &str, range: Option<ByteRange>) -> BoxFuture<'static, StoreResult<Option<Bytes>>> {
+        (**self).get(key, range)
+    }
+    fn set(&self, key: &str, value: Bytes) -> BoxFuture<'static, StoreResult<()>> {
+        (**self).set(key, value)
+    }
+    fn delete(&self, key: &str) -> BoxFuture<'static, StoreResult<()>> {
+        (**self).delete(key)
+    }
+    fn list(&self, prefix: &str) -> BoxFuture<'static, StoreResult<Vec<String>>> {
+        (**self).list(prefix)
+    }
+    fn list_dir(&self, prefix: &str) -> BoxFuture<'static, StoreResult<ListDir>> {
+        (**self).list_dir(prefix)
+    }
+    fn size(&self, key: &str) -> BoxFuture<'static, StoreResult<Option<u64>>> {
+        (**self).size(key)
+    }
+    fn kind(&self) -> StoreKind {
+        (**self).kind()
+    }
+    fn size_blocking(&self, key: &str) -> StoreResult<Option<u64>> {
+        (**self).size_blocking(key)
+    }
+    fn get_blocking(&self, key: &str, range: Option<ByteRange>) -> StoreResult<Option<Bytes>> {
+        (**self).get_blocking(key, range)
+    }
+    fn set_blocking(&self, key: &str, value: Bytes) -> StoreResult<()> {
+        (**self).set_blocking(key, value)
+    }
+    fn delete_blocking(&self, key: &str) -> StoreResult<()> {
+        (**self).delete_blocking(key)
+    }
+    fn list_dir_blocking(&self, prefix: &str) -> StoreResult<ListDir> {
+        (**self).list_dir_blocking(prefix)
+    }
 }
 
 /// Everything a store operation can fail with; each variant names the key.
@@ -246,6 +387,16 @@ impl StoreError {
 impl From<StoreError> for zarr_proto::Error {
     fn from(e: StoreError) -> Self {
         zarr_proto::Error::Store { key: e.key().to_owned(), reason: e.to_string() }
+    }
+}
+
+/// Checks that `key` is a relative, `/`-separated path with no way out of the store's
+/// root ([`zarr_proto::key::problem`]); every store refuses the same keys, so a
+/// hierarchy that works in one works in all.
+pub(crate) fn validate_key(key: &str) -> StoreResult<()> {
+    match zarr_proto::key::problem(key) {
+        Some(reason) => Err(StoreError::InvalidKey { key: key.to_owned(), reason }),
+        None => Ok(()),
     }
 }
 

@@ -6,7 +6,14 @@ use std::sync::{Arc, RwLock};
 use bytes::Bytes;
 use zarr_proto::http::ByteRange;
 
+use zarr_proto::flow::StoreKind;
+
 use super::{apply_range, dir_prefix, split_dir, BoxFuture, ListDir, Store, StoreResult};
+
+/// A ready future holding `result`.
+fn ready<T: Send + 'static>(result: StoreResult<T>) -> BoxFuture<'static, StoreResult<T>> {
+    Box::pin(async move { result })
+}
 
 /// A store that keeps every value in memory, behind a shared lock.
 ///
@@ -16,13 +23,13 @@ use super::{apply_range, dir_prefix, split_dir, BoxFuture, ListDir, Store, Store
 /// # Examples
 ///
 /// ```
-/// use zarr_smol::store::{MemoryStore, Store};
+/// use zarr_store::{MemoryStore, Store};
 /// # futures_lite::future::block_on(async {
 /// let store = MemoryStore::new();
 /// store.set("a/zarr.json", "{}".into()).await?;
 /// assert_eq!(store.get("a/zarr.json", None).await?.as_deref(), Some(&b"{}"[..]));
 /// assert_eq!(store.get("a/c/0", None).await?, None);
-/// # Ok::<(), zarr_smol::store::StoreError>(())
+/// # Ok::<(), zarr_store::StoreError>(())
 /// # }).unwrap();
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -74,21 +81,15 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn get(&self, key: &str, range: Option<ByteRange>) -> BoxFuture<'static, StoreResult<Option<Bytes>>> {
-        let result = match self.get_now(key) {
-            None => Ok(None),
-            Some(v) => apply_range(key, v, range).map(Some),
-        };
-        Box::pin(async move { result })
+        ready(self.get_blocking(key, range))
     }
 
     fn set(&self, key: &str, value: Bytes) -> BoxFuture<'static, StoreResult<()>> {
-        self.write().insert(key.to_owned(), value);
-        Box::pin(async { Ok(()) })
+        ready(self.set_blocking(key, value))
     }
 
     fn delete(&self, key: &str) -> BoxFuture<'static, StoreResult<()>> {
-        self.write().remove(key);
-        Box::pin(async { Ok(()) })
+        ready(self.delete_blocking(key))
     }
 
     fn list(&self, prefix: &str) -> BoxFuture<'static, StoreResult<Vec<String>>> {
@@ -98,17 +99,42 @@ impl Store for MemoryStore {
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(k, _)| k.clone())
             .collect();
-        Box::pin(async move { Ok(keys) })
+        ready(Ok(keys))
     }
 
     fn list_dir(&self, prefix: &str) -> BoxFuture<'static, StoreResult<ListDir>> {
+        ready(self.list_dir_blocking(prefix))
+    }
+
+    fn kind(&self) -> StoreKind {
+        StoreKind::Memory
+    }
+
+    fn get_blocking(&self, key: &str, range: Option<ByteRange>) -> StoreResult<Option<Bytes>> {
+        crate::validate_key(key)?;
+        match self.get_now(key) {
+            None => Ok(None),
+            Some(v) => apply_range(key, v, range).map(Some),
+        }
+    }
+
+    fn set_blocking(&self, key: &str, value: Bytes) -> StoreResult<()> {
+        crate::validate_key(key)?;
+        self.write().insert(key.to_owned(), value);
+        Ok(())
+    }
+
+    fn delete_blocking(&self, key: &str) -> StoreResult<()> {
+        crate::validate_key(key)?;
+        self.write().remove(key);
+        Ok(())
+    }
+
+    fn list_dir_blocking(&self, prefix: &str) -> StoreResult<ListDir> {
         let prefix = dir_prefix(prefix);
-        let dir = {
-            let map = self.read();
-            let under = map.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix));
-            split_dir(&prefix, under.map(|(k, _)| k.as_str()))
-        };
-        Box::pin(async move { Ok(dir) })
+        let map = self.read();
+        let under = map.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix));
+        Ok(split_dir(&prefix, under.map(|(k, _)| k.as_str())))
     }
 }
 

@@ -13,6 +13,8 @@ use zarr_proto::http::{
 
 use self::h1::H1Pool;
 use self::h2::H2Client;
+use zarr_proto::flow::StoreKind;
+
 use super::{BoxFuture, ListDir, Store, StoreError, StoreResult};
 
 mod config;
@@ -425,6 +427,9 @@ fn invalid_url(key: &str) -> Failure {
 
 impl Store for HttpStore {
     fn get(&self, key: &str, range: Option<ByteRange>) -> BoxFuture<'static, StoreResult<Option<Bytes>>> {
+        if let Err(e) = crate::validate_key(key) {
+            return Box::pin(async move { Err(e) });
+        }
         let inner = Arc::clone(&self.inner);
         let key = key.to_owned();
         Box::pin(async move {
@@ -437,6 +442,9 @@ impl Store for HttpStore {
     }
 
     fn set(&self, key: &str, value: Bytes) -> BoxFuture<'static, StoreResult<()>> {
+        if let Err(e) = crate::validate_key(key) {
+            return Box::pin(async move { Err(e) });
+        }
         let inner = Arc::clone(&self.inner);
         let key = key.to_owned();
         Box::pin(async move {
@@ -446,6 +454,9 @@ impl Store for HttpStore {
     }
 
     fn delete(&self, key: &str) -> BoxFuture<'static, StoreResult<()>> {
+        if let Err(e) = crate::validate_key(key) {
+            return Box::pin(async move { Err(e) });
+        }
         let inner = Arc::clone(&self.inner);
         let key = key.to_owned();
         Box::pin(async move {
@@ -462,6 +473,10 @@ impl Store for HttpStore {
     fn list_dir(&self, prefix: &str) -> BoxFuture<'static, StoreResult<ListDir>> {
         let e = StoreError::unsupported(prefix, "list_dir", "HttpStore");
         Box::pin(async move { Err(e) })
+    }
+
+    fn kind(&self) -> StoreKind {
+        StoreKind::Remote
     }
 }
 

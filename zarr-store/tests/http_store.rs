@@ -10,8 +10,8 @@ use std::time::Duration;
 use common::{chunks, client, data, join_all, serve};
 use futures_lite::future::block_on;
 use zarr_proto::http::ByteRange;
-use zarr_smol::server::{Server, ServerConfig};
-use zarr_smol::store::{HttpConfig, HttpVersion, MemoryStore, Store, StoreError};
+use zarr_store::server::{Server, ServerConfig};
+use zarr_store::{HttpConfig, HttpVersion, MemoryStore, Store, StoreError};
 
 #[test]
 fn range_gets_over_h1_and_h2c() {
@@ -207,14 +207,11 @@ fn tempdir(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn invalid_custom_header_is_rejected() {
-    let e =
-        zarr_smol::store::HttpStore::with_config("http://127.0.0.1:1", HttpConfig::default().header("bad name", "v"));
+    let e = zarr_store::HttpStore::with_config("http://127.0.0.1:1", HttpConfig::default().header("bad name", "v"));
     assert!(matches!(e, Err(StoreError::InvalidKey { ref key, .. }) if key == "bad name"), "{e:?}");
-    assert!(zarr_smol::store::HttpStore::with_config(
-        "http://127.0.0.1:1",
-        HttpConfig::default().header("x-token", "t")
-    )
-    .is_ok());
+    assert!(
+        zarr_store::HttpStore::with_config("http://127.0.0.1:1", HttpConfig::default().header("x-token", "t")).is_ok()
+    );
 }
 
 #[test]
@@ -259,7 +256,7 @@ fn unreachable_tls_store_fails_every_waiting_request() {
         max_delay: Duration::from_millis(50),
     };
     let config = HttpConfig::default().retry(retry).connect_timeout(Duration::from_secs(2));
-    let store = zarr_smol::store::HttpStore::with_config(&format!("https://127.0.0.1:{port}/a"), config).unwrap();
+    let store = zarr_store::HttpStore::with_config(&format!("https://127.0.0.1:{port}/a"), config).unwrap();
     let started = std::time::Instant::now();
     let futs = (0..20).map(|i| store.get(&format!("c/{i}"), None)).collect();
     for (i, got) in block_on(join_all(futs)).into_iter().enumerate() {
@@ -308,7 +305,7 @@ fn silent_tls_server_fails_requests_together_not_one_by_one() {
     let retry = zarr_proto::http::RetryPolicy::none();
     let timeout = Duration::from_millis(500);
     let config = HttpConfig::default().retry(retry).connect_timeout(timeout).timeout(Duration::from_secs(2));
-    let store = zarr_smol::store::HttpStore::with_config(&format!("https://127.0.0.1:{port}/a"), config).unwrap();
+    let store = zarr_store::HttpStore::with_config(&format!("https://127.0.0.1:{port}/a"), config).unwrap();
     let started = std::time::Instant::now();
     let n = 16;
     let futs = (0..n).map(|i| store.get(&format!("c/{i}"), None)).collect();

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use common::{chunks, client, fast_retry, join_all};
 use futures_lite::future::block_on;
 use zarr_proto::http::{ByteRange, RetryPolicy};
-use zarr_smol::server::{Fault, Server, ServerConfig, ServerHandle};
-use zarr_smol::store::{HttpConfig, HttpVersion, MemoryStore, Store, StoreError};
+use zarr_store::server::{Fault, Server, ServerConfig, ServerHandle};
+use zarr_store::{HttpConfig, HttpVersion, MemoryStore, Store, StoreError};
 
 const N: usize = 60;
 

@@ -15,7 +15,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use zarr_proto::http::{ByteRange, ContentRange};
 
 use super::{Backend, Fault, Shared};
-use crate::store::{fs, Store, StoreError};
+use crate::{fs, Store, StoreError};
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Body = BoxBody<Bytes, BoxError>;
@@ -173,7 +173,7 @@ async fn read(backend: &Backend, key: &str, range: Option<ByteRange>) -> Result<
         Backend::Memory(m) => {
             let Some(v) = m.get_now(key) else { return Ok(None) };
             let len = v.len() as u64;
-            Ok(Some((len, crate::store::apply_range(key, v, range)?)))
+            Ok(Some((len, crate::apply_range(key, v, range)?)))
         }
         Backend::Dir(d) => {
             let path = d.path_of(key)?;

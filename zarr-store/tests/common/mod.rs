@@ -1,14 +1,14 @@
 //! Shared helpers of the zarr-smol integration tests.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use zarr_proto::http::RetryPolicy;
-use zarr_smol::server::{Server, ServerConfig, ServerHandle};
-use zarr_smol::store::{HttpConfig, HttpStore, HttpVersion, MemoryStore};
+use zarr_store::server::{Server, ServerConfig, ServerHandle};
+use zarr_store::{HttpConfig, HttpStore, HttpVersion, MemoryStore};
 
-pub use zarr_smol::store::join_all;
+pub use zarr_store::join_all;
 
 /// Deterministic pseudo-random bytes.
 pub fn data(seed: u64, len: usize) -> Bytes {

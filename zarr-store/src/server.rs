@@ -16,8 +16,8 @@
 //! # Examples
 //!
 //! ```
-//! use zarr_smol::server::{Server, ServerConfig};
-//! use zarr_smol::store::{HttpStore, MemoryStore, Store};
+//! use zarr_store::server::{Server, ServerConfig};
+//! use zarr_store::{HttpStore, MemoryStore, Store};
 //!
 //! let data = MemoryStore::new();
 //! data.insert("a/zarr.json", "{}");
@@ -41,13 +41,13 @@ use async_executor::Executor;
 use async_io::{Async, Timer};
 use futures_lite::{future, AsyncReadExt};
 
-use crate::store::{FsStore, MemoryStore};
+use crate::{FsStore, MemoryStore};
 
 mod handler;
 mod rt;
 
-use crate::rt::SmolTimer;
-use rt::{Io, SmolExecutor};
+use crate::rt::{HyperExecutor, HyperIo, SmolTimer};
+use rt::Io;
 
 /// The HTTP/2 connection preface a prior-knowledge client sends first.
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -408,7 +408,7 @@ async fn accept_loop(
         };
         let shared = Arc::clone(&shared);
         let stop = stop.clone();
-        let exec = SmolExecutor(Arc::downgrade(&ex));
+        let exec = HyperExecutor(Arc::downgrade(&ex));
         ex.spawn(async move {
             shared.stats.connections.fetch_add(1, Ordering::Relaxed);
             shared.stats.open_connections.fetch_add(1, Ordering::Relaxed);
@@ -441,14 +441,14 @@ async fn sniff(stream: &mut Async<TcpStream>) -> std::io::Result<Vec<u8>> {
 async fn serve_connection(
     mut stream: Async<TcpStream>,
     shared: Arc<Shared>,
-    exec: SmolExecutor,
+    exec: HyperExecutor,
     max_streams: u32,
     stop: async_channel::Receiver<()>,
 ) {
     let _ = stream.get_ref().set_nodelay(true);
     let Ok(prefix) = sniff(&mut stream).await else { return };
     let is_h2 = prefix == H2_PREFACE;
-    let io = Io::new(stream, prefix, Arc::clone(&shared.stats));
+    let io = HyperIo::new(Io::new(stream, prefix, Arc::clone(&shared.stats)));
     let svc = {
         let shared = Arc::clone(&shared);
         hyper::service::service_fn(move |req| handler::handle(Arc::clone(&shared), req))

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use zarr_proto::http::ByteRange;
 
+use zarr_proto::flow::StoreKind;
+
 use super::{dir_prefix, split_dir, BoxFuture, ListDir, Store, StoreError, StoreResult};
 
 /// Prefix of the temporary files that [`FsStore::set`](Store::set) renames into
@@ -22,32 +24,42 @@ const TMP_PREFIX: &str = ".zarr-tmp-";
 /// segments, no leading `/`, no empty segments, no backslashes or NUL bytes, so
 /// a key can never name a file outside the root. Writes are atomic: the value is
 /// written to a temporary file in the same directory and renamed over the key,
-/// so a reader sees the old value or the new one, never a mix. (They are not
-/// fsynced: atomic, not durable across a power loss.)
+/// so a reader sees the old value or the new one, never a mix. Durability across a
+/// power loss is a choice ([`FsStore::with_fsync`]): off by default, as in
+/// zarr-python, because an fsync per chunk costs milliseconds on most disks.
 ///
 /// # Examples
 ///
 /// ```
-/// use zarr_smol::store::{FsStore, Store};
+/// use zarr_store::{FsStore, Store};
 /// # let dir = std::env::temp_dir().join(format!("zarr-smol-doc-{}", std::process::id()));
 /// # futures_lite::future::block_on(async {
 /// let store = FsStore::new(&dir);
 /// store.set("a/c/0", vec![1u8, 2, 3].into()).await?;
 /// assert_eq!(store.get("a/c/0", None).await?.as_deref(), Some(&[1u8, 2, 3][..]));
 /// assert!(store.get("../etc/passwd", None).await.is_err());
-/// # Ok::<(), zarr_smol::store::StoreError>(())
+/// # Ok::<(), zarr_store::StoreError>(())
 /// # }).unwrap();
 /// # std::fs::remove_dir_all(&dir).unwrap();
 /// ```
 #[derive(Debug, Clone)]
 pub struct FsStore {
     root: Arc<PathBuf>,
+    fsync: bool,
 }
 
 impl FsStore {
     /// A store rooted at `root`. The directory is created on the first write.
     pub fn new(root: impl Into<PathBuf>) -> FsStore {
-        FsStore { root: Arc::new(root.into()) }
+        FsStore { root: Arc::new(root.into()), fsync: false }
+    }
+
+    /// The same store, flushing each written value (and its directory entry) to the
+    /// disk before a write completes when `fsync` is true, so it survives a power loss.
+    #[must_use]
+    pub fn with_fsync(mut self, fsync: bool) -> FsStore {
+        self.fsync = fsync;
+        self
     }
 
     /// The root directory.
@@ -65,16 +77,6 @@ impl FsStore {
         let mut p = PathBuf::from(self.root.as_path());
         p.extend(key.split('/'));
         Ok(p)
-    }
-
-    fn spawn<T: Send + 'static>(
-        &self,
-        key: &str,
-        f: impl FnOnce(&Path, &str) -> StoreResult<T> + Send + 'static,
-    ) -> BoxFuture<'static, StoreResult<T>> {
-        let root = Arc::clone(&self.root);
-        let key = key.to_owned();
-        Box::pin(blocking::unblock(move || f(&root, &key)))
     }
 }
 
@@ -136,7 +138,7 @@ pub(crate) fn read_with_len(path: &Path, key: &str, range: Option<ByteRange>) ->
     Ok(Some((len, Bytes::from(buf))))
 }
 
-fn write_atomic(path: &Path, key: &str, value: &[u8]) -> StoreResult<()> {
+fn write_atomic(path: &Path, key: &str, value: &[u8], fsync: bool) -> StoreResult<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let io_err = |e| StoreError::io(key, e);
     let dir = path.parent().ok_or_else(|| io_err(io::Error::new(ErrorKind::InvalidInput, "no parent directory")))?;
@@ -146,8 +148,16 @@ fn write_atomic(path: &Path, key: &str, value: &[u8]) -> StoreResult<()> {
     let result = (|| {
         let mut f = fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(value)?;
+        if fsync {
+            f.sync_data()?;
+        }
         drop(f);
-        fs::rename(&tmp, path)
+        fs::rename(&tmp, path)?;
+        if fsync {
+            // The rename is durable only once the directory entry is.
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(())
     })();
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);
@@ -188,81 +198,134 @@ fn base_dir(prefix: &str) -> &str {
     }
 }
 
+impl FsStore {
+    fn get_now(&self, key: &str, range: Option<ByteRange>) -> StoreResult<Option<Bytes>> {
+        read_value(&self.path_of(key)?, key, range)
+    }
+
+    fn set_now(&self, key: &str, value: &[u8]) -> StoreResult<()> {
+        write_atomic(&self.path_of(key)?, key, value, self.fsync)
+    }
+
+    fn delete_now(&self, key: &str) -> StoreResult<()> {
+        match fs::remove_file(self.path_of(key)?) {
+            Err(e) if !is_missing(&e) => Err(StoreError::io(key, e)),
+            _ => Ok(()),
+        }
+    }
+
+    fn size_now(&self, key: &str) -> StoreResult<Option<u64>> {
+        match fs::metadata(self.path_of(key)?) {
+            Ok(m) if m.is_file() => Ok(Some(m.len())),
+            Ok(_) => Ok(None),
+            Err(e) if is_missing(&e) => Ok(None),
+            Err(e) => Err(StoreError::io(key, e)),
+        }
+    }
+
+    fn list_now(&self, prefix: &str) -> StoreResult<Vec<String>> {
+        let base = base_dir(prefix);
+        if !base.is_empty() {
+            validate_key(base.trim_end_matches('/'))?;
+        }
+        let mut dir = self.root.to_path_buf();
+        dir.extend(base.split('/').filter(|s| !s.is_empty()));
+        let mut keys = Vec::new();
+        walk(&dir, base, &mut keys, prefix)?;
+        keys.retain(|k| k.starts_with(prefix));
+        keys.sort();
+        Ok(keys)
+    }
+
+    fn list_dir_now(&self, prefix: &str) -> StoreResult<ListDir> {
+        let prefix = dir_prefix(prefix);
+        if !prefix.is_empty() {
+            validate_key(prefix.trim_end_matches('/'))?;
+        }
+        let prefix = prefix.as_str();
+        let mut dir = self.root.to_path_buf();
+        dir.extend(prefix.split('/').filter(|s| !s.is_empty()));
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if is_missing(&e) => return Ok(ListDir::default()),
+            Err(e) => return Err(StoreError::io(prefix, e)),
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| StoreError::io(prefix, e))?;
+            let Ok(name) = entry.file_name().into_string() else { continue };
+            if name.starts_with(TMP_PREFIX) {
+                continue;
+            }
+            let is_dir = entry.file_type().map_err(|e| StoreError::io(prefix, e))?.is_dir();
+            // A directory shows up as "name/", which split_dir turns into a prefix.
+            names.push(if is_dir { format!("{prefix}{name}/x") } else { format!("{prefix}{name}") });
+        }
+        names.sort();
+        Ok(split_dir(prefix, names.iter().map(String::as_str)))
+    }
+
+    /// Runs `f` on the `blocking` thread pool, so file IO never stalls an executor.
+    fn spawn<T: Send + 'static>(
+        &self,
+        key: &str,
+        f: impl FnOnce(&FsStore, &str) -> StoreResult<T> + Send + 'static,
+    ) -> BoxFuture<'static, StoreResult<T>> {
+        let store = self.clone();
+        let key = key.to_owned();
+        Box::pin(blocking::unblock(move || f(&store, &key)))
+    }
+}
+
 impl Store for FsStore {
     fn get(&self, key: &str, range: Option<ByteRange>) -> BoxFuture<'static, StoreResult<Option<Bytes>>> {
-        let path = match self.path_of(key) {
-            Ok(p) => p,
-            Err(e) => return Box::pin(async move { Err(e) }),
-        };
-        self.spawn(key, move |_, key| read_value(&path, key, range))
+        self.spawn(key, move |s, key| s.get_now(key, range))
     }
 
     fn set(&self, key: &str, value: Bytes) -> BoxFuture<'static, StoreResult<()>> {
-        let path = match self.path_of(key) {
-            Ok(p) => p,
-            Err(e) => return Box::pin(async move { Err(e) }),
-        };
-        self.spawn(key, move |_, key| write_atomic(&path, key, &value))
+        self.spawn(key, move |s, key| s.set_now(key, &value))
     }
 
     fn delete(&self, key: &str) -> BoxFuture<'static, StoreResult<()>> {
-        let path = match self.path_of(key) {
-            Ok(p) => p,
-            Err(e) => return Box::pin(async move { Err(e) }),
-        };
-        self.spawn(key, move |_, key| match fs::remove_file(&path) {
-            Err(e) if !is_missing(&e) => Err(StoreError::io(key, e)),
-            _ => Ok(()),
-        })
+        self.spawn(key, FsStore::delete_now)
     }
 
     fn list(&self, prefix: &str) -> BoxFuture<'static, StoreResult<Vec<String>>> {
-        let base = base_dir(prefix).to_owned();
-        if !base.is_empty() {
-            if let Err(e) = validate_key(base.trim_end_matches('/')) {
-                return Box::pin(async move { Err(e) });
-            }
-        }
-        self.spawn(prefix, move |root, prefix| {
-            let mut dir = root.to_path_buf();
-            dir.extend(base.split('/').filter(|s| !s.is_empty()));
-            let mut keys = Vec::new();
-            walk(&dir, &base, &mut keys, prefix)?;
-            keys.retain(|k| k.starts_with(prefix));
-            keys.sort();
-            Ok(keys)
-        })
+        self.spawn(prefix, FsStore::list_now)
     }
 
     fn list_dir(&self, prefix: &str) -> BoxFuture<'static, StoreResult<ListDir>> {
-        let prefix = dir_prefix(prefix);
-        if !prefix.is_empty() {
-            if let Err(e) = validate_key(prefix.trim_end_matches('/')) {
-                return Box::pin(async move { Err(e) });
-            }
-        }
-        self.spawn(&prefix, move |root, prefix| {
-            let mut dir = root.to_path_buf();
-            dir.extend(prefix.split('/').filter(|s| !s.is_empty()));
-            let entries = match fs::read_dir(&dir) {
-                Ok(e) => e,
-                Err(e) if is_missing(&e) => return Ok(ListDir::default()),
-                Err(e) => return Err(StoreError::io(prefix, e)),
-            };
-            let mut names = Vec::new();
-            for entry in entries {
-                let entry = entry.map_err(|e| StoreError::io(prefix, e))?;
-                let Ok(name) = entry.file_name().into_string() else { continue };
-                if name.starts_with(TMP_PREFIX) {
-                    continue;
-                }
-                let is_dir = entry.file_type().map_err(|e| StoreError::io(prefix, e))?.is_dir();
-                // A directory shows up as "name/", which split_dir turns into a prefix.
-                names.push(if is_dir { format!("{prefix}{name}/x") } else { format!("{prefix}{name}") });
-            }
-            names.sort();
-            Ok(split_dir(prefix, names.iter().map(String::as_str)))
-        })
+        self.spawn(prefix, FsStore::list_dir_now)
+    }
+
+    fn size(&self, key: &str) -> BoxFuture<'static, StoreResult<Option<u64>>> {
+        self.spawn(key, FsStore::size_now)
+    }
+
+    fn kind(&self) -> StoreKind {
+        StoreKind::Local
+    }
+
+    fn size_blocking(&self, key: &str) -> StoreResult<Option<u64>> {
+        self.size_now(key)
+    }
+
+    // The blocking driver's IO threads may block: read and write right here
+    // instead of hopping to the `blocking` pool and back.
+    fn get_blocking(&self, key: &str, range: Option<ByteRange>) -> StoreResult<Option<Bytes>> {
+        self.get_now(key, range)
+    }
+
+    fn set_blocking(&self, key: &str, value: Bytes) -> StoreResult<()> {
+        self.set_now(key, &value)
+    }
+
+    fn delete_blocking(&self, key: &str) -> StoreResult<()> {
+        self.delete_now(key)
+    }
+
+    fn list_dir_blocking(&self, prefix: &str) -> StoreResult<ListDir> {
+        self.list_dir_now(prefix)
     }
 }
 
