@@ -14,11 +14,11 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use crate::byte_range::ByteRange;
 use crate::codec::sharding::{IndexLocation, ShardingCodec};
 use crate::codec::{ChunkRepr, CodecChain};
 use crate::dtype::{DataType, FillValue};
 use crate::error::{Error, Result};
-use crate::http::ByteRange;
 use crate::limits::{self, Limits};
 use crate::metadata::chunk_grid::DimChunks;
 use crate::metadata::{ArrayMetadata, ChunkKeyEncoding};
