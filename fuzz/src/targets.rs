@@ -897,17 +897,17 @@ impl Store {
         });
         match (answer, bytes) {
             (Answer::Missing, _) | (Answer::Store, None) => Response::Missing,
-            (Answer::Store, Some(b)) => Response::Bytes(b),
-            (Answer::Garbage(g), _) => Response::Bytes(g.clone()),
+            (Answer::Store, Some(b)) => Response::Bytes(b.into()),
+            (Answer::Garbage(g), _) => Response::Bytes(g.clone().into()),
             (Answer::Truncated(n), b) => {
                 let mut b = b.unwrap_or_default();
                 b.truncate(usize::from(*n) % (b.len() + 1));
-                Response::Bytes(b)
+                Response::Bytes(b.into())
             }
             (Answer::Extended(extra), b) => {
                 let mut b = b.unwrap_or_default();
                 b.extend_from_slice(extra);
-                Response::Bytes(b)
+                Response::Bytes(b.into())
             }
             (Answer::Flip { at, bit }, b) => {
                 let mut b = b.unwrap_or_default();
@@ -915,7 +915,7 @@ impl Store {
                     let i = usize::from(*at) % b.len();
                     b[i] ^= 1 << (bit % 8);
                 }
-                Response::Bytes(b)
+                Response::Bytes(b.into())
             }
         }
     }

@@ -14,6 +14,8 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use bytes::Bytes;
+
 use crate::byte_range::ByteRange;
 use crate::codec::sharding::{IndexLocation, ShardingCodec};
 use crate::codec::{ChunkRepr, CodecChain};
@@ -50,7 +52,10 @@ pub struct Request {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
     /// The object's bytes (exactly the requested range, when one was asked for).
-    Bytes(Vec<u8>),
+    ///
+    /// `Bytes` rather than `Vec<u8>` so that a driver's buffer reaches the decoder
+    /// without a copy, and the inner chunks of a shard share one response.
+    Bytes(Bytes),
     /// The object does not exist: its elements take the fill value.
     Missing,
 }
@@ -61,7 +66,9 @@ pub enum Response {
 pub struct DecodeJob {
     unit: usize,
     key: String,
-    bytes: Encoded,
+    /// The chunk's encoded bytes: a whole response, or a slice of a shard that
+    /// several jobs share.
+    bytes: Bytes,
     chain: Arc<CodecChain>,
     repr: Arc<ChunkRepr>,
     limits: Limits,
@@ -75,10 +82,7 @@ impl DecodeJob {
 
     /// Number of encoded bytes this job decodes.
     pub fn encoded_len(&self) -> usize {
-        match &self.bytes {
-            Encoded::Owned(v) => v.len(),
-            Encoded::Shared(_, range) => range.len(),
-        }
+        self.bytes.len()
     }
 
     /// Bytes the decoded chunk occupies (elements times item size; a guess of 16 bytes
@@ -91,19 +95,15 @@ impl DecodeJob {
 
     /// Decodes the chunk.
     pub fn run(self) -> Decoded {
-        let result = match self.bytes {
-            Encoded::Owned(v) => self.chain.decode_owned(v, &self.repr, &self.limits),
-            Encoded::Shared(shard, range) => self.chain.decode(&shard[range], &self.repr, &self.limits),
+        // A compressor reads borrowed bytes. Without one the bytes become the output,
+        // and `Vec::from` takes over a unique buffer instead of copying it.
+        let result = if self.chain.bytes_to_bytes.is_empty() {
+            self.chain.decode_owned(Vec::from(self.bytes), &self.repr, &self.limits)
+        } else {
+            self.chain.decode(&self.bytes, &self.repr, &self.limits)
         };
         Decoded { unit: self.unit, key: self.key, result }
     }
-}
-
-/// A chunk's encoded bytes: its own, or a part of a shard that several jobs share.
-#[derive(Debug)]
-enum Encoded {
-    Owned(Vec<u8>),
-    Shared(Arc<Vec<u8>>, core::ops::Range<usize>),
 }
 
 /// The result of a [`DecodeJob`]; give it to [`ReadOp::handle_decoded`].
@@ -197,7 +197,7 @@ pub struct ReadStats {
 ///         while let Some(req) = op.poll_request() {
 ///             // A real driver starts the request here and answers later, in any order.
 ///             let response = match store.get(&req.key) {
-///                 Some(bytes) => Response::Bytes(req.range.map_or(bytes.clone(), |r| r.slice(bytes).unwrap_or_default().to_vec())),
+///                 Some(bytes) => Response::Bytes(req.range.map_or(bytes.clone(), |r| r.slice(bytes).unwrap_or_default().to_vec()).into()),
 ///                 None => Response::Missing,
 ///             };
 ///             op.handle_response(req.id, response)?;
@@ -512,7 +512,7 @@ impl ReadOp {
                 Response::Missing => self.fill_unit(unit),
                 Response::Bytes(bytes) => {
                     let key = self.key_encoding.key(&self.units[unit].coords);
-                    self.queue_decode(unit, key, Encoded::Owned(bytes));
+                    self.queue_decode(unit, key, bytes);
                 }
             },
             Pending::WholeShard { shard } => match response {
@@ -537,11 +537,11 @@ impl ReadOp {
                         ))),
                     });
                 }
-                // The inner chunks share the response; decode jobs slice it on their threads.
-                let shared = Arc::new(bytes);
+                // The inner chunks share the response. Every part lies inside it: the
+                // range was built as the union of the parts, and its length checked above.
                 for (unit, off, n) in parts {
                     let key = format!("{key}[inner {:?}]", self.units[unit].coords);
-                    self.queue_decode(unit, key, Encoded::Shared(shared.clone(), off as usize..(off + n) as usize));
+                    self.queue_decode(unit, key, bytes.slice(off as usize..(off + n) as usize));
                 }
             }
         }
@@ -630,7 +630,7 @@ impl ReadOp {
         }
     }
 
-    fn queue_decode(&mut self, unit: usize, key: String, bytes: Encoded) {
+    fn queue_decode(&mut self, unit: usize, key: String, bytes: Bytes) {
         let shape = self.unit_shape(unit);
         let repr = match self.reprs.get(&shape) {
             Some(r) => r.clone(),
@@ -670,7 +670,7 @@ impl ReadOp {
         layout.codec.decode_index(bytes, &layout.chunks_per_shard, &self.limits).map_err(|e| e.in_chunk(key))
     }
 
-    fn split_whole_shard(&mut self, shard: usize, bytes: Vec<u8>) -> Result<()> {
+    fn split_whole_shard(&mut self, shard: usize, bytes: Bytes) -> Result<()> {
         let layout = self.sharding.as_ref().expect("sharded");
         let key = layout.shards[shard].key.clone();
         let n = bytes.len() as u64;
@@ -688,7 +688,6 @@ impl ReadOp {
             IndexLocation::Start => &bytes[..layout.index_size as usize],
         };
         let index = self.decode_index(shard, index_bytes)?;
-        let bytes = Arc::new(bytes);
         for unit in self.shard(shard).units.clone() {
             match index.get(self.inner_index(shard, unit)) {
                 None => self.fill_unit(unit),
@@ -700,7 +699,7 @@ impl ReadOp {
                             format!("inner chunk at {offset}+{len} lies outside the {n} byte shard"),
                         )),
                     })?;
-                    let inner = Encoded::Shared(bytes.clone(), offset as usize..end as usize);
+                    let inner = bytes.slice(offset as usize..end as usize);
                     let inner_key = format!("{key}[inner {:?}]", self.units[unit].coords);
                     self.queue_decode(unit, inner_key, inner);
                 }

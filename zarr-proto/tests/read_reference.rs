@@ -351,7 +351,7 @@ fn answer(store: &HashMap<String, Vec<u8>>, key: &str, range: Option<ByteRange>)
         }
         Some(ByteRange::Suffix(s)) => bytes[(n - s.min(n)) as usize..].to_vec(),
     };
-    Response::Bytes(slice)
+    Response::Bytes(slice.into())
 }
 
 /// Drives the op like a concurrent driver: requests and decodes complete out of order.
