@@ -54,6 +54,7 @@ impl ChunkRepr {
 /// Codecs that turn an array into another array (same number of elements).
 #[derive(Debug, Clone, PartialEq)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub enum ArrayToArrayCodec {
     Transpose(transpose::Transpose),
     Delta(delta::Delta),
@@ -64,6 +65,7 @@ pub enum ArrayToArrayCodec {
 /// Codecs that serialize an array into bytes.
 #[derive(Debug, Clone, PartialEq)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub enum ArrayToBytesCodec {
     Bytes(bytes::BytesCodec),
     VlenUtf8(vlen::VlenUtf8),
@@ -74,6 +76,7 @@ pub enum ArrayToBytesCodec {
 /// Codecs that turn bytes into bytes (compressors, checksums).
 #[derive(Debug, Clone, PartialEq)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub enum BytesToBytesCodec {
     Gzip(gzip::Gzip),
     Zlib(zlib::Zlib),

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 /// Unit of a `numpy.datetime64` / `numpy.timedelta64` value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub enum TimeUnit {
     Year,
     Month,
@@ -51,6 +52,7 @@ impl Endian {
 /// The type of one array element.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub enum DataType {
     Bool,
     Int8,

@@ -50,6 +50,7 @@ pub struct Request {
 
 /// A store's answer to a [`Request`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Response {
     /// The object's bytes (exactly the requested range, when one was asked for).
     ///
@@ -108,6 +109,7 @@ impl DecodeJob {
 
 /// The result of a [`DecodeJob`]; give it to [`ReadOp::handle_decoded`].
 #[derive(Debug)]
+#[must_use = "a decoded chunk reaches the output only through ReadOp::handle_decoded"]
 pub struct Decoded {
     unit: usize,
     key: String,
