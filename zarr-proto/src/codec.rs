@@ -19,6 +19,7 @@ use crate::ndarray::ArrayBytes;
 pub mod astype;
 pub mod blosc;
 pub mod bytes;
+mod config;
 pub mod crc32c;
 pub mod delta;
 pub mod fixedscaleoffset;

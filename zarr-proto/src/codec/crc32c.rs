@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 
 use serde_json::{json, Value};
 
-use crate::codec::gzip::{only_keys, v2_object, v3_object};
+use crate::codec::config::{only_keys, v2_object, v3_object};
 use crate::error::{Error, Result};
 
 const NAME: &str = "crc32c";

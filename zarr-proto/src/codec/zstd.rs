@@ -28,7 +28,7 @@ use alloc::vec::Vec;
 
 use serde_json::{json, Value};
 
-use crate::codec::gzip::{int_key, only_keys, v2_object, v3_object};
+use crate::codec::config::{int_key, only_keys, v2_object, v3_object};
 use crate::error::{Error, Result};
 
 const NAME: &str = "zstd";
