@@ -351,3 +351,11 @@ fn max_len(limits: &Limits) -> usize {
 fn chain_error(reason: &str) -> crate::Error {
     crate::Error::codec("codec chain", reason)
 }
+
+/// Bytes from a hex string, whitespace ignored: the codecs' tests write reference
+/// blobs (from numcodecs, GNU gzip, ...) this way, wrapped to fit the line width.
+#[cfg(test)]
+pub(crate) fn unhex(s: &str) -> Vec<u8> {
+    let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    s.chunks(2).map(|p| u8::from_str_radix(core::str::from_utf8(p).unwrap(), 16).unwrap()).collect()
+}

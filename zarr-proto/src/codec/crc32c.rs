@@ -143,7 +143,7 @@ impl Crc32c {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::gzip::tests::unhex;
+    use crate::codec::unhex;
 
     /// `numcodecs.checksum32.CRC32C().encode(data[:40])` (numcodecs 0.16.6, google-crc32c).
     const NUMCODECS_END: &str =

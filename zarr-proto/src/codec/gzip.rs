@@ -279,8 +279,9 @@ impl Gzip {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+    use crate::codec::unhex;
     use alloc::vec;
 
     /// `numcodecs.GZip(level=5).encode(data())` (numcodecs 0.16.6, Python 3.11 `gzip`).
@@ -299,11 +300,6 @@ pub(crate) mod tests {
     }
 
     /// Hex (whitespace ignored) to bytes, for embedded reference blobs.
-    pub(crate) fn unhex(s: &str) -> Vec<u8> {
-        let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        s.chunks(2).map(|p| u8::from_str_radix(core::str::from_utf8(p).unwrap(), 16).unwrap()).collect()
-    }
-
     #[test]
     fn decodes_numcodecs_blob() {
         let blob = unhex(NUMCODECS_L5);

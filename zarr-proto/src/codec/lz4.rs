@@ -112,7 +112,7 @@ impl Lz4 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::gzip::tests::unhex;
+    use crate::codec::unhex;
 
     /// `numcodecs.LZ4().encode(data)` (numcodecs 0.16.6, C liblz4).
     const NUMCODECS: &str =

@@ -95,7 +95,7 @@ impl Zlib {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::gzip::tests::unhex;
+    use crate::codec::unhex;
     use crate::Error;
     use alloc::vec;
 

@@ -501,7 +501,7 @@ impl Zstd {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::gzip::tests::unhex;
+    use crate::codec::unhex;
     use alloc::vec;
 
     /// `numcodecs.Zstd(level=3).encode(data())` (numcodecs 0.16.6, libzstd one-shot: content size set).
