@@ -843,6 +843,8 @@ impl Store {
                             (0..*len).map(|k| (*start as i64 + k as i64 * step) as u64).collect()
                         }
                         DimIndexer::List(v) => v.clone(),
+                        // The oracle must learn every new kind of indexer before it can judge one.
+                        other => panic!("the oracle has no rule for {other:?}"),
                     })
                     .collect();
                 let mut out = Vec::new();
@@ -862,6 +864,7 @@ impl Store {
                 }
                 out
             }
+            other => panic!("the oracle has no rule for {other:?}"),
         };
         let grid = self.meta.chunk_grid.dims();
         let fill = self.meta.fill_value.0.clone();
@@ -897,17 +900,17 @@ impl Store {
         });
         match (answer, bytes) {
             (Answer::Missing, _) | (Answer::Store, None) => Response::Missing,
-            (Answer::Store, Some(b)) => Response::Bytes(b),
-            (Answer::Garbage(g), _) => Response::Bytes(g.clone()),
+            (Answer::Store, Some(b)) => Response::Bytes(b.into()),
+            (Answer::Garbage(g), _) => Response::Bytes(g.clone().into()),
             (Answer::Truncated(n), b) => {
                 let mut b = b.unwrap_or_default();
                 b.truncate(usize::from(*n) % (b.len() + 1));
-                Response::Bytes(b)
+                Response::Bytes(b.into())
             }
             (Answer::Extended(extra), b) => {
                 let mut b = b.unwrap_or_default();
                 b.extend_from_slice(extra);
-                Response::Bytes(b)
+                Response::Bytes(b.into())
             }
             (Answer::Flip { at, bit }, b) => {
                 let mut b = b.unwrap_or_default();
@@ -915,7 +918,7 @@ impl Store {
                     let i = usize::from(*at) % b.len();
                     b[i] ^= 1 << (bit % 8);
                 }
-                Response::Bytes(b)
+                Response::Bytes(b.into())
             }
         }
     }

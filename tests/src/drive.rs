@@ -55,8 +55,8 @@ impl MemStore {
     pub fn answer(&self, req: &Request) -> Result<Response, String> {
         let Some(bytes) = self.get(&req.key) else { return Ok(Response::Missing) };
         match &req.range {
-            None => Ok(Response::Bytes(bytes.to_vec())),
-            Some(range) => range.slice(bytes).map(|b| Response::Bytes(b.to_vec())).ok_or_else(|| {
+            None => Ok(Response::Bytes(bytes.to_vec().into())),
+            Some(range) => range.slice(bytes).map(|b| Response::Bytes(b.to_vec().into())).ok_or_else(|| {
                 format!("request for {} asks for {range:?}, outside the object of {} bytes", req.key, bytes.len())
             }),
         }

@@ -19,6 +19,7 @@ use crate::ndarray::ArrayBytes;
 pub mod astype;
 pub mod blosc;
 pub mod bytes;
+mod config;
 pub mod crc32c;
 pub mod delta;
 pub mod fixedscaleoffset;
@@ -54,6 +55,7 @@ impl ChunkRepr {
 /// Codecs that turn an array into another array (same number of elements).
 #[derive(Debug, Clone, PartialEq)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub enum ArrayToArrayCodec {
     Transpose(transpose::Transpose),
     Delta(delta::Delta),
@@ -64,6 +66,7 @@ pub enum ArrayToArrayCodec {
 /// Codecs that serialize an array into bytes.
 #[derive(Debug, Clone, PartialEq)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub enum ArrayToBytesCodec {
     Bytes(bytes::BytesCodec),
     VlenUtf8(vlen::VlenUtf8),
@@ -74,6 +77,7 @@ pub enum ArrayToBytesCodec {
 /// Codecs that turn bytes into bytes (compressors, checksums).
 #[derive(Debug, Clone, PartialEq)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub enum BytesToBytesCodec {
     Gzip(gzip::Gzip),
     Zlib(zlib::Zlib),
@@ -346,4 +350,12 @@ fn max_len(limits: &Limits) -> usize {
 
 fn chain_error(reason: &str) -> crate::Error {
     crate::Error::codec("codec chain", reason)
+}
+
+/// Bytes from a hex string, whitespace ignored: the codecs' tests write reference
+/// blobs (from numcodecs, GNU gzip, ...) this way, wrapped to fit the line width.
+#[cfg(test)]
+pub(crate) fn unhex(s: &str) -> Vec<u8> {
+    let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    s.chunks(2).map(|p| u8::from_str_radix(core::str::from_utf8(p).unwrap(), 16).unwrap()).collect()
 }

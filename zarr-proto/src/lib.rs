@@ -18,6 +18,7 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub mod byte_range;
 pub mod codec;
 pub mod dtype;
 pub mod error;
@@ -31,5 +32,6 @@ pub mod open;
 pub mod read;
 pub mod selection;
 
+pub use byte_range::ByteRange;
 pub use error::{Error, Result};
 pub use limits::Limits;

@@ -14,11 +14,12 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use crate::codec::sharding::{IndexLocation, ShardingCodec};
+use bytes::Bytes;
+
+use crate::byte_range::ByteRange;
 use crate::codec::{ChunkRepr, CodecChain};
 use crate::dtype::{DataType, FillValue};
 use crate::error::{Error, Result};
-use crate::http::ByteRange;
 use crate::limits::{self, Limits};
 use crate::metadata::chunk_grid::DimChunks;
 use crate::metadata::{ArrayMetadata, ChunkKeyEncoding};
@@ -26,10 +27,10 @@ use crate::ndarray::{ArrayBytes, NdArray};
 use crate::selection::project::{self, DimChunkPart, DimItems};
 use crate::selection::{ResolvedSelection, Selection};
 
-/// Inner chunks of one shard whose byte ranges are at most this far apart are fetched in one request.
-pub const COALESCE_GAP: u64 = 64 << 10;
-/// A coalesced shard range request never grows beyond this many bytes.
-pub const COALESCE_MAX: u64 = 16 << 20;
+mod shard;
+
+use shard::ShardLayout;
+pub use shard::{COALESCE_GAP, COALESCE_MAX};
 
 /// Identifies a request; answer it with [`ReadOp::handle_response`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -48,9 +49,13 @@ pub struct Request {
 
 /// A store's answer to a [`Request`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Response {
     /// The object's bytes (exactly the requested range, when one was asked for).
-    Bytes(Vec<u8>),
+    ///
+    /// `Bytes` rather than `Vec<u8>` so that a driver's buffer reaches the decoder
+    /// without a copy, and the inner chunks of a shard share one response.
+    Bytes(Bytes),
     /// The object does not exist: its elements take the fill value.
     Missing,
 }
@@ -61,7 +66,9 @@ pub enum Response {
 pub struct DecodeJob {
     unit: usize,
     key: String,
-    bytes: Encoded,
+    /// The chunk's encoded bytes: a whole response, or a slice of a shard that
+    /// several jobs share.
+    bytes: Bytes,
     chain: Arc<CodecChain>,
     repr: Arc<ChunkRepr>,
     limits: Limits,
@@ -75,10 +82,7 @@ impl DecodeJob {
 
     /// Number of encoded bytes this job decodes.
     pub fn encoded_len(&self) -> usize {
-        match &self.bytes {
-            Encoded::Owned(v) => v.len(),
-            Encoded::Shared(_, range) => range.len(),
-        }
+        self.bytes.len()
     }
 
     /// Bytes the decoded chunk occupies (elements times item size; a guess of 16 bytes
@@ -91,23 +95,20 @@ impl DecodeJob {
 
     /// Decodes the chunk.
     pub fn run(self) -> Decoded {
-        let result = match self.bytes {
-            Encoded::Owned(v) => self.chain.decode_owned(v, &self.repr, &self.limits),
-            Encoded::Shared(shard, range) => self.chain.decode(&shard[range], &self.repr, &self.limits),
+        // A compressor reads borrowed bytes. Without one the bytes become the output,
+        // and `Vec::from` takes over a unique buffer instead of copying it.
+        let result = if self.chain.bytes_to_bytes.is_empty() {
+            self.chain.decode_owned(Vec::from(self.bytes), &self.repr, &self.limits)
+        } else {
+            self.chain.decode(&self.bytes, &self.repr, &self.limits)
         };
         Decoded { unit: self.unit, key: self.key, result }
     }
 }
 
-/// A chunk's encoded bytes: its own, or a part of a shard that several jobs share.
-#[derive(Debug)]
-enum Encoded {
-    Owned(Vec<u8>),
-    Shared(Arc<Vec<u8>>, core::ops::Range<usize>),
-}
-
 /// The result of a [`DecodeJob`]; give it to [`ReadOp::handle_decoded`].
 #[derive(Debug)]
+#[must_use = "a decoded chunk reaches the output only through ReadOp::handle_decoded"]
 pub struct Decoded {
     unit: usize,
     key: String,
@@ -151,22 +152,6 @@ enum Pending {
     ShardRange { shard: usize, len: u64, parts: Vec<(usize, u64, u64)> },
 }
 
-/// One shard the selection touches.
-#[derive(Debug)]
-struct Shard {
-    key: String,
-    units: Vec<usize>,
-}
-
-/// The sharding layout of a sharded array.
-#[derive(Debug)]
-struct ShardLayout {
-    codec: ShardingCodec,
-    chunks_per_shard: Vec<u64>,
-    index_size: u64,
-    shards: Vec<Shard>,
-}
-
 /// Counters a driver may report.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReadStats {
@@ -197,7 +182,7 @@ pub struct ReadStats {
 ///         while let Some(req) = op.poll_request() {
 ///             // A real driver starts the request here and answers later, in any order.
 ///             let response = match store.get(&req.key) {
-///                 Some(bytes) => Response::Bytes(req.range.map_or(bytes.clone(), |r| r.slice(bytes).unwrap_or_default().to_vec())),
+///                 Some(bytes) => Response::Bytes(req.range.map_or(bytes.clone(), |r| r.slice(bytes).unwrap_or_default().to_vec()).into()),
 ///                 None => Response::Missing,
 ///             };
 ///             op.handle_response(req.id, response)?;
@@ -263,17 +248,8 @@ impl ReadOp {
         // Sharded arrays are read in units of inner chunks; the shard is only a container.
         let (chain, grid, sharding) = match meta.codecs.sharding() {
             Some(codec) => {
-                let shard_shape = match &meta.chunk_grid {
-                    crate::metadata::ChunkGrid::Regular { chunk_shape } => chunk_shape.clone(),
-                    crate::metadata::ChunkGrid::Rectilinear { .. } => {
-                        return Err(Error::Unsupported { kind: "chunk grid", name: "rectilinear with sharding".into() })
-                    }
-                };
-                let chunks_per_shard = codec.chunks_per_shard(&shard_shape)?;
-                let index_size = codec.index_size(&chunks_per_shard)?;
-                limits::check("shard index", index_size, limits.max_shard_index_bytes)?;
+                let layout = ShardLayout::new(codec, &meta.chunk_grid, &limits)?;
                 let grid = codec.chunk_shape.iter().map(|&c| DimChunks::Regular(c)).collect();
-                let layout = ShardLayout { codec: codec.clone(), chunks_per_shard, index_size, shards: Vec::new() };
                 (Arc::new(codec.codecs.clone()), grid, Some(layout))
             }
             None => (Arc::new(meta.codecs.clone()), array_grid, None),
@@ -399,51 +375,15 @@ impl ReadOp {
     }
 
     fn plan_requests(&mut self, meta: &ArrayMetadata) {
-        let Some(layout) = self.sharding.as_mut() else {
-            for unit in 0..self.units.len() {
-                let key = self.key_encoding.key(&self.units[unit].coords);
-                let id = self.next_id;
-                self.next_id += 1;
-                self.queued.push_back((Request { id: RequestId(id), key, range: None }, Pending::Chunk { unit }));
-            }
+        if self.sharding.is_some() {
+            self.plan_shard_requests(meta);
             return;
-        };
-        // Group units by shard, shards in C order.
-        let mut by_shard: BTreeMap<Vec<u64>, Vec<usize>> = BTreeMap::new();
-        for (i, unit) in self.units.iter().enumerate() {
-            let shard: Vec<u64> = unit.coords.iter().zip(&layout.chunks_per_shard).map(|(c, n)| c / n).collect();
-            by_shard.entry(shard).or_default().push(i);
         }
-        for (coords, units) in by_shard {
-            // Inner chunks of this shard that lie inside the array.
-            let present: u64 = coords
-                .iter()
-                .zip(&layout.chunks_per_shard)
-                .zip(&layout.codec.chunk_shape)
-                .zip(&meta.shape)
-                .map(|(((&s, &n), &c), &extent)| {
-                    let first = s * n;
-                    let total = extent.div_ceil(c.max(1));
-                    total.saturating_sub(first).min(n)
-                })
-                .product();
-            let shard = layout.shards.len();
-            let key = self.key_encoding.key(&coords);
+        for unit in 0..self.units.len() {
+            let key = self.key_encoding.key(&self.units[unit].coords);
             let id = self.next_id;
             self.next_id += 1;
-            // When the selection needs every inner chunk, one request for the whole shard
-            // saves the round trip for the index.
-            let (range, pending) = if units.len() as u64 == present {
-                (None, Pending::WholeShard { shard })
-            } else {
-                let range = match layout.codec.index_location {
-                    IndexLocation::End => ByteRange::Suffix(layout.index_size),
-                    IndexLocation::Start => ByteRange::FromStart { offset: 0, length: Some(layout.index_size) },
-                };
-                (Some(range), Pending::ShardIndex { shard })
-            };
-            self.queued.push_back((Request { id: RequestId(id), key: key.clone(), range }, pending));
-            layout.shards.push(Shard { key, units });
+            self.queued.push_back((Request { id: RequestId(id), key, range: None }, Pending::Chunk { unit }));
         }
     }
 
@@ -512,7 +452,7 @@ impl ReadOp {
                 Response::Missing => self.fill_unit(unit),
                 Response::Bytes(bytes) => {
                     let key = self.key_encoding.key(&self.units[unit].coords);
-                    self.queue_decode(unit, key, Encoded::Owned(bytes));
+                    self.queue_decode(unit, key, bytes);
                 }
             },
             Pending::WholeShard { shard } => match response {
@@ -523,27 +463,7 @@ impl ReadOp {
                 Response::Missing => self.fill_shard(shard),
                 Response::Bytes(bytes) => self.read_shard_index(shard, &bytes)?,
             },
-            Pending::ShardRange { shard, len, parts } => {
-                let key = self.shard(shard).key.clone();
-                let Response::Bytes(bytes) = response else {
-                    return Err(Error::Store { key, reason: "shard disappeared after its index was read".into() });
-                };
-                if bytes.len() as u64 != len {
-                    return Err(Error::Chunk {
-                        key,
-                        source: alloc::boxed::Box::new(Error::Protocol(format!(
-                            "range response of {} bytes, requested {len}",
-                            bytes.len()
-                        ))),
-                    });
-                }
-                // The inner chunks share the response; decode jobs slice it on their threads.
-                let shared = Arc::new(bytes);
-                for (unit, off, n) in parts {
-                    let key = format!("{key}[inner {:?}]", self.units[unit].coords);
-                    self.queue_decode(unit, key, Encoded::Shared(shared.clone(), off as usize..(off + n) as usize));
-                }
-            }
+            Pending::ShardRange { shard, len, parts } => self.read_shard_range(shard, len, parts, response)?,
         }
         Ok(())
     }
@@ -598,10 +518,6 @@ impl ReadOp {
         Ok(NdArray { dtype: self.dtype, shape: self.output_shape, data: self.output })
     }
 
-    fn shard(&self, shard: usize) -> &Shard {
-        &self.sharding.as_ref().expect("shard requests exist only for sharded arrays").shards[shard]
-    }
-
     fn request_key(&self, pending: &Pending) -> String {
         match pending {
             Pending::Chunk { unit } => self.key_encoding.key(&self.units[*unit].coords),
@@ -623,14 +539,7 @@ impl ReadOp {
         }
     }
 
-    fn fill_shard(&mut self, shard: usize) {
-        let units = self.shard(shard).units.clone();
-        for unit in units {
-            self.fill_unit(unit);
-        }
-    }
-
-    fn queue_decode(&mut self, unit: usize, key: String, bytes: Encoded) {
+    fn queue_decode(&mut self, unit: usize, key: String, bytes: Bytes) {
         let shape = self.unit_shape(unit);
         let repr = match self.reprs.get(&shape) {
             Some(r) => r.clone(),
@@ -646,113 +555,5 @@ impl ReadOp {
         };
         self.units[unit].state = UnitState::Decoding;
         self.decodes.push_back(DecodeJob { unit, key, bytes, chain: self.chain.clone(), repr, limits: self.limits });
-    }
-
-    fn inner_index(&self, shard: usize, unit: usize) -> usize {
-        let layout = self.sharding.as_ref().expect("sharded");
-        let _ = shard;
-        // C-order linear index of the inner chunk within its shard.
-        self.units[unit].coords.iter().zip(&layout.chunks_per_shard).fold(0u64, |acc, (c, n)| acc * n + c % n) as usize
-    }
-
-    fn decode_index(&self, shard: usize, bytes: &[u8]) -> Result<crate::codec::sharding::ShardIndex> {
-        let layout = self.sharding.as_ref().expect("sharded");
-        let key = &layout.shards[shard].key;
-        if bytes.len() as u64 != layout.index_size {
-            return Err(Error::Chunk {
-                key: key.clone(),
-                source: alloc::boxed::Box::new(Error::codec(
-                    "sharding_indexed",
-                    format!("shard index of {} bytes, expected {}", bytes.len(), layout.index_size),
-                )),
-            });
-        }
-        layout.codec.decode_index(bytes, &layout.chunks_per_shard, &self.limits).map_err(|e| e.in_chunk(key))
-    }
-
-    fn split_whole_shard(&mut self, shard: usize, bytes: Vec<u8>) -> Result<()> {
-        let layout = self.sharding.as_ref().expect("sharded");
-        let key = layout.shards[shard].key.clone();
-        let n = bytes.len() as u64;
-        if n < layout.index_size {
-            return Err(Error::Chunk {
-                key,
-                source: alloc::boxed::Box::new(Error::codec(
-                    "sharding_indexed",
-                    format!("shard of {n} bytes is shorter than its {} byte index", layout.index_size),
-                )),
-            });
-        }
-        let index_bytes = match layout.codec.index_location {
-            IndexLocation::End => &bytes[(n - layout.index_size) as usize..],
-            IndexLocation::Start => &bytes[..layout.index_size as usize],
-        };
-        let index = self.decode_index(shard, index_bytes)?;
-        let bytes = Arc::new(bytes);
-        for unit in self.shard(shard).units.clone() {
-            match index.get(self.inner_index(shard, unit)) {
-                None => self.fill_unit(unit),
-                Some((offset, len)) => {
-                    let end = offset.checked_add(len).filter(|&e| e <= n).ok_or_else(|| Error::Chunk {
-                        key: key.clone(),
-                        source: alloc::boxed::Box::new(Error::codec(
-                            "sharding_indexed",
-                            format!("inner chunk at {offset}+{len} lies outside the {n} byte shard"),
-                        )),
-                    })?;
-                    let inner = Encoded::Shared(bytes.clone(), offset as usize..end as usize);
-                    let inner_key = format!("{key}[inner {:?}]", self.units[unit].coords);
-                    self.queue_decode(unit, inner_key, inner);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn read_shard_index(&mut self, shard: usize, bytes: &[u8]) -> Result<()> {
-        let index = self.decode_index(shard, bytes)?;
-        let key = self.shard(shard).key.clone();
-        let mut wanted: Vec<(u64, u64, usize)> = Vec::new();
-        for unit in self.shard(shard).units.clone() {
-            match index.get(self.inner_index(shard, unit)) {
-                None => self.fill_unit(unit),
-                Some((offset, len)) => {
-                    offset.checked_add(len).ok_or_else(|| Error::Chunk {
-                        key: key.clone(),
-                        source: alloc::boxed::Box::new(Error::codec("sharding_indexed", "inner chunk range overflows")),
-                    })?;
-                    limits::check("encoded chunk", len, self.limits.max_encoded_chunk_bytes)
-                        .map_err(|e| e.in_chunk(&key))?;
-                    wanted.push((offset, len, unit));
-                }
-            }
-        }
-        wanted.sort_unstable();
-        let mut i = 0;
-        while i < wanted.len() {
-            let start = wanted[i].0;
-            let mut end = start + wanted[i].1;
-            let mut parts = alloc::vec![(wanted[i].2, 0, wanted[i].1)];
-            i += 1;
-            while i < wanted.len() {
-                let (o, l, u) = wanted[i];
-                let new_end = end.max(o + l);
-                if o > end.saturating_add(COALESCE_GAP) || new_end - start > COALESCE_MAX {
-                    break;
-                }
-                parts.push((u, o - start, l));
-                end = new_end;
-                i += 1;
-            }
-            let id = self.next_id;
-            self.next_id += 1;
-            let request = Request {
-                id: RequestId(id),
-                key: key.clone(),
-                range: Some(ByteRange::FromStart { offset: start, length: Some(end - start) }),
-            };
-            self.queued.push_back((request, Pending::ShardRange { shard, len: end - start, parts }));
-        }
-        Ok(())
     }
 }

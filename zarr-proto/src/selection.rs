@@ -19,6 +19,7 @@ pub mod project;
 
 /// One entry of a numpy-style index expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DimSelector {
     /// A single index; negative counts from the end. Drops the dimension (except in block selections).
     Index(i64),
@@ -46,6 +47,7 @@ impl DimSelector {
 
 /// Which elements of an array to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Selection {
     /// Basic and orthogonal (`oindex`) indexing: one selector per dimension, combined
     /// as an outer product. Fewer selectors than dimensions select the rest fully.
@@ -67,6 +69,7 @@ impl Selection {
 
 /// The elements one dimension of an orthogonal selection reads, in output order.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DimIndexer {
     /// One element; the dimension does not appear in the output.
     Index(u64),
@@ -106,6 +109,7 @@ impl DimIndexer {
 
 /// A selection checked against an array's shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ResolvedSelection {
     /// One indexer per array dimension.
     Orthogonal(Vec<DimIndexer>),

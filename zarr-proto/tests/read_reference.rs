@@ -324,6 +324,8 @@ fn reference(case: &Case) -> Option<(Vec<u64>, Vec<Vec<u8>>)> {
                         per_dim.push(v);
                     }
                     DimSelector::Ellipsis => unreachable!(),
+                    // The reference must learn every new selector before it can judge one.
+                    other => panic!("the reference has no rule for {other:?}"),
                 }
             }
             let counts: Vec<u64> = per_dim.iter().map(|v| v.len() as u64).collect();
@@ -337,6 +339,7 @@ fn reference(case: &Case) -> Option<(Vec<u64>, Vec<Vec<u8>>)> {
                 .collect();
             Some((out_shape, out))
         }
+        other => panic!("the reference has no rule for {other:?}"),
     }
 }
 
@@ -351,7 +354,7 @@ fn answer(store: &HashMap<String, Vec<u8>>, key: &str, range: Option<ByteRange>)
         }
         Some(ByteRange::Suffix(s)) => bytes[(n - s.min(n)) as usize..].to_vec(),
     };
-    Response::Bytes(slice)
+    Response::Bytes(slice.into())
 }
 
 /// Drives the op like a concurrent driver: requests and decodes complete out of order.

@@ -27,6 +27,7 @@ mod shuffle;
 
 /// The compressor blosc runs on each block (`cname`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Compressor {
     /// BloscLZ, c-blosc's built-in LZ77.
     BloscLz,

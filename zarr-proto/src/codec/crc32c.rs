@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 
 use serde_json::{json, Value};
 
-use crate::codec::gzip::{only_keys, v2_object, v3_object};
+use crate::codec::config::{only_keys, v2_object, v3_object};
 use crate::error::{Error, Result};
 
 const NAME: &str = "crc32c";
@@ -143,7 +143,7 @@ impl Crc32c {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::gzip::tests::unhex;
+    use crate::codec::unhex;
 
     /// `numcodecs.checksum32.CRC32C().encode(data[:40])` (numcodecs 0.16.6, google-crc32c).
     const NUMCODECS_END: &str =

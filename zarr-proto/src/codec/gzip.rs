@@ -9,13 +9,13 @@
 //! This file also holds the bounded inflate loop that [`zlib`](super::zlib) shares.
 
 use alloc::boxed::Box;
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
 use miniz_oxide::inflate::TINFLStatus;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
+use crate::codec::config::{int_key, only_keys, v2_object, v3_object};
 use crate::error::{Error, Result};
 
 const NAME: &str = "gzip";
@@ -245,50 +245,6 @@ fn limit_error(codec: &'static str, max_len: usize) -> Error {
     }
 }
 
-/// Reads an optional integer `key` of a codec configuration within `range`.
-pub(crate) fn int_key(
-    config: &Map<String, Value>,
-    key: &str,
-    range: core::ops::RangeInclusive<i64>,
-    codec: &'static str,
-) -> Result<Option<i64>> {
-    match config.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => match v.as_i64() {
-            Some(n) if range.contains(&n) => Ok(Some(n)),
-            _ => Err(Error::codec(
-                codec,
-                alloc::format!("`{key}` must be an integer in {}..={}, got {v}", range.start(), range.end()),
-            )),
-        },
-    }
-}
-
-/// Rejects keys of a configuration object that are not in `known`.
-pub(crate) fn only_keys(config: &Map<String, Value>, known: &[&str], codec: &'static str) -> Result<()> {
-    match config.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(k) => Err(Error::codec(codec, alloc::format!("unknown configuration key `{k}`"))),
-        None => Ok(()),
-    }
-}
-
-/// The configuration object of a v3 entry (absent means empty).
-pub(crate) fn v3_object<'a>(
-    configuration: Option<&'a Value>,
-    codec: &'static str,
-) -> Result<Option<&'a Map<String, Value>>> {
-    match configuration {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(map)) => Ok(Some(map)),
-        Some(other) => Err(Error::codec(codec, alloc::format!("configuration must be an object, got {other}"))),
-    }
-}
-
-/// The object of a v2 (numcodecs) codec entry.
-pub(crate) fn v2_object<'a>(config: &'a Value, codec: &'static str) -> Result<&'a Map<String, Value>> {
-    config.as_object().ok_or_else(|| Error::codec(codec, "v2 codec configuration must be an object"))
-}
-
 impl Gzip {
     /// Builds the codec from its v3 `configuration` object, `{"level": 0..=9}`.
     ///
@@ -323,8 +279,9 @@ impl Gzip {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+    use crate::codec::unhex;
     use alloc::vec;
 
     /// `numcodecs.GZip(level=5).encode(data())` (numcodecs 0.16.6, Python 3.11 `gzip`).
@@ -343,11 +300,6 @@ pub(crate) mod tests {
     }
 
     /// Hex (whitespace ignored) to bytes, for embedded reference blobs.
-    pub(crate) fn unhex(s: &str) -> Vec<u8> {
-        let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        s.chunks(2).map(|p| u8::from_str_radix(core::str::from_utf8(p).unwrap(), 16).unwrap()).collect()
-    }
-
     #[test]
     fn decodes_numcodecs_blob() {
         let blob = unhex(NUMCODECS_L5);

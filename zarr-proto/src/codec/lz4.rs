@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 
 use serde_json::{json, Value};
 
-use crate::codec::gzip::{int_key, only_keys, v2_object, v3_object};
+use crate::codec::config::{int_key, only_keys, v2_object, v3_object};
 use crate::error::{Error, Result};
 
 const NAME: &str = "lz4";
@@ -112,7 +112,7 @@ impl Lz4 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::gzip::tests::unhex;
+    use crate::codec::unhex;
 
     /// `numcodecs.LZ4().encode(data)` (numcodecs 0.16.6, C liblz4).
     const NUMCODECS: &str =

@@ -9,7 +9,8 @@ use alloc::vec::Vec;
 use miniz_oxide::inflate::core::DecompressorOxide;
 use serde_json::{json, Value};
 
-use crate::codec::gzip::{inflate_into, int_key, only_keys, v2_object, v3_object};
+use crate::codec::config::{int_key, only_keys, v2_object, v3_object};
+use crate::codec::gzip::inflate_into;
 use crate::error::Result;
 
 const NAME: &str = "zlib";
@@ -94,7 +95,7 @@ impl Zlib {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::gzip::tests::unhex;
+    use crate::codec::unhex;
     use crate::Error;
     use alloc::vec;
 

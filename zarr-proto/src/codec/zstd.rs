@@ -28,7 +28,7 @@ use alloc::vec::Vec;
 
 use serde_json::{json, Value};
 
-use crate::codec::gzip::{int_key, only_keys, v2_object, v3_object};
+use crate::codec::config::{int_key, only_keys, v2_object, v3_object};
 use crate::error::{Error, Result};
 
 const NAME: &str = "zstd";
@@ -501,7 +501,7 @@ impl Zstd {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::gzip::tests::unhex;
+    use crate::codec::unhex;
     use alloc::vec;
 
     /// `numcodecs.Zstd(level=3).encode(data())` (numcodecs 0.16.6, libzstd one-shot: content size set).

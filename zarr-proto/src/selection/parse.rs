@@ -9,6 +9,7 @@ use crate::selection::{DimSelector, Selection};
 
 /// How the selectors of an expression combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum SelectionKind {
     /// Basic/orthogonal indexing (`a[...]`, `a.oindex[...]`).
     #[default]

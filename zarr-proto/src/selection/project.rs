@@ -14,6 +14,7 @@ use crate::selection::DimIndexer;
 
 /// The elements one chunk contributes along one dimension.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DimItems {
     /// `count` elements at chunk offsets `chunk_start + k * step`, going to output positions `out_start + k`.
     Strided {

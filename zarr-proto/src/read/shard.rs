@@ -1,0 +1,249 @@
+//! The shard half of a read: one request for a shard's index (or the whole shard),
+//! then coalesced range requests for the inner chunks the selection needs.
+//!
+//! Inner chunks are the read units; a shard is only the container they arrive in.
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use bytes::Bytes;
+
+use super::{Pending, ReadOp, Request, RequestId, Response};
+use crate::byte_range::ByteRange;
+use crate::codec::sharding::{IndexLocation, ShardIndex, ShardingCodec};
+use crate::error::{Error, Result};
+use crate::limits::{self, Limits};
+use crate::metadata::{ArrayMetadata, ChunkGrid};
+
+/// Inner chunks of one shard whose byte ranges are at most this far apart are fetched in one request.
+pub const COALESCE_GAP: u64 = 64 << 10;
+/// A coalesced shard range request never grows beyond this many bytes.
+pub const COALESCE_MAX: u64 = 16 << 20;
+
+/// One shard the selection touches.
+#[derive(Debug)]
+pub(super) struct Shard {
+    pub(super) key: String,
+    units: Vec<usize>,
+}
+
+/// The sharding layout of a sharded array.
+#[derive(Debug)]
+pub(super) struct ShardLayout {
+    codec: ShardingCodec,
+    chunks_per_shard: Vec<u64>,
+    index_size: u64,
+    shards: Vec<Shard>,
+}
+
+impl ShardLayout {
+    /// Checks the index size against `limits.max_shard_index_bytes` here, before any
+    /// request: the index is sized by metadata alone, not by what a store returns.
+    pub(super) fn new(codec: &ShardingCodec, grid: &ChunkGrid, limits: &Limits) -> Result<ShardLayout> {
+        let shard_shape = match grid {
+            ChunkGrid::Regular { chunk_shape } => chunk_shape.clone(),
+            ChunkGrid::Rectilinear { .. } => {
+                return Err(Error::Unsupported { kind: "chunk grid", name: "rectilinear with sharding".into() })
+            }
+        };
+        let chunks_per_shard = codec.chunks_per_shard(&shard_shape)?;
+        let index_size = codec.index_size(&chunks_per_shard)?;
+        limits::check("shard index", index_size, limits.max_shard_index_bytes)?;
+        Ok(ShardLayout { codec: codec.clone(), chunks_per_shard, index_size, shards: Vec::new() })
+    }
+}
+
+impl ReadOp {
+    /// Groups the units by shard and asks for each shard's index, or for the whole
+    /// shard when the selection needs all of it.
+    pub(super) fn plan_shard_requests(&mut self, meta: &ArrayMetadata) {
+        let layout = self.sharding.as_mut().expect("only sharded arrays plan shard requests");
+        // Group units by shard, shards in C order.
+        let mut by_shard: BTreeMap<Vec<u64>, Vec<usize>> = BTreeMap::new();
+        for (i, unit) in self.units.iter().enumerate() {
+            let shard: Vec<u64> = unit.coords.iter().zip(&layout.chunks_per_shard).map(|(c, n)| c / n).collect();
+            by_shard.entry(shard).or_default().push(i);
+        }
+        for (coords, units) in by_shard {
+            // Inner chunks of this shard that lie inside the array.
+            let present: u64 = coords
+                .iter()
+                .zip(&layout.chunks_per_shard)
+                .zip(&layout.codec.chunk_shape)
+                .zip(&meta.shape)
+                .map(|(((&s, &n), &c), &extent)| {
+                    let first = s * n;
+                    let total = extent.div_ceil(c.max(1));
+                    total.saturating_sub(first).min(n)
+                })
+                .product();
+            let shard = layout.shards.len();
+            let key = self.key_encoding.key(&coords);
+            let id = self.next_id;
+            self.next_id += 1;
+            // When the selection needs every inner chunk, one request for the whole shard
+            // saves the round trip for the index.
+            let (range, pending) = if units.len() as u64 == present {
+                (None, Pending::WholeShard { shard })
+            } else {
+                let range = match layout.codec.index_location {
+                    IndexLocation::End => ByteRange::Suffix(layout.index_size),
+                    IndexLocation::Start => ByteRange::FromStart { offset: 0, length: Some(layout.index_size) },
+                };
+                (Some(range), Pending::ShardIndex { shard })
+            };
+            self.queued.push_back((Request { id: RequestId(id), key: key.clone(), range }, pending));
+            layout.shards.push(Shard { key, units });
+        }
+    }
+
+    /// Hands the inner chunks of one coalesced range response to decode jobs.
+    pub(super) fn read_shard_range(
+        &mut self,
+        shard: usize,
+        len: u64,
+        parts: Vec<(usize, u64, u64)>,
+        response: Response,
+    ) -> Result<()> {
+        let key = self.shard(shard).key.clone();
+        let Response::Bytes(bytes) = response else {
+            return Err(Error::Store { key, reason: "shard disappeared after its index was read".into() });
+        };
+        if bytes.len() as u64 != len {
+            return Err(Error::Chunk {
+                key,
+                source: alloc::boxed::Box::new(Error::Protocol(format!(
+                    "range response of {} bytes, requested {len}",
+                    bytes.len()
+                ))),
+            });
+        }
+        // The inner chunks share the response. Every part lies inside it: the
+        // range was built as the union of the parts, and its length checked above.
+        for (unit, off, n) in parts {
+            let key = format!("{key}[inner {:?}]", self.units[unit].coords);
+            self.queue_decode(unit, key, bytes.slice(off as usize..(off + n) as usize));
+        }
+        Ok(())
+    }
+
+    pub(super) fn shard(&self, shard: usize) -> &Shard {
+        &self.sharding.as_ref().expect("shard requests exist only for sharded arrays").shards[shard]
+    }
+
+    pub(super) fn fill_shard(&mut self, shard: usize) {
+        let units = self.shard(shard).units.clone();
+        for unit in units {
+            self.fill_unit(unit);
+        }
+    }
+
+    fn inner_index(&self, shard: usize, unit: usize) -> usize {
+        let layout = self.sharding.as_ref().expect("sharded");
+        let _ = shard;
+        // C-order linear index of the inner chunk within its shard.
+        self.units[unit].coords.iter().zip(&layout.chunks_per_shard).fold(0u64, |acc, (c, n)| acc * n + c % n) as usize
+    }
+
+    fn decode_index(&self, shard: usize, bytes: &[u8]) -> Result<ShardIndex> {
+        let layout = self.sharding.as_ref().expect("sharded");
+        let key = &layout.shards[shard].key;
+        if bytes.len() as u64 != layout.index_size {
+            return Err(Error::Chunk {
+                key: key.clone(),
+                source: alloc::boxed::Box::new(Error::codec(
+                    "sharding_indexed",
+                    format!("shard index of {} bytes, expected {}", bytes.len(), layout.index_size),
+                )),
+            });
+        }
+        layout.codec.decode_index(bytes, &layout.chunks_per_shard, &self.limits).map_err(|e| e.in_chunk(key))
+    }
+
+    pub(super) fn split_whole_shard(&mut self, shard: usize, bytes: Bytes) -> Result<()> {
+        let layout = self.sharding.as_ref().expect("sharded");
+        let key = layout.shards[shard].key.clone();
+        let n = bytes.len() as u64;
+        if n < layout.index_size {
+            return Err(Error::Chunk {
+                key,
+                source: alloc::boxed::Box::new(Error::codec(
+                    "sharding_indexed",
+                    format!("shard of {n} bytes is shorter than its {} byte index", layout.index_size),
+                )),
+            });
+        }
+        let index_bytes = match layout.codec.index_location {
+            IndexLocation::End => &bytes[(n - layout.index_size) as usize..],
+            IndexLocation::Start => &bytes[..layout.index_size as usize],
+        };
+        let index = self.decode_index(shard, index_bytes)?;
+        for unit in self.shard(shard).units.clone() {
+            match index.get(self.inner_index(shard, unit)) {
+                None => self.fill_unit(unit),
+                Some((offset, len)) => {
+                    let end = offset.checked_add(len).filter(|&e| e <= n).ok_or_else(|| Error::Chunk {
+                        key: key.clone(),
+                        source: alloc::boxed::Box::new(Error::codec(
+                            "sharding_indexed",
+                            format!("inner chunk at {offset}+{len} lies outside the {n} byte shard"),
+                        )),
+                    })?;
+                    let inner = bytes.slice(offset as usize..end as usize);
+                    let inner_key = format!("{key}[inner {:?}]", self.units[unit].coords);
+                    self.queue_decode(unit, inner_key, inner);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn read_shard_index(&mut self, shard: usize, bytes: &[u8]) -> Result<()> {
+        let index = self.decode_index(shard, bytes)?;
+        let key = self.shard(shard).key.clone();
+        let mut wanted: Vec<(u64, u64, usize)> = Vec::new();
+        for unit in self.shard(shard).units.clone() {
+            match index.get(self.inner_index(shard, unit)) {
+                None => self.fill_unit(unit),
+                Some((offset, len)) => {
+                    offset.checked_add(len).ok_or_else(|| Error::Chunk {
+                        key: key.clone(),
+                        source: alloc::boxed::Box::new(Error::codec("sharding_indexed", "inner chunk range overflows")),
+                    })?;
+                    limits::check("encoded chunk", len, self.limits.max_encoded_chunk_bytes)
+                        .map_err(|e| e.in_chunk(&key))?;
+                    wanted.push((offset, len, unit));
+                }
+            }
+        }
+        wanted.sort_unstable();
+        let mut i = 0;
+        while i < wanted.len() {
+            let start = wanted[i].0;
+            let mut end = start + wanted[i].1;
+            let mut parts = alloc::vec![(wanted[i].2, 0, wanted[i].1)];
+            i += 1;
+            while i < wanted.len() {
+                let (o, l, u) = wanted[i];
+                let new_end = end.max(o + l);
+                if o > end.saturating_add(COALESCE_GAP) || new_end - start > COALESCE_MAX {
+                    break;
+                }
+                parts.push((u, o - start, l));
+                end = new_end;
+                i += 1;
+            }
+            let id = self.next_id;
+            self.next_id += 1;
+            let request = Request {
+                id: RequestId(id),
+                key: key.clone(),
+                range: Some(ByteRange::FromStart { offset: start, length: Some(end - start) }),
+            };
+            self.queued.push_back((request, Pending::ShardRange { shard, len: end - start, parts }));
+        }
+        Ok(())
+    }
+}
