@@ -193,7 +193,7 @@ fn drive(
                 let value = result?;
                 flow.fetch_done(&req, value.as_ref().map(|b| b.len() as u64));
                 let response = match value {
-                    Some(bytes) => Response::Bytes(bytes.into()),
+                    Some(bytes) => Response::Bytes(bytes),
                     None => Response::Missing,
                 };
                 op.handle_response(req.id, response)?;

@@ -47,6 +47,8 @@ pub(crate) fn element(dtype: &DataType, b: &[u8]) -> String {
         DataType::FixedBytes(_) | DataType::Bytes | DataType::RawBits(_) => {
             format!("b{:?}", String::from_utf8_lossy(b))
         }
+        // A data type this printer does not know yet: its raw bytes.
+        _ => format!("0x{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
     }
 }
 

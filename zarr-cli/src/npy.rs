@@ -37,9 +37,11 @@ pub(crate) fn encode(array: &NdArray) -> Result<(String, Vec<u8>), String> {
         DataType::RawBits(bits) => (format!("|V{}", bits / 8), fixed()?),
         DataType::FixedBytes(n) => (format!("|S{n}"), fixed()?),
         DataType::FixedUtf32(n) => (format!("{e}U{n}"), fixed()?),
-        DataType::DateTime64 { unit, scale_factor } => (format!("{e}M8[{}]", unit_str(*unit, *scale_factor)), fixed()?),
+        DataType::DateTime64 { unit, scale_factor } => {
+            (format!("{e}M8[{}]", unit_str(*unit, *scale_factor)?), fixed()?)
+        }
         DataType::TimeDelta64 { unit, scale_factor } => {
-            (format!("{e}m8[{}]", unit_str(*unit, *scale_factor)), fixed()?)
+            (format!("{e}m8[{}]", unit_str(*unit, *scale_factor)?), fixed()?)
         }
         DataType::String => {
             let ArrayBytes::Variable(items) = &array.data else { return Err("string array without strings".into()) };
@@ -63,10 +65,11 @@ pub(crate) fn encode(array: &NdArray) -> Result<(String, Vec<u8>), String> {
             }
             (format!("|S{width}"), out)
         }
+        other => return Err(format!("no .npy form for data type {other:?}")),
     })
 }
 
-fn unit_str(unit: TimeUnit, scale: u32) -> String {
+fn unit_str(unit: TimeUnit, scale: u32) -> Result<String, String> {
     let u = match unit {
         TimeUnit::Year => "Y",
         TimeUnit::Month => "M",
@@ -81,13 +84,10 @@ fn unit_str(unit: TimeUnit, scale: u32) -> String {
         TimeUnit::Picosecond => "ps",
         TimeUnit::Femtosecond => "fs",
         TimeUnit::Attosecond => "as",
-        TimeUnit::Generic => return String::new(),
+        TimeUnit::Generic => return Ok(String::new()),
+        other => return Err(format!("no .npy form for time unit {other:?}")),
     };
-    if scale == 1 {
-        u.into()
-    } else {
-        format!("{scale}{u}")
-    }
+    Ok(if scale == 1 { u.into() } else { format!("{scale}{u}") })
 }
 
 /// Writes `array` as a `.npy` file to `out`.

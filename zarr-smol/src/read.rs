@@ -100,7 +100,7 @@ pub(crate) async fn run(
                     let response = result?;
                     flow.fetch_done(&req, response.as_ref().map(|b| b.len() as u64));
                     let response = match response {
-                        Some(bytes) => Response::Bytes(bytes.into()),
+                        Some(bytes) => Response::Bytes(bytes),
                         None => Response::Missing,
                     };
                     op.handle_response(req.id, response)?;
