@@ -198,3 +198,44 @@ fn selections_through_blocking() {
     }
     report.finish("zarr-blocking");
 }
+
+#[test]
+fn selections_into_caller_buffers() {
+    // `read_into` writes chunks straight into the caller's buffer, which starts as
+    // garbage here: every element must come from a chunk or the fill value. Both
+    // drivers, alternating by fixture.
+    let manifest = Manifest::load().expect("tests/fixtures/manifest.json loads");
+    let mut report = Report::default();
+    for (i, fx) in manifest.arrays.iter().enumerate() {
+        let cases = cases(fx);
+        let dir = fx.dir().to_string_lossy().into_owned();
+        let blocking = zarr_blocking::Array::open_path(&dir).map_err(|e| format!("open: {e}"));
+        let store: std::sync::Arc<dyn zarr_smol::Store> = std::sync::Arc::new(zarr_smol::FsStore::new(&dir));
+        let smol = futures_lite::future::block_on(zarr_smol::Array::open(store, "")).map_err(|e| format!("open: {e}"));
+        let Some(dtype) = blocking.as_ref().ok().map(|a| a.metadata().data_type.clone()) else { continue };
+        let Some(item) = dtype.size() else { continue };
+        for case in &cases {
+            let Ok(expected) = &case.expected else { continue };
+            let result = check(case, |sel| {
+                let n: u64 = expected.shape.iter().product();
+                let mut buf = vec![0xA5u8; n as usize * item];
+                if i % 2 == 0 {
+                    let array = blocking.as_ref().map_err(Clone::clone)?;
+                    array.read_into(sel, &mut buf).map_err(|e| e.to_string())?;
+                } else {
+                    let array = smol.as_ref().map_err(Clone::clone)?;
+                    let options = zarr_smol::ReadOptions::default();
+                    futures_lite::future::block_on(array.read_into(sel, &mut buf, &options))
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok(zarr_proto::ndarray::NdArray {
+                    dtype: dtype.clone(),
+                    shape: expected.shape.clone(),
+                    data: zarr_proto::ndarray::ArrayBytes::Fixed(buf),
+                })
+            });
+            report.record(case, if i % 2 == 0 { "zarr-blocking read_into" } else { "zarr-smol read_into" }, result);
+        }
+    }
+    report.finish("read_into");
+}

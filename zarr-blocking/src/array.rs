@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
-use zarr_proto::codec::CodecRegistry;
-use zarr_proto::metadata::{ArrayMetadata, NodeMetadata};
+use zarr_proto::key;
+use zarr_proto::metadata::ArrayMetadata;
+use zarr_proto::open::OpenOptions;
 use zarr_proto::read::ReadOp;
-use zarr_proto::{key, Limits};
 
 use zarr_store::{local_path, FsStore, Store};
 
@@ -19,6 +19,7 @@ pub struct Array {
     store: Arc<dyn Store>,
     path: String,
     meta: ArrayMetadata,
+    options: Arc<OpenOptions>,
 }
 
 impl std::fmt::Debug for Array {
@@ -44,16 +45,25 @@ impl Array {
 
     /// Like [`open`](Self::open), for a store already shared with other nodes.
     pub fn open_shared(store: Arc<dyn Store>, path: &str) -> Result<Array, Error> {
-        match crate::group::read_node(store.as_ref(), path)? {
-            NodeMetadata::Array(meta) => Ok(Array::from_metadata(store, path, meta)),
-            NodeMetadata::Group(_) => {
-                Err(Error::WrongNodeType { path: path.into(), expected: "array", found: "group" })
-            }
+        Self::open_with(store, path, Arc::new(OpenOptions::default()))
+    }
+
+    /// Like [`open_shared`](Self::open_shared), with the caller's codecs and limits
+    /// (the limits also bound reads unless [`ReadOptions::limits`] says otherwise).
+    pub fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Array, Error> {
+        match crate::Group::open_node_with(store, path, options)? {
+            crate::Node::Array(array) => Ok(array),
+            crate::Node::Group(_) => Err(Error::WrongNodeType { path: path.into(), expected: "array", found: "group" }),
         }
     }
 
-    pub(crate) fn from_metadata(store: Arc<dyn Store>, path: &str, meta: ArrayMetadata) -> Array {
-        Array { store, path: path.trim_matches('/').into(), meta }
+    pub(crate) fn from_metadata(
+        store: Arc<dyn Store>,
+        path: &str,
+        meta: ArrayMetadata,
+        options: Arc<OpenOptions>,
+    ) -> Array {
+        Array { store, path: path.trim_matches('/').into(), meta, options }
     }
 
     /// The resolved metadata.
@@ -91,24 +101,28 @@ impl Array {
 
     /// Reads `selection` with explicit concurrency, limits or a progress callback.
     pub fn read_with(&self, selection: &Selection, options: &ReadOptions) -> Result<NdArray, Error> {
-        let op = ReadOp::new(&self.meta, selection, options.limits.unwrap_or_default())?;
-        driver::run(op, self.store.as_ref(), &self.path, options)
+        let limits = options.limits.unwrap_or(self.options.limits);
+        let op = ReadOp::new_at(&self.meta, &self.path, selection, limits)?;
+        let array = driver::run(op, self.store.as_ref(), options, None)?;
+        Ok(array.ok_or_else(|| zarr_proto::Error::Protocol("a read without a buffer gave no array".into()))?)
     }
 
     /// Reads `selection` into `out`, which must hold exactly the selection's bytes
-    /// (fixed-size data types only).
+    /// (fixed-size data types, C order, native byte order). Chunks are written straight
+    /// into `out`: no output of the read's own, no copy.
+    ///
+    /// # Errors
+    /// As for [`read`](Self::read); [`zarr_proto::Error::BufferSize`] when `out` does
+    /// not fit the selection.
     pub fn read_into(&self, selection: &Selection, out: &mut [u8]) -> Result<(), Error> {
-        let array = self.read(selection)?;
-        let bytes = array.fixed_bytes()?;
-        if bytes.len() != out.len() {
-            return Err(Error::Proto(zarr_proto::Error::Selection(format!(
-                "output buffer of {} bytes for a selection of {} bytes (shape {:?})",
-                out.len(),
-                bytes.len(),
-                array.shape
-            ))));
-        }
-        out.copy_from_slice(bytes);
+        self.read_into_with(selection, out, &ReadOptions::default())
+    }
+
+    /// [`read_into`](Self::read_into) with explicit concurrency, limits or a progress callback.
+    pub fn read_into_with(&self, selection: &Selection, out: &mut [u8], options: &ReadOptions) -> Result<(), Error> {
+        let limits = options.limits.unwrap_or(self.options.limits);
+        let op = ReadOp::new_into(&self.meta, &self.path, selection, limits, out)?;
+        driver::run(op, self.store.as_ref(), options, Some(out))?;
         Ok(())
     }
 
@@ -116,9 +130,4 @@ impl Array {
     pub fn chunk_key(&self, chunk: &[u64]) -> String {
         key::join(&self.path, &self.meta.chunk_key(chunk))
     }
-}
-
-/// Parses the metadata documents of a node with default codecs and limits.
-pub(crate) fn registry_and_limits() -> (CodecRegistry, Limits) {
-    (CodecRegistry::default(), Limits::default())
 }

@@ -4,7 +4,6 @@
 //! to decode threads over channels, and feeds their results back. IO threads only
 //! wait on the store, decode threads only burn CPU, so neither starves the other.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -12,7 +11,6 @@ use std::thread;
 use bytes::Bytes;
 use crossbeam_channel::{unbounded, Receiver, Sender};
 use zarr_proto::flow::{Flow, FlowControl};
-use zarr_proto::key;
 use zarr_proto::ndarray::NdArray;
 use zarr_proto::read::{DecodeJob, Decoded, ReadOp, Request, Response};
 use zarr_proto::Limits;
@@ -56,10 +54,16 @@ enum Event {
     Lost(&'static str),
 }
 
-/// Drives `op` to completion against `store`, keys relative to the node at `prefix`.
-pub(crate) fn run(mut op: ReadOp, store: &dyn Store, prefix: &str, options: &ReadOptions) -> Result<NdArray, Error> {
+/// Drives `op` to completion against `store`; the array, or `None` when `out` (the
+/// buffer of an op made by [`ReadOp::new_into`]) holds it.
+pub(crate) fn run(
+    mut op: ReadOp,
+    store: &dyn Store,
+    options: &ReadOptions,
+    mut out: Option<&mut [u8]>,
+) -> Result<Option<NdArray>, Error> {
     if op.is_done() {
-        return Ok(op.finish()?);
+        return finish(op, out.is_some());
     }
     let control = FlowControl::for_store(store.kind()).with_max_requests(options.concurrency);
     let decode_threads =
@@ -77,24 +81,24 @@ pub(crate) fn run(mut op: ReadOp, store: &dyn Store, prefix: &str, options: &Rea
                 .spawn_scoped(scope, move || decode_worker(&job_rx, &event_tx, cancelled))
                 .map_err(|e| Error::io("(spawning a decode thread)", e))?;
         }
-        let mut io = IoPool {
-            scope,
-            store,
-            prefix,
-            events: event_tx,
-            cancelled: &cancelled,
-            queues: Vec::new(),
-            idle: Vec::new(),
-        };
+        let mut io =
+            IoPool { scope, store, events: event_tx, cancelled: &cancelled, queues: Vec::new(), idle: Vec::new() };
         let mut flow = Flow::for_op(control, decode_threads, &op);
-        let result = drive(&mut op, &mut io, &mut flow, &job_tx, &event_rx, options);
+        let result = drive(&mut op, &mut io, &mut flow, &job_tx, &event_rx, options, &mut out);
         // Stop the workers: closed channels end their loops, the flag skips queued work.
         cancelled.store(true, Ordering::Relaxed);
         drop(io);
         drop(job_tx);
         result
     })?;
-    Ok(op.finish()?)
+    finish(op, out.is_some())
+}
+
+fn finish(op: ReadOp, into_caller_buffer: bool) -> Result<Option<NdArray>, Error> {
+    if into_caller_buffer {
+        return Ok(None);
+    }
+    Ok(Some(op.finish()?))
 }
 
 /// IO threads, started only when every running one is busy, and reused most recently
@@ -104,7 +108,6 @@ pub(crate) fn run(mut op: ReadOp, store: &dyn Store, prefix: &str, options: &Rea
 struct IoPool<'scope, 'env> {
     scope: &'scope thread::Scope<'scope, 'env>,
     store: &'env dyn Store,
-    prefix: &'env str,
     events: Sender<Event>,
     cancelled: &'scope AtomicBool,
     /// One request queue per thread.
@@ -127,10 +130,10 @@ impl IoPool<'_, '_> {
     fn spawn(&mut self) -> Result<usize, Error> {
         let worker = self.queues.len();
         let (req_tx, req_rx) = unbounded::<Request>();
-        let (store, prefix, events, cancelled) = (self.store, self.prefix, self.events.clone(), self.cancelled);
+        let (store, events, cancelled) = (self.store, self.events.clone(), self.cancelled);
         thread::Builder::new()
             .name("zarr-io".into())
-            .spawn_scoped(self.scope, move || io_worker(worker, store, prefix, &req_rx, &events, cancelled))
+            .spawn_scoped(self.scope, move || io_worker(worker, store, &req_rx, &events, cancelled))
             .map_err(|e| Error::io("(spawning an IO thread)", e))?;
         self.queues.push(req_tx);
         Ok(worker)
@@ -144,28 +147,21 @@ fn drive(
     job_tx: &Sender<(DecodeJob, u64)>,
     events: &Receiver<Event>,
     options: &ReadOptions,
+    out: &mut Option<&mut [u8]>,
 ) -> Result<(), Error> {
-    let mut requests = VecDeque::new();
-    let mut jobs = VecDeque::new();
     loop {
-        while let Some(req) = op.poll_request() {
-            requests.push_back(req);
-        }
-        while let Some(job) = op.poll_decode() {
-            flow.job_queued(job.encoded_len() as u64);
-            jobs.push_back(job);
-        }
-        while let Some(len) = jobs.front().map(|j: &DecodeJob| j.encoded_len() as u64) {
+        // Work stays queued in the op until the flow allows it: no queue here.
+        while let Some(len) = op.peek_decode().map(|job| job.encoded_len() as u64) {
             if !flow.may_decode(len) {
                 break;
             }
-            let Some(job) = jobs.pop_front() else { break };
+            let Some(job) = op.poll_decode() else { break };
             // The decode threads run until the job queue closes, so sending cannot fail.
             let _ = job_tx.send((job, len));
             flow.decode_started(len);
         }
-        while requests.front().is_some_and(|req| flow.may_fetch(req)) {
-            let Some(req) = requests.pop_front() else { break };
+        while op.peek_request().is_some_and(|req| flow.may_fetch(req, op.decode_backlog_bytes())) {
+            let Some(req) = op.poll_request() else { break };
             flow.fetch_started(&req);
             io.send(req)?;
         }
@@ -177,10 +173,9 @@ fn drive(
         // only when decoding is the bottleneck.
         let event = match events.try_recv() {
             Ok(event) => event,
-            Err(_) => match jobs.pop_front() {
+            Err(_) => match op.poll_decode() {
                 Some(job) => {
-                    flow.decoded_inline(job.encoded_len() as u64);
-                    op.handle_decoded(job.run())?;
+                    op.handle_decoded_to(job.run(), out.as_deref_mut())?;
                     report_progress(op, options);
                     continue;
                 }
@@ -200,7 +195,7 @@ fn drive(
             }
             Event::Decoded(decoded, encoded_len) => {
                 flow.decode_done(encoded_len);
-                op.handle_decoded(decoded)?;
+                op.handle_decoded_to(decoded, out.as_deref_mut())?;
                 report_progress(op, options);
             }
             Event::Lost(what) => {
@@ -234,7 +229,6 @@ impl Drop for PanicGuard<'_> {
 fn io_worker(
     worker: usize,
     store: &dyn Store,
-    prefix: &str,
     requests: &Receiver<Request>,
     events: &Sender<Event>,
     cancelled: &AtomicBool,
@@ -244,7 +238,7 @@ fn io_worker(
         if cancelled.load(Ordering::Relaxed) {
             return;
         }
-        let result = store.get_blocking(&key::join(prefix, &req.key), req.range);
+        let result = store.get_blocking(&req.key, req.range);
         if events.send(Event::Fetched(worker, req, result)).is_err() {
             return;
         }

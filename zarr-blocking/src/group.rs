@@ -6,10 +6,10 @@ use serde_json::{Map, Value};
 use zarr_proto::key;
 use zarr_proto::metadata::consolidated::ConsolidatedMetadata;
 use zarr_proto::metadata::{GroupMetadata, NodeMetadata};
-use zarr_proto::open::OpenOp;
+use zarr_proto::open::{OpenOp, OpenOptions};
+use zarr_proto::read::Response;
 use zarr_store::{local_path, FsStore, Store};
 
-use crate::array::registry_and_limits;
 use crate::{Array, Error};
 
 /// An array or a group.
@@ -27,6 +27,7 @@ pub struct Group {
     store: Arc<dyn Store>,
     path: String,
     meta: GroupMetadata,
+    options: Arc<OpenOptions>,
 }
 
 impl std::fmt::Debug for Group {
@@ -35,29 +36,35 @@ impl std::fmt::Debug for Group {
     }
 }
 
-/// Reads the metadata of the node at `path`, fetching its candidate documents in parallel.
-pub(crate) fn read_node(store: &dyn Store, path: &str) -> Result<NodeMetadata, Error> {
-    let (registry, limits) = registry_and_limits();
-    let mut op = OpenOp::new(path);
+/// Reads the metadata of the node at `path`, fetching its candidate documents in
+/// parallel (one thread each: a slow link costs one round trip, not five).
+pub(crate) fn read_node(store: &dyn Store, path: &str, options: &OpenOptions) -> Result<NodeMetadata, Error> {
+    let mut op = OpenOp::new(path, options.limits);
+    let mut requests = Vec::new();
+    while let Some(req) = op.poll_request() {
+        requests.push(req);
+    }
     let answers: Vec<_> = std::thread::scope(|scope| {
-        let handles: Vec<_> = op.keys().iter().map(|k| scope.spawn(move || store.get_blocking(k, None))).collect();
+        let handles: Vec<_> =
+            requests.iter().map(|req| scope.spawn(move || store.get_blocking(&req.key, req.range))).collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
     });
-    for (i, answer) in answers.into_iter().enumerate() {
-        op.handle_response(i, answer?.map(Vec::from), &limits)?;
+    for (req, answer) in requests.iter().zip(answers) {
+        let response = match answer? {
+            Some(bytes) => Response::Bytes(bytes),
+            None => Response::Missing,
+        };
+        op.handle_response(req.id, response)?;
     }
-    Ok(op.finish(&registry, &limits)?)
+    Ok(op.finish(&options.registry)?)
 }
 
 impl Group {
     /// Opens the group at `path` in `store`.
     pub fn open(store: impl Store + 'static, path: &str) -> Result<Group, Error> {
-        let store: Arc<dyn Store> = Arc::new(store);
-        match read_node(store.as_ref(), path)? {
-            NodeMetadata::Group(meta) => Ok(Group { store, path: path.trim_matches('/').into(), meta }),
-            NodeMetadata::Array(_) => {
-                Err(Error::WrongNodeType { path: path.into(), expected: "group", found: "array" })
-            }
+        match Group::open_node(Arc::new(store), path)? {
+            Node::Group(g) => Ok(g),
+            Node::Array(_) => Err(Error::WrongNodeType { path: path.into(), expected: "group", found: "array" }),
         }
     }
 
@@ -66,12 +73,18 @@ impl Group {
         Self::open(FsStore::new(local_path(path_or_url)), "")
     }
 
-    /// Opens whatever node is at `path` in `store`.
+    /// Opens whatever node is at `path` in `store`, with default codecs and limits.
     pub fn open_node(store: Arc<dyn Store>, path: &str) -> Result<Node, Error> {
+        Group::open_node_with(store, path, Arc::new(OpenOptions::default()))
+    }
+
+    /// Opens whatever node is at `path` in `store` with the caller's codecs and limits;
+    /// nodes opened below it inherit them.
+    pub fn open_node_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Node, Error> {
         let path = path.trim_matches('/');
-        Ok(match read_node(store.as_ref(), path)? {
-            NodeMetadata::Array(meta) => Node::Array(Array::from_metadata(store, path, meta)),
-            NodeMetadata::Group(meta) => Node::Group(Group { store, path: path.into(), meta }),
+        Ok(match read_node(store.as_ref(), path, &options)? {
+            NodeMetadata::Array(meta) => Node::Array(Array::from_metadata(store, path, meta, options)),
+            NodeMetadata::Group(meta) => Node::Group(Group { store, path: path.into(), meta, options }),
         })
     }
 
@@ -106,7 +119,7 @@ impl Group {
         for dir in listing.prefixes {
             let name = dir[prefix.len()..].trim_end_matches('/').to_string();
             let child = key::join(&self.path, &name);
-            if read_node(self.store.as_ref(), &child).is_ok() {
+            if read_node(self.store.as_ref(), &child, &self.options).is_ok() {
                 names.push(name);
             }
         }
@@ -117,10 +130,11 @@ impl Group {
     /// Opens the node at `relative` below this group (`a/b`), using consolidated metadata when present.
     pub fn child(&self, relative: &str) -> Result<Node, Error> {
         let path = key::join(&self.path, relative.trim_matches('/'));
+        let (store, options) = (self.store.clone(), self.options.clone());
         Ok(match self.meta.consolidated_child(relative) {
-            Some(NodeMetadata::Array(meta)) => Node::Array(Array::from_metadata(self.store.clone(), &path, meta)),
-            Some(NodeMetadata::Group(meta)) => Node::Group(Group { store: self.store.clone(), path, meta }),
-            None => return Group::open_node(self.store.clone(), &path),
+            Some(NodeMetadata::Array(meta)) => Node::Array(Array::from_metadata(store, &path, meta, options)),
+            Some(NodeMetadata::Group(meta)) => Node::Group(Group { store, path, meta, options }),
+            None => return Group::open_node_with(store, &path, options),
         })
     }
 

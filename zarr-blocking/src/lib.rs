@@ -35,6 +35,7 @@ pub use driver::{Progress, ReadOptions};
 pub use error::Error;
 pub use group::{Group, Node};
 pub use zarr_proto::ndarray::NdArray;
+pub use zarr_proto::open::OpenOptions;
 pub use zarr_proto::selection::Selection;
 pub use zarr_store as store;
 #[cfg(feature = "http")]

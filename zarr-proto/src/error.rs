@@ -58,6 +58,14 @@ pub enum Error {
     /// A selection that is malformed or out of bounds for the array.
     #[error("invalid selection: {0}")]
     Selection(String),
+    /// A caller's output buffer whose size is not the selection's.
+    #[error("output buffer of {got} bytes for a selection of {expected} bytes")]
+    BufferSize {
+        /// Bytes the selection needs.
+        expected: u64,
+        /// Bytes the buffer has.
+        got: u64,
+    },
     /// A data value (fill value, element) that does not fit its data type.
     #[error("data type {dtype}: {reason}")]
     DataType {

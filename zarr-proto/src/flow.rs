@@ -13,7 +13,7 @@
 //! let control = FlowControl::for_store(StoreKind::Remote);
 //! let mut flow = Flow::new(control, 2, 1000);
 //! let req = Request { id: RequestId(0), key: "c/0".into(), range: None };
-//! assert!(flow.may_fetch(&req));
+//! assert!(flow.may_fetch(&req, 0));
 //! flow.fetch_started(&req);
 //! flow.fetch_done(&req, Some(400));
 //! ```
@@ -102,7 +102,8 @@ impl FlowControl {
 /// The accounting of one running read: what is in flight and what is held.
 ///
 /// The driver reports each event (`*_started`, `*_done`) and asks `may_*` before it
-/// starts work; the answers change only when it reports.
+/// starts work; the answers change only when it reports (and, for `may_fetch`, with
+/// the op's decode backlog).
 #[derive(Debug, Clone)]
 pub struct Flow {
     control: FlowControl,
@@ -113,8 +114,6 @@ pub struct Flow {
     decoding: usize,
     /// Encoded bytes of those jobs.
     decoding_bytes: u64,
-    /// Encoded bytes of jobs waiting for a decode thread or being decoded.
-    held: u64,
     /// The largest whole-object response so far; 0 before the first.
     largest: u64,
     /// Before any response: the guessed size of a whole-object response.
@@ -134,7 +133,6 @@ impl Flow {
             fetching: 0,
             decoding: 0,
             decoding_bytes: 0,
-            held: 0,
             largest: 0,
             first_guess: first_guess.max(1),
             in_flight: BTreeMap::new(),
@@ -176,17 +174,19 @@ impl Flow {
         }
     }
 
-    /// Whether `req` fits the concurrency and the memory budget now. Always true when
-    /// nothing is in flight or held, so a read makes progress however large one
-    /// response is.
-    pub fn may_fetch(&self, req: &Request) -> bool {
+    /// Whether `req` fits the concurrency and the memory budget now, with `backlog`
+    /// encoded bytes waiting in the op for a decode thread
+    /// ([`ReadOp::decode_backlog_bytes`]). Always true when nothing is in flight or
+    /// held, so a read makes progress however large one response is.
+    pub fn may_fetch(&self, req: &Request, backlog: u64) -> bool {
         if self.fetching >= self.control.max_requests {
             return false;
         }
-        if self.fetching == 0 && self.held == 0 {
+        let held = backlog + self.decoding_bytes;
+        if self.fetching == 0 && held == 0 {
             return true;
         }
-        self.held + self.in_flight_bytes + self.estimate(req) <= self.control.buffer_bytes
+        held + self.in_flight_bytes + self.estimate(req) <= self.control.buffer_bytes
     }
 
     /// The driver started `req`.
@@ -211,11 +211,6 @@ impl Flow {
         decoded_len <= self.control.inline_decode_bytes
     }
 
-    /// A decode job of `encoded_len` bytes is waiting for a decode thread.
-    pub fn job_queued(&mut self, encoded_len: u64) {
-        self.held += encoded_len;
-    }
-
     /// Whether the decode threads should get a job of `encoded_len` bytes now.
     pub fn may_decode(&self, encoded_len: u64) -> bool {
         let c = &self.control;
@@ -234,12 +229,6 @@ impl Flow {
     pub fn decode_done(&mut self, encoded_len: u64) {
         self.decoding = self.decoding.saturating_sub(1);
         self.decoding_bytes = self.decoding_bytes.saturating_sub(encoded_len);
-        self.held = self.held.saturating_sub(encoded_len);
-    }
-
-    /// A queued job was decoded by the driver itself.
-    pub fn decoded_inline(&mut self, encoded_len: u64) {
-        self.held = self.held.saturating_sub(encoded_len);
     }
 }
 
@@ -256,22 +245,25 @@ mod tests {
         let whole = Request { id: RequestId(1), key: "c/0".into(), range: None };
         let range = Request { id: RequestId(2), range: Some(ByteRange::new(0, 1 << 20)), ..whole.clone() };
         // One response larger than the whole budget: one request at a time, never none.
-        assert!(flow.may_fetch(&whole));
+        assert!(flow.may_fetch(&whole, 0));
         flow.fetch_started(&whole);
         flow.fetch_done(&whole, Some(budget * 4));
+        assert!(flow.may_fetch(&whole, 0), "nothing in flight or held: always one");
+        assert!(!flow.may_fetch(&whole, 1), "a budget-sized response beside a held chunk does not fit");
         flow.fetch_started(&whole);
-        assert!(!flow.may_fetch(&whole), "a second budget-sized response does not fit");
+        assert!(!flow.may_fetch(&whole, 0), "a second budget-sized response does not fit");
         flow.fetch_done(&whole, Some(1));
         // Ranges say their size: small ones fit beside a large response in flight.
         assert_eq!(flow.estimate(&range), 1 << 20);
         flow.fetch_started(&range);
-        assert!(flow.may_fetch(&range));
-        assert!(!flow.may_fetch(&whole));
+        assert!(flow.may_fetch(&range, 0));
+        assert!(!flow.may_fetch(&range, budget), "the op's decode backlog counts");
+        assert!(!flow.may_fetch(&whole, 0));
         // Never more than the concurrency.
         for i in 0..3 {
             flow.fetch_started(&Request { id: RequestId(10 + i), ..range.clone() });
         }
-        assert!(!flow.may_fetch(&range));
+        assert!(!flow.may_fetch(&range, 0));
     }
 
     #[test]

@@ -8,36 +8,70 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use bytes::Bytes;
+
 use crate::codec::CodecRegistry;
 use crate::error::{Error, Result};
 use crate::key;
 use crate::limits::{self, Limits};
 use crate::metadata::consolidated::ConsolidatedMetadata;
 use crate::metadata::{ArrayMetadata, GroupMetadata, NodeMetadata};
+use crate::read::{Request, RequestId, Response};
 
-/// The documents that may describe a node, in the order [`OpenOp::keys`] lists them.
+/// What a driver opens nodes with: the codecs it knows and the bounds it keeps.
+///
+/// A value the caller chooses (a pure-Rust registry, tighter limits for untrusted
+/// data) rather than defaults hard-coded in each driver; nodes opened below a group
+/// inherit it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OpenOptions {
+    /// Codecs to resolve metadata with.
+    pub registry: CodecRegistry,
+    /// Bounds for metadata and, by default, for reads of the opened arrays.
+    pub limits: Limits,
+}
+
+/// The documents that may describe a node, in the order [`OpenOp`] asks for them.
 const DOCUMENTS: [&str; 5] = ["zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata"];
 
 /// Opens the node at one path: the documents to fetch, then the parsed metadata.
 ///
+/// It speaks [`ReadOp`](crate::read::ReadOp)'s vocabulary: [`Request`]s with ids and
+/// keys relative to the store's root, answered with [`Response`]s in any order.
+///
 /// ```
 /// use zarr_proto::open::OpenOp;
-/// let op = OpenOp::new("group/array");
-/// assert_eq!(op.keys()[0], "group/array/zarr.json");
+/// use zarr_proto::read::Response;
+/// use zarr_proto::codec::CodecRegistry;
+///
+/// let mut op = OpenOp::new("group/array", Default::default());
+/// while let Some(req) = op.poll_request() {
+///     let answer = match req.key.as_str() {
+///         "group/array/.zarray" => Response::Bytes(br#"{"zarr_format":2,"shape":[4],"chunks":[2],
+///             "dtype":"<u2","compressor":null,"fill_value":0,"order":"C","filters":null}"#.to_vec().into()),
+///         _ => Response::Missing,
+///     };
+///     op.handle_response(req.id, answer)?;
+/// }
+/// assert!(op.is_done());
+/// let node = op.finish(&CodecRegistry::default())?;
+/// assert!(matches!(node, zarr_proto::metadata::NodeMetadata::Array(_)));
+/// # Ok::<(), zarr_proto::Error>(())
 /// ```
 #[derive(Debug)]
 pub struct OpenOp {
     path: String,
-    keys: Vec<String>,
-    answers: Vec<Option<Option<Vec<u8>>>>,
+    limits: Limits,
+    /// Documents not yet polled, by index into [`DOCUMENTS`].
+    next: usize,
+    answers: [Option<Option<Bytes>>; DOCUMENTS.len()],
 }
 
 impl OpenOp {
-    /// Plans opening the node at `path` (`""` for the root).
-    pub fn new(path: &str) -> OpenOp {
-        let path: String = path.trim_matches('/').into();
-        let keys = DOCUMENTS.iter().map(|d| key::join(&path, d)).collect();
-        OpenOp { path, keys, answers: alloc::vec![None; DOCUMENTS.len()] }
+    /// Plans opening the node at `path` (`""` for the root), with documents bounded by
+    /// `limits.max_metadata_bytes`.
+    pub fn new(path: &str, limits: Limits) -> OpenOp {
+        OpenOp { path: path.trim_matches('/').into(), limits, next: 0, answers: Default::default() }
     }
 
     /// The node's path.
@@ -45,41 +79,72 @@ impl OpenOp {
         &self.path
     }
 
-    /// The store keys to fetch; answer each with [`handle_response`](Self::handle_response).
-    pub fn keys(&self) -> &[String] {
-        &self.keys
+    /// The next document to fetch. All five go out at once (one round trip over a slow
+    /// link); the answer changes only when `poll_request` is called.
+    #[must_use]
+    pub fn poll_request(&mut self) -> Option<Request> {
+        let req = self.peek()?;
+        self.next += 1;
+        Some(req)
     }
 
-    /// Takes the value of `keys()[index]`, `None` when the key does not exist.
+    /// The request [`poll_request`](Self::poll_request) would give, left in the op.
+    pub fn peek_request(&self) -> Option<Request> {
+        self.peek()
+    }
+
+    fn peek(&self) -> Option<Request> {
+        let doc = DOCUMENTS.get(self.next)?;
+        Some(Request { id: RequestId(self.next as u64), key: key::join(&self.path, doc), range: None })
+    }
+
+    /// Whether every document has been answered.
+    pub fn is_done(&self) -> bool {
+        self.answers.iter().all(Option::is_some)
+    }
+
+    /// Takes the store's answer to request `id`.
     ///
     /// # Errors
-    /// An index out of range, or a document larger than `limits.max_metadata_bytes`.
-    pub fn handle_response(&mut self, index: usize, value: Option<Vec<u8>>, limits: &Limits) -> Result<()> {
-        let slot = self.answers.get_mut(index).ok_or_else(|| Error::Protocol(alloc::format!("no document {index}")))?;
-        if let Some(v) = &value {
-            limits::check("metadata document", v.len() as u64, limits.max_metadata_bytes)
-                .map_err(|e| e.in_chunk(&self.keys[index]))?;
-        }
-        *slot = Some(value);
+    /// An unknown or already answered id, or a document larger than
+    /// `limits.max_metadata_bytes` (naming its key).
+    pub fn handle_response(&mut self, id: RequestId, response: Response) -> Result<()> {
+        let i = usize::try_from(id.0)
+            .ok()
+            .filter(|&i| i < self.next && self.answers.get(i).is_some_and(Option::is_none))
+            .ok_or_else(|| Error::Protocol(alloc::format!("unknown or already answered request {}", id.0)))?;
+        let value = match response {
+            Response::Missing => None,
+            Response::Bytes(b) => {
+                limits::check("metadata document", b.len() as u64, self.limits.max_metadata_bytes)
+                    .map_err(|e| e.in_chunk(&key::join(&self.path, DOCUMENTS[i])))?;
+                Some(b)
+            }
+        };
+        self.answers[i] = Some(value);
         Ok(())
     }
 
-    /// The node's metadata.
+    /// The node's metadata, with codecs from `registry`.
     ///
     /// # Errors
-    /// No document at all (`Error::Store` naming the path), unanswered keys, or
-    /// invalid metadata naming the document's key.
-    pub fn finish(self, registry: &CodecRegistry, limits: &Limits) -> Result<NodeMetadata> {
-        let OpenOp { path, keys, answers } = self;
+    /// No document at all (`Error::Store` naming the path),
+    /// unanswered requests, or invalid metadata naming the document's key.
+    pub fn finish(self, registry: &CodecRegistry) -> Result<NodeMetadata> {
+        let OpenOp { path, limits, answers, .. } = self;
+        let limits = &limits;
         let mut docs = Vec::with_capacity(answers.len());
-        for (key, answer) in keys.iter().zip(answers) {
+        for (doc, answer) in DOCUMENTS.iter().zip(answers) {
+            let key = key::join(&path, doc);
             docs.push(answer.ok_or_else(|| Error::Protocol(alloc::format!("{key} was never answered")))?);
         }
         let name = |i: usize, e: Error| match e {
-            Error::InvalidMetadata { reason, .. } => Error::InvalidMetadata { key: keys[i].clone(), reason },
+            Error::InvalidMetadata { reason, .. } => {
+                Error::InvalidMetadata { key: key::join(&path, DOCUMENTS[i]), reason }
+            }
             other => other,
         };
-        let [zarr_json, zarray, zattrs, zgroup, zmetadata]: [Option<Vec<u8>>; 5] =
+        let [zarr_json, zarray, zattrs, zgroup, zmetadata]: [Option<Bytes>; 5] =
             docs.try_into().map_err(|_| Error::Protocol("wrong number of documents".into()))?;
         if let Some(doc) = zarr_json {
             return NodeMetadata::from_v3_json(&doc, registry, limits).map_err(|e| name(0, e));

@@ -1,12 +1,15 @@
 //! The read state machine: a selection in, chunk requests out, responses in, an array out.
 //!
-//! [`ReadOp`] performs no IO. A driver drains [`ReadOp::poll_request`], fetches
-//! each request however it likes (concurrently, out of order), hands the answers to
+//! [`ReadOp`] performs no IO. A driver takes requests from [`ReadOp::poll_request`],
+//! fetches each however it likes (concurrently, out of order), hands the answers to
 //! [`ReadOp::handle_response`], runs the [`DecodeJob`]s that [`ReadOp::poll_decode`]
 //! yields on any thread, and returns their results through [`ReadOp::handle_decoded`].
 //!
-//! The calling invariant: after every `handle_*`, drain `poll_request` and
-//! `poll_decode` until they return `None`.
+//! Outputs stay queued in the op until the driver takes them: a driver that may not
+//! start more work now (its [`Flow`](crate::flow::Flow) says so) looks at the next one
+//! with [`ReadOp::peek_request`] / [`ReadOp::peek_decode`] and comes back later, so it
+//! keeps no queue of its own. The queues grow only in `new` and the `handle_*` calls;
+//! they shrink only in the `poll_*` calls.
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
@@ -24,7 +27,7 @@ use crate::limits::{self, Limits};
 use crate::metadata::chunk_grid::DimChunks;
 use crate::metadata::{ArrayMetadata, ChunkKeyEncoding};
 use crate::ndarray::{ArrayBytes, NdArray};
-use crate::selection::project::{self, DimChunkPart, DimItems};
+use crate::selection::project::{self, DimChunkPart, DimItems, Output};
 use crate::selection::{ResolvedSelection, Selection};
 
 mod shard;
@@ -204,6 +207,8 @@ pub struct ReadOp {
     item_size: usize,
     fill_value: FillValue,
     key_encoding: ChunkKeyEncoding,
+    /// The array's path in its store: every request key starts with it.
+    prefix: String,
     /// Codecs of one read unit (inner codecs for sharded arrays).
     chain: Arc<CodecChain>,
     /// Boundaries of the read grid (the inner-chunk grid for sharded arrays).
@@ -213,6 +218,9 @@ pub struct ReadOp {
     out_strides: Vec<u64>,
     output_shape: Vec<u64>,
     output: ArrayBytes,
+    /// Elements go to a buffer the caller passes to each `handle_decoded_into`
+    /// instead of `output` (which then stays empty).
+    caller_output: bool,
     units: Vec<Unit>,
     sharding: Option<ShardLayout>,
     /// Requests not yet polled, with what they are for.
@@ -221,6 +229,8 @@ pub struct ReadOp {
     pending: BTreeMap<u64, Pending>,
     next_id: u64,
     decodes: VecDeque<DecodeJob>,
+    /// Encoded bytes of the jobs in `decodes`.
+    decodes_bytes: u64,
     remaining: usize,
     reprs: BTreeMap<Vec<u64>, Arc<ChunkRepr>>,
     stats: ReadStats,
@@ -233,6 +243,27 @@ impl ReadOp {
     /// An invalid selection, an output larger than `limits.max_output_bytes`, or a
     /// sharding configuration that does not fit the chunk grid.
     pub fn new(meta: &ArrayMetadata, selection: &Selection, limits: Limits) -> Result<ReadOp> {
+        ReadOp::new_at(meta, "", selection, limits)
+    }
+
+    /// Plans the read of `selection` from the array at `path` in its store (`""` for
+    /// the root): request keys are then relative to the store's root, as
+    /// [`OpenOp`](crate::open::OpenOp)'s are, so a driver passes them to the store as
+    /// they are.
+    ///
+    /// # Errors
+    /// As for [`new`](Self::new).
+    pub fn new_at(meta: &ArrayMetadata, path: &str, selection: &Selection, limits: Limits) -> Result<ReadOp> {
+        ReadOp::plan(meta, path, selection, limits, false)
+    }
+
+    fn plan(
+        meta: &ArrayMetadata,
+        path: &str,
+        selection: &Selection,
+        limits: Limits,
+        caller_output: bool,
+    ) -> Result<ReadOp> {
         let array_grid = meta.chunk_grid.dims();
         let resolved = selection.resolve(&meta.shape, &array_grid)?;
         let output_shape = resolved.output_shape();
@@ -263,26 +294,62 @@ impl ReadOp {
             item_size,
             fill_value: meta.fill_value.clone(),
             key_encoding: meta.chunk_key_encoding,
+            prefix: String::from(path.trim_matches('/')),
             chain,
             grid,
             parts: Vec::new(),
             out_strides: Vec::new(),
             output_shape,
             output: ArrayBytes::Fixed(Vec::new()),
+            caller_output,
             units: Vec::new(),
             sharding,
             queued: VecDeque::new(),
             pending: BTreeMap::new(),
             next_id: 0,
             decodes: VecDeque::new(),
+            decodes_bytes: 0,
             remaining: 0,
             reprs: BTreeMap::new(),
             stats: ReadStats::default(),
         };
         op.plan_units(resolved)?;
         // Allocated after planning, so a read refused for its chunk count allocates nothing.
-        op.output = ArrayBytes::filled(&meta.data_type, &meta.fill_value, n_out)?;
+        if !caller_output {
+            op.output = ArrayBytes::filled(&meta.data_type, &meta.fill_value, n_out)?;
+        }
         op.plan_requests(meta);
+        Ok(op)
+    }
+
+    /// Plans the read of `selection` into `out`, the caller's buffer of exactly the
+    /// selection's bytes (fixed-size data types, C order, native byte order): the op
+    /// allocates no output, fills `out` with the fill value, and each
+    /// [`handle_decoded_into`](Self::handle_decoded_into) writes its chunk's elements
+    /// there, so a read into a caller's array costs no copy of the result.
+    ///
+    /// # Errors
+    /// As for [`new_at`](Self::new_at); a variable-length data type; `out` of another size.
+    pub fn new_into(
+        meta: &ArrayMetadata,
+        path: &str,
+        selection: &Selection,
+        limits: Limits,
+        out: &mut [u8],
+    ) -> Result<ReadOp> {
+        let Some(item_size) = meta.data_type.size() else {
+            return Err(Error::Selection(format!(
+                "reading into a caller's buffer needs a fixed-size data type, not {:?}",
+                meta.data_type
+            )));
+        };
+        let op = ReadOp::plan(meta, path, selection, limits, true)?;
+        // The plan checked that this product fits the output limit.
+        let want = op.output_shape.iter().product::<u64>().saturating_mul(item_size as u64);
+        if out.len() as u64 != want {
+            return Err(Error::BufferSize { expected: want, got: out.len() as u64 });
+        }
+        fill_with(out, &meta.fill_value.0);
         Ok(op)
     }
 
@@ -380,7 +447,7 @@ impl ReadOp {
             return;
         }
         for unit in 0..self.units.len() {
-            let key = self.key_encoding.key(&self.units[unit].coords);
+            let key = self.chunk_key(&self.units[unit].coords);
             let id = self.next_id;
             self.next_id += 1;
             self.queued.push_back((Request { id: RequestId(id), key, range: None }, Pending::Chunk { unit }));
@@ -407,7 +474,10 @@ impl ReadOp {
         self.queued.len()
     }
 
-    /// The next request to make, if any.
+    /// The next request to make, if any; the driver now owns answering it.
+    ///
+    /// Its answer changes after `new`, [`handle_response`](Self::handle_response)
+    /// (a shard index asks for inner chunks) and `poll_request` itself.
     #[must_use]
     pub fn poll_request(&mut self) -> Option<Request> {
         let (req, pending) = self.queued.pop_front()?;
@@ -416,10 +486,32 @@ impl ReadOp {
         Some(req)
     }
 
+    /// The request [`poll_request`](Self::poll_request) would give, left in the op:
+    /// for a driver deciding whether it may start it now.
+    pub fn peek_request(&self) -> Option<&Request> {
+        self.queued.front().map(|(req, _)| req)
+    }
+
     /// The next chunk to decode, if any.
+    ///
+    /// Its answer changes after [`handle_response`](Self::handle_response) (a chunk
+    /// arrived) and `poll_decode` itself.
     #[must_use]
     pub fn poll_decode(&mut self) -> Option<DecodeJob> {
-        self.decodes.pop_front()
+        let job = self.decodes.pop_front()?;
+        self.decodes_bytes -= job.encoded_len() as u64;
+        Some(job)
+    }
+
+    /// The job [`poll_decode`](Self::poll_decode) would give, left in the op.
+    pub fn peek_decode(&self) -> Option<&DecodeJob> {
+        self.decodes.front()
+    }
+
+    /// Encoded bytes of the decode jobs waiting in the op: memory a driver's flow
+    /// control counts as held.
+    pub fn decode_backlog_bytes(&self) -> u64 {
+        self.decodes_bytes
     }
 
     /// Chunks finished and chunks in all (inner chunks for sharded arrays), for progress reports.
@@ -451,7 +543,7 @@ impl ReadOp {
             Pending::Chunk { unit } => match response {
                 Response::Missing => self.fill_unit(unit),
                 Response::Bytes(bytes) => {
-                    let key = self.key_encoding.key(&self.units[unit].coords);
+                    let key = self.chunk_key(&self.units[unit].coords);
                     self.queue_decode(unit, key, bytes);
                 }
             },
@@ -473,6 +565,40 @@ impl ReadOp {
     /// # Errors
     /// The decoding error, with the chunk's key; a result given twice.
     pub fn handle_decoded(&mut self, decoded: Decoded) -> Result<()> {
+        if self.caller_output {
+            return Err(Error::Protocol("this op writes into the caller's buffer: use handle_decoded_into".into()));
+        }
+        self.scatter_decoded(decoded, None)
+    }
+
+    /// Takes the result of a [`DecodeJob`] of an op made by [`new_into`](Self::new_into)
+    /// and copies its elements into `out`, the buffer given there.
+    ///
+    /// # Errors
+    /// As for [`handle_decoded`](Self::handle_decoded); an op that owns its output, or
+    /// `out` of another size.
+    pub fn handle_decoded_into(&mut self, decoded: Decoded, out: &mut [u8]) -> Result<()> {
+        let want = self.output_shape.iter().product::<u64>().saturating_mul(self.item_size as u64);
+        if !self.caller_output || out.len() as u64 != want {
+            return Err(Error::Protocol("handle_decoded_into needs the op and buffer of new_into".into()));
+        }
+        self.scatter_decoded(decoded, Some(out))
+    }
+
+    /// [`handle_decoded_into`](Self::handle_decoded_into) with `Some(out)`,
+    /// [`handle_decoded`](Self::handle_decoded) with `None`: one call for a driver that
+    /// runs both kinds of op.
+    ///
+    /// # Errors
+    /// As for those two.
+    pub fn handle_decoded_to(&mut self, decoded: Decoded, out: Option<&mut [u8]>) -> Result<()> {
+        match out {
+            Some(out) => self.handle_decoded_into(decoded, out),
+            None => self.handle_decoded(decoded),
+        }
+    }
+
+    fn scatter_decoded(&mut self, decoded: Decoded, out: Option<&mut [u8]>) -> Result<()> {
         let Decoded { unit, key, result } = decoded;
         let state = self.units.get(unit).map(|u| u.state);
         if state != Some(UnitState::Decoding) {
@@ -494,12 +620,16 @@ impl ReadOp {
                 )),
             });
         }
+        let out = match out {
+            Some(buf) => Output::Fixed(buf),
+            None => Output::from(&mut self.output),
+        };
         match &self.units[unit].target {
             Target::Orthogonal(idx) => {
                 let items: Vec<&DimItems> = idx.iter().enumerate().map(|(d, &i)| &self.parts[d][i].items).collect();
-                project::scatter(&data, &shape, &items, &mut self.output, &self.out_strides, self.item_size);
+                project::scatter(&data, &shape, &items, out, &self.out_strides, self.item_size);
             }
-            Target::Points(pairs) => project::scatter_points(&data, pairs, &mut self.output, self.item_size),
+            Target::Points(pairs) => project::scatter_points(&data, pairs, out, self.item_size),
         }
         self.stats.chunks_decoded += 1;
         self.units[unit].state = UnitState::Done;
@@ -515,16 +645,24 @@ impl ReadOp {
         if !self.is_done() {
             return Err(Error::Protocol(format!("finish called with {} chunks outstanding", self.remaining)));
         }
+        if self.caller_output {
+            return Err(Error::Protocol("the array is in the caller's buffer (new_into)".into()));
+        }
         Ok(NdArray { dtype: self.dtype, shape: self.output_shape, data: self.output })
     }
 
     fn request_key(&self, pending: &Pending) -> String {
         match pending {
-            Pending::Chunk { unit } => self.key_encoding.key(&self.units[*unit].coords),
+            Pending::Chunk { unit } => self.chunk_key(&self.units[*unit].coords),
             Pending::ShardIndex { shard } | Pending::WholeShard { shard } | Pending::ShardRange { shard, .. } => {
                 self.shard(*shard).key.clone()
             }
         }
+    }
+
+    /// The store key of a chunk (or shard) at grid `coords`.
+    fn chunk_key(&self, coords: &[u64]) -> String {
+        crate::key::join(&self.prefix, &self.key_encoding.key(coords))
     }
 
     fn unit_shape(&self, unit: usize) -> Vec<u64> {
@@ -554,6 +692,27 @@ impl ReadOp {
             }
         };
         self.units[unit].state = UnitState::Decoding;
+        self.decodes_bytes += bytes.len() as u64;
         self.decodes.push_back(DecodeJob { unit, key, bytes, chain: self.chain.clone(), repr, limits: self.limits });
+    }
+}
+
+/// Fills `out` with repeats of `value` (a fill value's bytes), by doubling copies:
+/// log2(n) memcpys instead of n small ones.
+fn fill_with(out: &mut [u8], value: &[u8]) {
+    if value.is_empty() || out.is_empty() {
+        return;
+    }
+    if value.iter().all(|&b| b == 0) {
+        out.fill(0);
+        return;
+    }
+    let first = value.len().min(out.len());
+    out[..first].copy_from_slice(&value[..first]);
+    let mut done = first;
+    while done < out.len() {
+        let n = done.min(out.len() - done);
+        out.copy_within(..n, done);
+        done += n;
     }
 }

@@ -358,8 +358,19 @@ fn answer(store: &HashMap<String, Vec<u8>>, key: &str, range: Option<ByteRange>)
 }
 
 /// Drives the op like a concurrent driver: requests and decodes complete out of order.
-fn drive(case: &Case, rng: &mut Rng) -> zarr_proto::Result<zarr_proto::ndarray::NdArray> {
-    let mut op = ReadOp::new(&case.meta, &case.selection, Limits::default())?;
+/// With `into`, the op writes into a caller's buffer ([`ReadOp::new_into`]), which
+/// starts as garbage: every element must be written, by a chunk or the fill value.
+fn drive(case: &Case, rng: &mut Rng, into: bool) -> zarr_proto::Result<zarr_proto::ndarray::NdArray> {
+    let mut buf = Vec::new();
+    let mut op = if into {
+        // The size comes from a plain plan of the same read.
+        let plain = ReadOp::new(&case.meta, &case.selection, Limits::default())?;
+        let n: u64 = plain.output_shape().iter().product();
+        buf = vec![0xA5u8; n as usize * case.meta.data_type.size().unwrap()];
+        ReadOp::new_into(&case.meta, "", &case.selection, Limits::default(), &mut buf)?
+    } else {
+        ReadOp::new(&case.meta, &case.selection, Limits::default())?
+    };
     let mut in_flight = Vec::new();
     let mut jobs = Vec::new();
     loop {
@@ -371,13 +382,26 @@ fn drive(case: &Case, rng: &mut Rng) -> zarr_proto::Result<zarr_proto::ndarray::
         }
         if op.is_done() {
             assert!(in_flight.is_empty() && jobs.is_empty(), "done with work outstanding");
+            if into {
+                assert!(op.finish().is_err(), "an op writing into a caller's buffer has no array to give");
+                let shape = ReadOp::new(&case.meta, &case.selection, Limits::default())?.output_shape().to_vec();
+                return Ok(zarr_proto::ndarray::NdArray {
+                    dtype: case.meta.data_type.clone(),
+                    shape,
+                    data: ArrayBytes::Fixed(buf),
+                });
+            }
             return op.finish();
         }
         rng.shuffle(&mut in_flight);
         rng.shuffle(&mut jobs);
         if !jobs.is_empty() && (in_flight.is_empty() || rng.chance(50)) {
             let job = jobs.pop().unwrap();
-            op.handle_decoded(job.run())?;
+            if into {
+                op.handle_decoded_into(job.run(), &mut buf)?;
+            } else {
+                op.handle_decoded(job.run())?;
+            }
         } else if let Some(req) = in_flight.pop() {
             op.handle_response(req.id, answer(&case.store, &req.key, req.range))?;
         } else {
@@ -390,7 +414,8 @@ fn check(seed: u64) {
     let case = build_case(seed);
     let mut rng = Rng(seed.rotate_left(17) | 1);
     let expected = reference(&case);
-    let result = drive(&case, &mut rng);
+    let into = case.meta.data_type.size().is_some() && seed % 2 == 0;
+    let result = drive(&case, &mut rng, into);
     match (expected, result) {
         (None, Err(zarr_proto::Error::Selection(_))) => {}
         (None, other) => panic!("seed {seed}: invalid selection {:?} gave {other:?}", case.selection),
@@ -457,6 +482,23 @@ fn one_inner_chunk_of_ten_thousand_takes_two_requests() {
     assert_eq!(requests[0], Some(ByteRange::Suffix(10_000 * 16 + 4)));
     assert!(matches!(requests[1], Some(ByteRange::FromStart { length: Some(2), .. })), "{requests:?}");
     assert_eq!(op.finish().unwrap().fixed_bytes().unwrap(), &4218u16.to_ne_bytes());
+}
+
+#[test]
+fn a_caller_buffer_of_the_wrong_size_is_refused_with_both_sizes() {
+    let seed = (0..).find(|&s| build_case(s).meta.data_type.size().is_some_and(|n| n > 0)).unwrap();
+    let case = build_case(seed);
+    let want =
+        ReadOp::new(&case.meta, &Selection::all(), Limits::default()).unwrap().output_shape().iter().product::<u64>()
+            * case.meta.data_type.size().unwrap() as u64;
+    let mut buf = vec![0u8; want as usize + 1];
+    let e = ReadOp::new_into(&case.meta, "", &Selection::all(), Limits::default(), &mut buf).unwrap_err();
+    assert!(matches!(e, zarr_proto::Error::BufferSize { expected, got } if expected == want && got == want + 1), "{e}");
+    // The keys of an op at a path start with it, as the store sees them.
+    let mut op = ReadOp::new_at(&case.meta, "g/a", &Selection::all(), Limits::default()).unwrap();
+    if let Some(req) = op.poll_request() {
+        assert!(req.key.starts_with("g/a/"), "{req:?}");
+    }
 }
 
 #[test]

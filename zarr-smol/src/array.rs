@@ -3,18 +3,17 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
-use zarr_proto::codec::CodecRegistry;
+use zarr_proto::key;
 use zarr_proto::metadata::consolidated::ConsolidatedMetadata;
 use zarr_proto::metadata::{ArrayMetadata, GroupMetadata, NodeMetadata};
 use zarr_proto::ndarray::NdArray;
-use zarr_proto::open::OpenOp;
+use zarr_proto::open::{OpenOp, OpenOptions};
 use zarr_proto::read::ReadOp;
 use zarr_proto::selection::Selection;
-use zarr_proto::{key, Limits};
+use zarr_store::Store;
 
 use crate::read::{self, ReadOptions};
 use crate::Error;
-use zarr_store::Store;
 
 /// An array or a group.
 #[derive(Debug, Clone)]
@@ -31,6 +30,7 @@ pub struct Array {
     store: Arc<dyn Store>,
     path: String,
     meta: ArrayMetadata,
+    options: Arc<OpenOptions>,
 }
 
 /// A Zarr v2 or v3 group.
@@ -39,20 +39,22 @@ pub struct Group {
     store: Arc<dyn Store>,
     path: String,
     meta: GroupMetadata,
+    options: Arc<OpenOptions>,
 }
 
-/// Reads the metadata of the node at `path`; all candidate documents in one round trip.
+/// Reads the metadata of the node at `path` with default codecs and limits; all
+/// candidate documents in one round trip.
 pub async fn open_node(store: Arc<dyn Store>, path: &str) -> Result<Node, Error> {
-    let (registry, limits) = (CodecRegistry::default(), Limits::default());
-    let mut op = OpenOp::new(path);
-    let answers = read::get_all(&store, op.keys(), op.keys().len()).await;
-    for (i, answer) in answers.into_iter().enumerate() {
-        op.handle_response(i, answer?.map(Vec::from), &limits)?;
-    }
+    open_node_with(store, path, Arc::new(OpenOptions::default())).await
+}
+
+/// Reads the metadata of the node at `path` with the caller's codecs and limits.
+pub async fn open_node_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Node, Error> {
+    let op = OpenOp::new(path, options.limits);
     let path = op.path().to_string();
-    Ok(match op.finish(&registry, &limits)? {
-        NodeMetadata::Array(meta) => Node::Array(Array { store, path, meta }),
-        NodeMetadata::Group(meta) => Node::Group(Group { store, path, meta }),
+    Ok(match read::open(op, &store, &options.registry).await? {
+        NodeMetadata::Array(meta) => Node::Array(Array { store, path, meta, options }),
+        NodeMetadata::Group(meta) => Node::Group(Group { store, path, meta, options }),
     })
 }
 
@@ -104,8 +106,24 @@ impl Array {
 
     /// Reads `selection` with explicit concurrency or limits.
     pub async fn read_with(&self, selection: &Selection, options: &ReadOptions) -> Result<NdArray, Error> {
-        let op = ReadOp::new(&self.meta, selection, options.limits.unwrap_or_default())?;
-        read::run(op, self.store.clone(), &self.path, options).await
+        let limits = options.limits.unwrap_or(self.options.limits);
+        let op = ReadOp::new_at(&self.meta, &self.path, selection, limits)?;
+        let array = read::run(op, self.store.clone(), options, None).await?;
+        Ok(array.ok_or_else(|| zarr_proto::Error::Protocol("a read without a buffer gave no array".into()))?)
+    }
+
+    /// Reads `selection` into `out`, which must hold exactly the selection's bytes
+    /// (fixed-size data types, C order, native byte order). Chunks are written straight
+    /// into `out`: no output of the read's own, no copy.
+    ///
+    /// # Errors
+    /// As for [`read`](Self::read); [`zarr_proto::Error::BufferSize`] when `out` does
+    /// not fit the selection.
+    pub async fn read_into(&self, selection: &Selection, out: &mut [u8], options: &ReadOptions) -> Result<(), Error> {
+        let limits = options.limits.unwrap_or(self.options.limits);
+        let op = ReadOp::new_into(&self.meta, &self.path, selection, limits, out)?;
+        read::run(op, self.store.clone(), options, Some(out)).await?;
+        Ok(())
     }
 }
 
@@ -144,7 +162,8 @@ impl Group {
         let mut names = Vec::new();
         for dir in listing.prefixes {
             let name = dir[prefix.len()..].trim_end_matches('/').to_string();
-            if open_node(self.store.clone(), &key::join(&self.path, &name)).await.is_ok() {
+            let child = key::join(&self.path, &name);
+            if open_node_with(self.store.clone(), &child, self.options.clone()).await.is_ok() {
                 names.push(name);
             }
         }
@@ -155,10 +174,11 @@ impl Group {
     /// Opens the node at `relative` below this group, from consolidated metadata when present.
     pub async fn child(&self, relative: &str) -> Result<Node, Error> {
         let path = key::join(&self.path, relative.trim_matches('/'));
+        let (store, options) = (self.store.clone(), self.options.clone());
         Ok(match self.meta.consolidated_child(relative) {
-            Some(NodeMetadata::Array(meta)) => Node::Array(Array { store: self.store.clone(), path, meta }),
-            Some(NodeMetadata::Group(meta)) => Node::Group(Group { store: self.store.clone(), path, meta }),
-            None => return open_node(self.store.clone(), &path).await,
+            Some(NodeMetadata::Array(meta)) => Node::Array(Array { store, path, meta, options }),
+            Some(NodeMetadata::Group(meta)) => Node::Group(Group { store, path, meta, options }),
+            None => return open_node_with(store, &path, options).await,
         })
     }
 

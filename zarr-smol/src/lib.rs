@@ -28,10 +28,11 @@ mod array;
 mod error;
 pub mod read;
 
-pub use array::{open_node, Array, Group, Node};
+pub use array::{open_node, open_node_with, Array, Group, Node};
 pub use error::Error;
 pub use read::ReadOptions;
 pub use zarr_proto::ndarray::NdArray;
+pub use zarr_proto::open::OpenOptions;
 pub use zarr_proto::selection::Selection;
 pub use zarr_store as store;
 #[cfg(feature = "http")]

@@ -4,16 +4,17 @@
 //! itself, so a read works under smol, `futures_lite::future::block_on` or any other
 //! executor, and dropping the read future cancels every request it started.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use zarr_proto::flow::{Flow, FlowControl};
-use zarr_proto::key;
 use zarr_proto::ndarray::NdArray;
-use zarr_proto::read::{DecodeJob, Decoded, ReadOp, Request, Response};
+use zarr_proto::read::{Decoded, ReadOp, Request, Response};
 use zarr_proto::Limits;
 
 use crate::Error;
+use zarr_proto::codec::CodecRegistry;
+use zarr_proto::metadata::NodeMetadata;
+use zarr_proto::open::OpenOp;
 use zarr_store::{Store, StoreResult};
 
 /// How a read runs.
@@ -34,16 +35,19 @@ enum Event {
     Decoded(Decoded, u64),
 }
 
-/// Drives `op` to completion against `store`, keys relative to the node at `prefix`.
+/// Drives `op` to completion against `store`.
 ///
 /// Policy (requests in flight, bytes held, inline decoding) is the core's
 /// [`Flow`]; this loop only moves bytes and jobs.
+///
+/// Returns the array, or `None` when `out` (the buffer of an op made by
+/// [`ReadOp::new_into`]) holds it.
 pub(crate) async fn run(
     mut op: ReadOp,
     store: Arc<dyn Store>,
-    prefix: &str,
     options: &ReadOptions,
-) -> Result<NdArray, Error> {
+    mut out: Option<&mut [u8]>,
+) -> Result<Option<NdArray>, Error> {
     let control = FlowControl::for_store(store.kind()).with_max_requests(options.concurrency);
     let decoders =
         options.decode_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1);
@@ -51,25 +55,19 @@ pub(crate) async fn run(
     let executor = async_executor::Executor::new();
     let (tx, rx) = async_channel::unbounded::<Event>();
     let drive = async {
-        let mut requests = VecDeque::new();
-        let mut jobs = VecDeque::new();
         loop {
-            while let Some(req) = op.poll_request() {
-                requests.push_back(req);
-            }
-            while let Some(job) = op.poll_decode() {
-                if flow.decode_inline(job.decoded_len()) {
-                    op.handle_decoded(job.run())?;
-                    continue;
-                }
-                flow.job_queued(job.encoded_len() as u64);
-                jobs.push_back(job);
-            }
-            while let Some(len) = jobs.front().map(|j: &DecodeJob| j.encoded_len() as u64) {
-                if !flow.may_decode(len) {
+            // Work stays queued in the op until the flow allows it: no queue here.
+            while let Some(job) = op.peek_decode() {
+                let len = job.encoded_len() as u64;
+                let inline = flow.decode_inline(job.decoded_len());
+                if !inline && !flow.may_decode(len) {
                     break;
                 }
-                let Some(job) = jobs.pop_front() else { break };
+                let Some(job) = op.poll_decode() else { break };
+                if inline {
+                    op.handle_decoded_to(job.run(), out.as_deref_mut())?;
+                    continue;
+                }
                 let tx = tx.clone();
                 executor
                     .spawn(async move {
@@ -79,10 +77,10 @@ pub(crate) async fn run(
                     .detach();
                 flow.decode_started(len);
             }
-            while requests.front().is_some_and(|req| flow.may_fetch(req)) {
-                let Some(req) = requests.pop_front() else { break };
+            while op.peek_request().is_some_and(|req| flow.may_fetch(req, op.decode_backlog_bytes())) {
+                let Some(req) = op.poll_request() else { break };
                 flow.fetch_started(&req);
-                let fetch = store.get(&key::join(prefix, &req.key), req.range);
+                let fetch = store.get(&req.key, req.range);
                 let tx = tx.clone();
                 executor
                     .spawn(async move {
@@ -107,33 +105,40 @@ pub(crate) async fn run(
                 }
                 Event::Decoded(decoded, len) => {
                     flow.decode_done(len);
-                    op.handle_decoded(decoded)?;
+                    op.handle_decoded_to(decoded, out.as_deref_mut())?;
                 }
             }
         }
     };
     let result: Result<(), Error> = executor.run(drive).await;
     result?;
-    Ok(op.finish()?)
+    if out.is_some() {
+        return Ok(None);
+    }
+    Ok(Some(op.finish()?))
 }
 
-/// Fetches `keys` concurrently (at most `concurrency` at a time), in order.
-pub(crate) async fn get_all(
+/// Fetches the documents `op` asks for, all at once, and parses the node.
+pub(crate) async fn open(
+    mut op: OpenOp,
     store: &Arc<dyn Store>,
-    keys: &[String],
-    concurrency: usize,
-) -> Vec<StoreResult<Option<bytes::Bytes>>> {
+    registry: &CodecRegistry,
+) -> Result<NodeMetadata, Error> {
     let executor = async_executor::Executor::new();
     executor
         .run(async {
-            let mut out = Vec::with_capacity(keys.len());
-            for batch in keys.chunks(concurrency.max(1)) {
-                let tasks: Vec<_> = batch.iter().map(|k| executor.spawn(store.get(k, None))).collect();
-                for t in tasks {
-                    out.push(t.await);
-                }
+            let mut tasks = Vec::new();
+            while let Some(req) = op.poll_request() {
+                tasks.push((req.id, executor.spawn(store.get(&req.key, req.range))));
             }
-            out
+            for (id, task) in tasks {
+                let response = match task.await? {
+                    Some(bytes) => Response::Bytes(bytes),
+                    None => Response::Missing,
+                };
+                op.handle_response(id, response)?;
+            }
+            Ok(op.finish(registry)?)
         })
         .await
 }

@@ -54,6 +54,22 @@ use self::via_hyper::{build_hyper, timed_out, Fallback, Via};
 /// - At most [`HttpConfig::max_requests_in_flight`] requests are out at once, the
 ///   ranges of split values included.
 /// - `set`/`delete` send `PUT`/`DELETE`; listing is not supported.
+///
+/// # Threads
+///
+/// Two background threads move the bytes, whatever polls the futures (an async
+/// executor, or `block_on` on the blocking driver's IO threads): `zarr-http`, one per
+/// process, runs every hyper connection (h2 and TLS HTTP/1.1), so a connection keeps
+/// answering pings, window updates and GOAWAY even while no request of its store is
+/// being polled; isahc's agent thread runs libcurl for the plain-HTTP client.
+///
+/// # Dropping
+///
+/// Dropping the last handle closes the store's connections and waits (at most
+/// 0.5 s, microseconds normally) until they are gone: OpenSSL frees its state at
+/// process exit, and a TLS connection still closing then crashes the process. Async
+/// code that must not block an executor thread awaits [`Store::close`] first; the
+/// drop then finds nothing to wait for.
 #[derive(Debug, Clone)]
 pub struct HttpStore {
     inner: Arc<Inner>,
@@ -477,6 +493,18 @@ impl Store for HttpStore {
 
     fn kind(&self) -> StoreKind {
         StoreKind::Remote
+    }
+
+    fn close(&self) -> BoxFuture<'static, ()> {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move {
+            if let Some(h2) = &inner.h2 {
+                h2.close().await;
+            }
+            if let Some(h1) = &inner.h1 {
+                h1.close().await;
+            }
+        })
     }
 }
 

@@ -174,6 +174,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// turns it into the default number of requests in flight.
     fn kind(&self) -> StoreKind;
 
+    /// Closes what the store holds open (connections) and resolves once it is
+    /// closed; the store stays usable and opens anew when asked. Stores without
+    /// connections resolve at once.
+    fn close(&self) -> BoxFuture<'static, ()> {
+        Box::pin(async {})
+    }
+
     /// [`get`](Self::get) for a thread that may block (the blocking driver's IO threads).
     ///
     /// # Errors
@@ -241,6 +248,9 @@ impl<S: Store + ?Sized> Store for Arc<S> {
     }
     fn kind(&self) -> StoreKind {
         (**self).kind()
+    }
+    fn close(&self) -> BoxFuture<'static, ()> {
+        (**self).close()
     }
     fn size_blocking(&self, key: &str) -> StoreResult<Option<u64>> {
         (**self).size_blocking(key)

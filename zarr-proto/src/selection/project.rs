@@ -149,7 +149,7 @@ pub fn scatter(
     src: &ArrayBytes,
     src_shape: &[u64],
     items: &[&DimItems],
-    out: &mut ArrayBytes,
+    out: Output<'_>,
     out_strides: &[u64],
     item_size: usize,
 ) {
@@ -187,12 +187,12 @@ pub fn scatter(
     let runs = Runs { outer, inner_pairs, inner_src, inner_out, run_len, src_strides: &src_strides, out_strides };
     // Match the buffer kinds once per chunk, not once per run.
     match (src, out) {
-        (ArrayBytes::Fixed(s), ArrayBytes::Fixed(o)) => runs.for_each(|src_el, dst_el, len| {
+        (ArrayBytes::Fixed(s), Output::Fixed(o)) => runs.for_each(|src_el, dst_el, len| {
             let n = len * item_size;
             let (s0, d0) = (src_el * item_size, dst_el * item_size);
             o[d0..d0 + n].copy_from_slice(&s[s0..s0 + n]);
         }),
-        (ArrayBytes::Variable(s), ArrayBytes::Variable(o)) => {
+        (ArrayBytes::Variable(s), Output::Variable(o)) => {
             runs.for_each(|src_el, dst_el, len| o[dst_el..dst_el + len].clone_from_slice(&s[src_el..src_el + len]))
         }
         // The read op checks the decoded representation before scattering.
@@ -259,20 +259,47 @@ impl Runs<'_> {
 }
 
 /// Copies single elements by `(source offset, output offset)` pairs, in elements.
-pub fn scatter_points(src: &ArrayBytes, pairs: &[(u64, u64)], out: &mut ArrayBytes, item_size: usize) {
+pub fn scatter_points(src: &ArrayBytes, pairs: &[(u64, u64)], mut out: Output<'_>, item_size: usize) {
     for &(s, o) in pairs {
-        copy_run(src, s as usize, out, o as usize, 1, item_size);
+        copy_run(src, s as usize, out.reborrow(), o as usize, 1, item_size);
     }
 }
 
-fn copy_run(src: &ArrayBytes, src_el: usize, out: &mut ArrayBytes, dst_el: usize, len: usize, item_size: usize) {
+/// Where scattered elements go: the op's own output or a caller's buffer.
+#[derive(Debug)]
+pub enum Output<'a> {
+    /// Fixed-size elements, C order.
+    Fixed(&'a mut [u8]),
+    /// Variable-length elements.
+    Variable(&'a mut [Vec<u8>]),
+}
+
+impl Output<'_> {
+    fn reborrow(&mut self) -> Output<'_> {
+        match self {
+            Output::Fixed(b) => Output::Fixed(b),
+            Output::Variable(v) => Output::Variable(v),
+        }
+    }
+}
+
+impl<'a> From<&'a mut ArrayBytes> for Output<'a> {
+    fn from(bytes: &'a mut ArrayBytes) -> Output<'a> {
+        match bytes {
+            ArrayBytes::Fixed(b) => Output::Fixed(b),
+            ArrayBytes::Variable(v) => Output::Variable(v),
+        }
+    }
+}
+
+fn copy_run(src: &ArrayBytes, src_el: usize, out: Output<'_>, dst_el: usize, len: usize, item_size: usize) {
     match (src, out) {
-        (ArrayBytes::Fixed(s), ArrayBytes::Fixed(o)) => {
+        (ArrayBytes::Fixed(s), Output::Fixed(o)) => {
             let n = len * item_size;
             let (s0, d0) = (src_el * item_size, dst_el * item_size);
             o[d0..d0 + n].copy_from_slice(&s[s0..s0 + n]);
         }
-        (ArrayBytes::Variable(s), ArrayBytes::Variable(o)) => {
+        (ArrayBytes::Variable(s), Output::Variable(o)) => {
             o[dst_el..dst_el + len].clone_from_slice(&s[src_el..src_el + len]);
         }
         // The read op checks the decoded representation before scattering.
@@ -305,7 +332,7 @@ mod tests {
         let mut out = ArrayBytes::Fixed(vec![9u8; 9]);
         let rows = DimItems::Strided { chunk_start: 0, step: 1, out_start: 1, count: 2 };
         let cols = DimItems::Strided { chunk_start: 0, step: 1, out_start: 0, count: 3 };
-        scatter(&src, &[2, 3], &[&rows, &cols], &mut out, &[3, 1], 1);
+        scatter(&src, &[2, 3], &[&rows, &cols], (&mut out).into(), &[3, 1], 1);
         assert_eq!(out, ArrayBytes::Fixed(vec![9, 9, 9, 0, 1, 2, 3, 4, 5]));
     }
 }

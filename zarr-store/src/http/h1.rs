@@ -62,6 +62,13 @@ impl Drop for H1Pool {
 }
 
 impl H1Pool {
+    /// Closes the idle connections and waits until every connection is gone (those in
+    /// use close when their requests end), without blocking the thread.
+    pub(super) async fn close(&self) {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.connections.closed(net::CLOSE_WAIT).await;
+    }
+
     /// A pool of at most `max` connections (0: no limit).
     pub(super) fn new(target: Target, max: usize) -> H1Pool {
         H1Pool {
@@ -241,6 +248,21 @@ mod tests {
         assert!(connections.live() >= 1);
         drop(pool);
         assert_eq!(connections.live(), 0);
+    }
+
+    #[test]
+    fn closing_the_pool_ends_its_connections_and_leaves_it_usable() {
+        let mem = MemoryStore::new();
+        mem.insert("k", "value");
+        let server = Server::start(ServerConfig::memory(mem).threads(1)).unwrap();
+        let port = server.addr().port();
+        let pool = pool_for(&server, 4);
+        assert_eq!(async_io::block_on(get_async(&pool, port, "k")).unwrap(), b"value");
+        assert!(pool.connections.live() >= 1);
+        async_io::block_on(pool.close());
+        assert_eq!(pool.connections.live(), 0);
+        // The pool opens a new connection when asked again.
+        assert_eq!(async_io::block_on(get_async(&pool, port, "k")).unwrap(), b"value");
     }
 
     #[test]

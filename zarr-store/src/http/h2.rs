@@ -74,6 +74,12 @@ impl Drop for H2Client {
 }
 
 impl H2Client {
+    /// Closes the connection and waits until it is gone, without blocking the thread.
+    pub(super) async fn close(&self) {
+        self.conn.lock().await.open = None;
+        self.connections.closed(net::CLOSE_WAIT).await;
+    }
+
     pub(super) fn new(target: Target) -> H2Client {
         H2Client {
             target,

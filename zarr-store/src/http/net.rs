@@ -291,6 +291,15 @@ impl Connections {
         *self.live.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Waits, without blocking the thread, until every connection has ended or
+    /// `limit` has passed.
+    pub(super) async fn closed(&self, limit: Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        while *self.live.lock().unwrap_or_else(PoisonError::into_inner) > 0 && std::time::Instant::now() < deadline {
+            async_io::Timer::after(Duration::from_millis(1)).await;
+        }
+    }
+
     /// Blocks until every connection has ended, or `limit` has passed (a server
     /// that does not let go): closing a live connection takes microseconds.
     pub(super) fn wait_closed(&self, limit: Duration) {
