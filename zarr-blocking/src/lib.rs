@@ -37,6 +37,7 @@ pub use group::{Group, Node};
 pub use zarr_proto::ndarray::NdArray;
 pub use zarr_proto::open::OpenOptions;
 pub use zarr_proto::selection::Selection;
+pub use zarr_proto::{DataType, DimSelector, Limits, SelectionKind};
 pub use zarr_store as store;
 #[cfg(feature = "http")]
 pub use zarr_store::{store_for_url, HttpConfig, HttpStore, HttpVersion};

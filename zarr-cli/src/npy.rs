@@ -1,5 +1,6 @@
 //! Writes NumPy `.npy` files (format 1.0, or 2.0 for long headers).
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use zarr_proto::dtype::{DataType, TimeUnit};
@@ -7,9 +8,10 @@ use zarr_proto::ndarray::{ArrayBytes, NdArray};
 
 /// The numpy `descr` of `dtype` as written (native byte order), and the element
 /// bytes converted where numpy has no matching type.
-pub(crate) fn encode(array: &NdArray) -> Result<(String, Vec<u8>), String> {
+pub(crate) fn encode(array: &NdArray) -> Result<(String, Cow<'_, [u8]>), String> {
     let e = if cfg!(target_endian = "little") { '<' } else { '>' };
-    let fixed = || array.fixed_bytes().map(<[u8]>::to_vec).map_err(|e| e.to_string());
+    // Borrowed: a .npy of a 256 MiB read must not hold a second 256 MiB copy.
+    let fixed = || array.fixed_bytes().map(Cow::Borrowed).map_err(|e| e.to_string());
     let descr = |s: &str| s.to_string();
     Ok(match &array.dtype {
         DataType::Bool => (descr("|b1"), fixed()?),
@@ -28,11 +30,11 @@ pub(crate) fn encode(array: &NdArray) -> Result<(String, Vec<u8>), String> {
         DataType::Complex128 => (format!("{e}c16"), fixed()?),
         // numpy has no bfloat16: widen to float32, exactly.
         DataType::BFloat16 => {
-            let out = fixed()?
+            let out: Vec<u8> = fixed()?
                 .chunks_exact(2)
                 .flat_map(|b| half::bf16::from_ne_bytes([b[0], b[1]]).to_f32().to_ne_bytes())
                 .collect();
-            (format!("{e}f4"), out)
+            (format!("{e}f4"), Cow::Owned(out))
         }
         DataType::RawBits(bits) => (format!("|V{}", bits / 8), fixed()?),
         DataType::FixedBytes(n) => (format!("|S{n}"), fixed()?),
@@ -53,7 +55,7 @@ pub(crate) fn encode(array: &NdArray) -> Result<(String, Vec<u8>), String> {
                     out.extend_from_slice(&(s.get(i).map_or(0, |&c| c as u32)).to_ne_bytes());
                 }
             }
-            (format!("{e}U{width}"), out)
+            (format!("{e}U{width}"), Cow::Owned(out))
         }
         DataType::Bytes => {
             let ArrayBytes::Variable(items) = &array.data else { return Err("bytes array without values".into()) };
@@ -63,7 +65,7 @@ pub(crate) fn encode(array: &NdArray) -> Result<(String, Vec<u8>), String> {
                 out.extend_from_slice(b);
                 out.resize(out.len() + width - b.len(), 0);
             }
-            (format!("|S{width}"), out)
+            (format!("|S{width}"), Cow::Owned(out))
         }
         other => return Err(format!("no .npy form for data type {other:?}")),
     })

@@ -32,6 +32,16 @@ pub mod open;
 pub mod read;
 pub mod selection;
 
+// What a driver or a user needs, flat: `zarr_proto::ReadOp`, not a module path to learn.
 pub use byte_range::ByteRange;
+pub use codec::CodecRegistry;
+pub use dtype::{DataType, FillValue};
 pub use error::{Error, Result};
+pub use flow::{Flow, FlowControl, StoreKind};
 pub use limits::Limits;
+pub use metadata::{ArrayMetadata, GroupMetadata, NodeMetadata};
+pub use ndarray::{ArrayBytes, NdArray};
+pub use open::{OpenOp, OpenOptions};
+pub use read::{DecodeJob, Decoded, ReadOp, Request, RequestId, Response};
+pub use selection::parse::SelectionKind;
+pub use selection::{DimSelector, Selection};

@@ -441,15 +441,24 @@ fn invalid_url(key: &str) -> Failure {
     Failure::Fatal(StoreError::InvalidKey { key: key.into(), reason: "not valid in a URL" })
 }
 
-impl Store for HttpStore {
-    fn get(&self, key: &str, range: Option<ByteRange>) -> BoxFuture<'static, StoreResult<Option<Bytes>>> {
+impl HttpStore {
+    /// Runs `op` with the client, the key and its URL, once the key is checked.
+    fn with_key<T, F, Fut>(&self, key: &str, op: F) -> BoxFuture<'static, StoreResult<T>>
+    where
+        F: FnOnce(Arc<Inner>, String, String) -> Fut,
+        Fut: std::future::Future<Output = StoreResult<T>> + Send + 'static,
+    {
         if let Err(e) = crate::validate_key(key) {
             return Box::pin(async move { Err(e) });
         }
-        let inner = Arc::clone(&self.inner);
-        let key = key.to_owned();
-        Box::pin(async move {
-            let url = join_url(&inner.base, &key);
+        let url = join_url(&self.inner.base, key);
+        Box::pin(op(Arc::clone(&self.inner), key.to_owned(), url))
+    }
+}
+
+impl Store for HttpStore {
+    fn get(&self, key: &str, range: Option<ByteRange>) -> BoxFuture<'static, StoreResult<Option<Bytes>>> {
+        self.with_key(key, move |inner, key, url| async move {
             match range {
                 None => inner.get_whole(&key, &url).await,
                 Some(_) => inner.with_retries(&key, || inner.get_once(&key, &url, range)).await,
@@ -458,25 +467,13 @@ impl Store for HttpStore {
     }
 
     fn set(&self, key: &str, value: Bytes) -> BoxFuture<'static, StoreResult<()>> {
-        if let Err(e) = crate::validate_key(key) {
-            return Box::pin(async move { Err(e) });
-        }
-        let inner = Arc::clone(&self.inner);
-        let key = key.to_owned();
-        Box::pin(async move {
-            let url = join_url(&inner.base, &key);
+        self.with_key(key, move |inner, key, url| async move {
             inner.with_retries(&key, || inner.write_once(&key, &url, Some(&value))).await
         })
     }
 
     fn delete(&self, key: &str) -> BoxFuture<'static, StoreResult<()>> {
-        if let Err(e) = crate::validate_key(key) {
-            return Box::pin(async move { Err(e) });
-        }
-        let inner = Arc::clone(&self.inner);
-        let key = key.to_owned();
-        Box::pin(async move {
-            let url = join_url(&inner.base, &key);
+        self.with_key(key, |inner, key, url| async move {
             inner.with_retries(&key, || inner.write_once(&key, &url, None)).await
         })
     }
