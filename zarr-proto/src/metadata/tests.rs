@@ -370,6 +370,21 @@ fn v3_group_with_consolidated_metadata() {
 }
 
 #[test]
+fn navigating_a_consolidated_hierarchy() {
+    let g = GroupMetadata::from_v3_json(fixture("grp3.zarr.json").as_bytes(), &reg(), &lim()).unwrap();
+    assert_eq!(g.consolidated_children().unwrap(), ["a", "sub"]);
+    // A child group sees its own subtree, keyed relative to it.
+    let Some(NodeMetadata::Group(sub)) = g.consolidated_child("/sub/") else { panic!("sub is a group") };
+    assert_eq!(sub.consolidated_children().unwrap(), ["b"]);
+    assert!(matches!(sub.consolidated_child("b"), Some(NodeMetadata::Array(_))));
+    assert!(matches!(g.consolidated_child("sub/b"), Some(NodeMetadata::Array(_))));
+    // Not listed, or no consolidated metadata at all: the driver reads the node itself.
+    assert!(g.consolidated_child("nope").is_none());
+    let plain = GroupMetadata { consolidated: None, ..g };
+    assert!(plain.consolidated_child("a").is_none() && plain.consolidated_children().is_none());
+}
+
+#[test]
 fn v2_consolidated_metadata() {
     let c = consolidated::ConsolidatedMetadata::from_v2_zmetadata(fixture("grp2.zmetadata").as_bytes(), &reg(), &lim())
         .unwrap();
