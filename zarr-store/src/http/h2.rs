@@ -67,9 +67,13 @@ struct Conn {
 
 impl Drop for H2Client {
     fn drop(&mut self) {
-        // The last sender gone, the connection says GOAWAY and ends; see `Connections`.
+        // The last sender gone, the connection says GOAWAY and ends. Only a TLS
+        // connection must be gone before this returns (OpenSSL at process exit, see
+        // `Connections`); h2c never waits.
         self.conn.get_mut().open = None;
-        self.connections.wait_closed(net::CLOSE_WAIT);
+        if self.target.tls.is_some() {
+            self.connections.wait_closed(net::CLOSE_WAIT);
+        }
     }
 }
 
