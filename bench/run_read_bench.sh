@@ -44,7 +44,7 @@ if [ "$SHAPE" != 1024,1024,128 ]; then DATA=$ROOT/bench-data/read-${SHAPE//,/x};
 LAYOUTS="v3-zstd v2-blosc-lz4 v3-sharded-zstd"
 
 cargo build --release -p zarr-cli >&2
-ZARR=$ROOT/target/release/zarr
+ZARR=${CARGO_TARGET_DIR:-$ROOT/target}/release/zarr
 ZARRS=${ZARRS:-auto}
 ZARRS_PEER=$ROOT/bench/zarrs-peer/target/release/zarrs-peer
 if [ "$ZARRS" = 1 ]; then

@@ -39,7 +39,7 @@ fi
 
 echo "== build (release)"
 cargo build --release -q -p zarr-cli
-ZARR=target/release/zarr
+ZARR=${CARGO_TARGET_DIR:-target}/release/zarr
 if [ "$ZARRS" = 1 ]; then
   echo "== build bench/zarrs-peer (release)"
   (cd bench/zarrs-peer && CARGO_TARGET_DIR="$PWD/target" cargo build --release -q)
