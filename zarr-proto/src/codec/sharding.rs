@@ -23,7 +23,7 @@ use crate::ndarray::ArrayBytes;
 const NAME: &str = "sharding_indexed";
 
 #[cfg(test)]
-#[path = "testdata/interop.rs"]
+#[path = "interop_tests.rs"]
 mod interop;
 
 /// Where the shard index is stored.

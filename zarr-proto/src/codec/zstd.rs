@@ -684,9 +684,9 @@ mod tests {
         ));
     }
 
-    /// `tests/data/zstd/block_bomb.zst` (see `make_bomb.py` there): 4028 bytes, one compressed
+    /// `testdata/zstd/block_bomb.zst` (see `make_bomb.py` there): 4028 bytes, one compressed
     /// block of 2000 sequences that each copy 131074 bytes, 262 MB where the format allows 128 KiB.
-    const BLOCK_BOMB: &[u8] = include_bytes!("../../tests/data/zstd/block_bomb.zst");
+    const BLOCK_BOMB: &[u8] = include_bytes!("../../testdata/zstd/block_bomb.zst");
 
     #[test]
     fn oversized_block_is_an_error_before_it_is_decoded() {

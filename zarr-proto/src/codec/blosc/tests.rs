@@ -1,18 +1,19 @@
 //! Tests of the blosc codec: frames written by numcodecs (c-blosc 1.21), round trips,
 //! our encoder's frames as numcodecs decoded them, corrupt input and configuration.
 //!
-//! `testdata/gen.py` made `numcodecs.{txt,bin}` and checked `rust.{txt,bin}`.
+//! `zarr-proto/testdata/blosc/gen.py` made `numcodecs.{txt,bin}` and checked `rust.{txt,bin}`
+//! (all four live in `zarr-proto/testdata/blosc/`).
 
 use super::*;
 use alloc::string::ToString;
 use alloc::vec;
 
-const NUMCODECS_TXT: &str = include_str!("testdata/numcodecs.txt");
-const NUMCODECS_BIN: &[u8] = include_bytes!("testdata/numcodecs.bin");
-const RUST_TXT: &str = include_str!("testdata/rust.txt");
-const RUST_BIN: &[u8] = include_bytes!("testdata/rust.bin");
+const NUMCODECS_TXT: &str = include_str!("../../../testdata/blosc/numcodecs.txt");
+const NUMCODECS_BIN: &[u8] = include_bytes!("../../../testdata/blosc/numcodecs.bin");
+const RUST_TXT: &str = include_str!("../../../testdata/blosc/rust.txt");
+const RUST_BIN: &[u8] = include_bytes!("../../../testdata/blosc/rust.bin");
 
-/// Mirror of `pattern` in `testdata/gen.py`.
+/// Mirror of `pattern` in `testdata/blosc/gen.py`.
 fn pattern(kind: &str, n: usize, ts: usize) -> Vec<u8> {
     const M32: u64 = 0xFFFF_FFFF;
     match kind {
@@ -154,7 +155,7 @@ fn numcodecs_frames_cover_the_format() {
     }
 }
 
-/// The cases our encoder writes to `testdata/rust.bin` (zstd excluded: its bytes depend on the backend).
+/// The cases our encoder writes to `testdata/blosc/rust.bin` (zstd excluded: its bytes depend on the backend).
 fn rust_cases() -> Vec<(String, u8, i64, usize, usize, &'static str, usize)> {
     let mut v = Vec::new();
     for cname in ["lz4", "blosclz", "zlib"] {
@@ -211,14 +212,14 @@ fn encode_rust_cases() -> (String, Vec<u8>) {
     (txt, bin)
 }
 
-/// Writes `testdata/rust.{txt,bin}` when `BLOSC_WRITE_TESTDATA=1`; then run `gen.py verify`.
+/// Writes `testdata/blosc/rust.{txt,bin}` when `BLOSC_WRITE_TESTDATA=1`; then run `gen.py verify`.
 #[test]
 fn write_rust_frames() {
     if std::env::var("BLOSC_WRITE_TESTDATA").as_deref() != Ok("1") {
         return;
     }
     let (txt, bin) = encode_rust_cases();
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/codec/blosc/testdata");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/blosc");
     std::fs::write(format!("{dir}/rust.txt"), txt).expect("write rust.txt");
     std::fs::write(format!("{dir}/rust.bin"), bin).expect("write rust.bin");
 }
@@ -599,7 +600,7 @@ proptest::proptest! {
 }
 
 /// Timing against c-blosc: `BLOSC_BENCH=/tmp/frame.blosc cargo test --release -p zarr-proto
-/// bench_decode -- --ignored --nocapture` (frames from numcodecs, see `testdata/gen.py`).
+/// bench_decode -- --ignored --nocapture` (frames from numcodecs, see `testdata/blosc/gen.py`).
 #[test]
 #[ignore]
 fn bench_decode() {

@@ -23,7 +23,7 @@ M32 = np.uint64(0xFFFFFFFF)
 
 
 def pattern(kind, n, ts):
-    """Deterministic test input; mirrored by `pattern` in ../tests.rs."""
+    """Deterministic test input; mirrored by `pattern` in ../../src/codec/blosc/tests.rs."""
     if kind == "random":
         h = (np.arange(n, dtype=np.uint64) * np.uint64(2654435761)) & M32
         h ^= h >> np.uint64(15)

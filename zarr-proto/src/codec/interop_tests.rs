@@ -1,9 +1,9 @@
 //! Decodes (and re-encodes) chunks written by zarr-python 3.1.6 / numcodecs 0.16.6.
 //!
-//! The fixtures and `manifest.json` come from `gen.py` next to this file. For every stored
-//! chunk (or shard) the test checks that decoding gives the values zarr-python read back
-//! (elements outside the array's edge are the fill value) and that encoding those values
-//! gives back the stored bytes exactly.
+//! The fixtures and `manifest.json` live in `zarr-proto/testdata/codec/` and come from
+//! `gen.py` there. For every stored chunk (or shard) the test checks that decoding gives
+//! the values zarr-python read back (elements outside the array's edge are the fill value)
+//! and that encoding those values gives back the stored bytes exactly.
 
 use std::path::PathBuf;
 use std::vec::Vec;
@@ -16,7 +16,7 @@ use crate::limits::Limits;
 use crate::ndarray::ArrayBytes;
 
 fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/codec/testdata")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/codec")
 }
 
 fn manifest() -> Vec<Value> {

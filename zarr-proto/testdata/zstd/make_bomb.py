@@ -3,8 +3,11 @@
 The zstd format caps a block's decoded size at min(window, 128 KiB); this block breaks that
 cap with 2000 sequences that each copy 131074 bytes (match length code 52 with all 16 extra
 bits set, offsets alternating between the repeat offsets 4 and 1), from 8 bytes of a raw
-block before it. Frame: no content size, 1 MiB window, no checksum. Run from this directory.
+block before it. Frame: no content size, 1 MiB window, no checksum. Writes the file next to
+this script (zarr-proto/testdata/zstd/block_bomb.zst), from any working directory.
 """
+
+import os
 
 N = 2000  # sequences
 
@@ -26,7 +29,7 @@ body += b"\xff" * (2 * N) + b"\x01"
 frame += block_header(len(body), 2, True) + body
 
 if __name__ == "__main__":
-    with open("block_bomb.zst", "wb") as f:
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "block_bomb.zst"), "wb") as f:
         f.write(frame)
     print(len(frame), "bytes; the block asks for", N * 131074, "bytes")
     # `zstd -d block_bomb.zst` (libzstd 1.5.4): "Decoding error (36) : Data corruption detected".

@@ -1,13 +1,14 @@
 """Writes the zarr-python metadata documents the metadata tests embed.
 
-Run: /work/venv/bin/python generate.py <output dir>   (zarr 3.1.6, numcodecs 0.16.6)
+Run: /work/venv/bin/python generate.py [output dir]   (zarr 3.1.6, numcodecs 0.16.6)
+The output dir defaults to this script's directory (zarr-proto/testdata/metadata).
 """
 import json, os, shutil, warnings, sys
 import numpy as np
 import zarr, numcodecs, numcodecs.zarr3
 from zarr.codecs import BytesCodec, GzipCodec, ZstdCodec, BloscCodec, TransposeCodec, Crc32cCodec, ShardingCodec
 warnings.filterwarnings("ignore")
-out = sys.argv[1]
+out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
 root = "/tmp/zarr-metadata-fixtures"
 shutil.rmtree(root, ignore_errors=True)
 docs = {}
