@@ -5,8 +5,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use zarr_proto::key;
 use zarr_proto::metadata::ArrayMetadata;
-use zarr_proto::open::OpenOptions;
 use zarr_proto::read::ReadOp;
+use zarr_proto::OpenOptions;
 
 use zarr_store::{local_path, FsStore, Store};
 

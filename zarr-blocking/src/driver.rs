@@ -10,10 +10,10 @@ use std::thread;
 
 use bytes::Bytes;
 use crossbeam_channel::{unbounded, Receiver, Sender};
-use zarr_proto::flow::{Flow, FlowControl};
 use zarr_proto::ndarray::NdArray;
 use zarr_proto::read::{DecodeJob, Decoded, ReadOp, Request, Response};
 use zarr_proto::Limits;
+use zarr_proto::{Flow, FlowControl};
 use zarr_store::{Store, StoreResult};
 
 use crate::Error;
@@ -262,9 +262,9 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
     use std::time::Duration;
 
-    use zarr_proto::flow::StoreKind;
     use zarr_proto::http::ByteRange;
     use zarr_proto::selection::Selection;
+    use zarr_proto::StoreKind;
     use zarr_store::{BoxFuture, ListDir, MemoryStore};
 
     use super::*;

@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 use zarr_proto::key;
 use zarr_proto::metadata::consolidated::ConsolidatedMetadata;
 use zarr_proto::metadata::{GroupMetadata, NodeMetadata};
-use zarr_proto::open::{OpenOp, OpenOptions};
 use zarr_proto::read::Response;
+use zarr_proto::{OpenOp, OpenOptions};
 use zarr_store::{local_path, FsStore, Store};
 
 use crate::{Array, Error};

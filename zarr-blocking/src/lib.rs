@@ -3,7 +3,7 @@
 //! Reading an array of many small chunks one request at a time is dominated by
 //! latency. [`Array::read`] drives [`zarr_proto`]'s sans-IO [`ReadOp`](zarr_proto::read::ReadOp)
 //! from a pool of worker threads: IO threads keep the store's number of requests in
-//! flight (the core's [`FlowControl`](zarr_proto::flow::FlowControl)) while decode
+//! flight (the core's [`FlowControl`](zarr_proto::FlowControl)) while decode
 //! threads use every core, so plain sync code gets the same throughput as async code.
 //! The stores are [`zarr_store`]'s, re-exported as [`store`]; this crate calls their
 //! blocking methods on its IO threads.
@@ -35,8 +35,8 @@ pub use driver::{Progress, ReadOptions};
 pub use error::Error;
 pub use group::{Group, Node};
 pub use zarr_proto::ndarray::NdArray;
-pub use zarr_proto::open::OpenOptions;
 pub use zarr_proto::selection::Selection;
+pub use zarr_proto::OpenOptions;
 pub use zarr_proto::{DataType, DimSelector, Limits, SelectionKind};
 pub use zarr_store as store;
 #[cfg(feature = "http")]

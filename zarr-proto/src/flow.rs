@@ -7,7 +7,7 @@
 //! driver reports; a driver only moves bytes.
 //!
 //! ```
-//! use zarr_proto::flow::{Flow, FlowControl, StoreKind};
+//! use zarr_proto::{Flow, FlowControl, StoreKind};
 //! use zarr_proto::read::{Request, RequestId};
 //!
 //! let control = FlowControl::for_store(StoreKind::Remote);

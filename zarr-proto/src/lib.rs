@@ -18,17 +18,18 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
-pub mod byte_range;
+// Modules of one type each are private: their types are re-exported below.
+mod byte_range;
 pub mod codec;
 pub mod dtype;
-pub mod error;
-pub mod flow;
+mod error;
+mod flow;
 pub mod http;
 pub mod key;
-pub mod limits;
+mod limits;
 pub mod metadata;
 pub mod ndarray;
-pub mod open;
+mod open;
 pub mod read;
 pub mod selection;
 
@@ -37,7 +38,7 @@ pub use byte_range::ByteRange;
 pub use codec::CodecRegistry;
 pub use dtype::{DataType, FillValue};
 pub use error::{Error, Result};
-pub use flow::{Flow, FlowControl, StoreKind};
+pub use flow::{Flow, FlowControl, StoreKind, LOCAL_REQUESTS, MEMORY_REQUESTS, REMOTE_REQUESTS};
 pub use limits::Limits;
 pub use metadata::{ArrayMetadata, GroupMetadata, NodeMetadata};
 pub use ndarray::{ArrayBytes, NdArray};

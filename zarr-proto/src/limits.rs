@@ -38,7 +38,7 @@ impl Default for Limits {
 }
 
 /// Fails with [`Error::LimitExceeded`] when `requested > limit`.
-pub fn check(what: &'static str, requested: u64, limit: u64) -> Result<()> {
+pub(crate) fn check(what: &'static str, requested: u64, limit: u64) -> Result<()> {
     if requested > limit {
         return Err(Error::LimitExceeded { what, requested, limit });
     }
@@ -46,7 +46,7 @@ pub fn check(what: &'static str, requested: u64, limit: u64) -> Result<()> {
 }
 
 /// Product of `dims` times `item`, or [`Error::LimitExceeded`] on overflow or above `limit`.
-pub fn checked_size(what: &'static str, dims: &[u64], item: u64, limit: u64) -> Result<u64> {
+pub(crate) fn checked_size(what: &'static str, dims: &[u64], item: u64, limit: u64) -> Result<u64> {
     let mut n: u64 = item;
     for &d in dims {
         n = n.checked_mul(d).ok_or(Error::LimitExceeded { what, requested: u64::MAX, limit })?;

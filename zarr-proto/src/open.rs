@@ -40,7 +40,7 @@ const DOCUMENTS: [&str; 5] = ["zarr.json", ".zarray", ".zattrs", ".zgroup", ".zm
 /// keys relative to the store's root, answered with [`Response`]s in any order.
 ///
 /// ```
-/// use zarr_proto::open::OpenOp;
+/// use zarr_proto::OpenOp;
 /// use zarr_proto::read::Response;
 /// use zarr_proto::codec::CodecRegistry;
 ///

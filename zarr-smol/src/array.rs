@@ -7,9 +7,9 @@ use zarr_proto::key;
 use zarr_proto::metadata::consolidated::ConsolidatedMetadata;
 use zarr_proto::metadata::{ArrayMetadata, GroupMetadata, NodeMetadata};
 use zarr_proto::ndarray::NdArray;
-use zarr_proto::open::{OpenOp, OpenOptions};
 use zarr_proto::read::ReadOp;
 use zarr_proto::selection::Selection;
+use zarr_proto::{OpenOp, OpenOptions};
 use zarr_store::Store;
 
 use crate::read::{self, ReadOptions};

@@ -32,8 +32,8 @@ pub use array::{open_node, open_node_with, Array, Group, Node};
 pub use error::Error;
 pub use read::ReadOptions;
 pub use zarr_proto::ndarray::NdArray;
-pub use zarr_proto::open::OpenOptions;
 pub use zarr_proto::selection::Selection;
+pub use zarr_proto::OpenOptions;
 pub use zarr_proto::{DataType, DimSelector, Limits, SelectionKind};
 pub use zarr_store as store;
 #[cfg(feature = "http")]

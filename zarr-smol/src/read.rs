@@ -6,15 +6,15 @@
 
 use std::sync::Arc;
 
-use zarr_proto::flow::{Flow, FlowControl};
 use zarr_proto::ndarray::NdArray;
 use zarr_proto::read::{Decoded, ReadOp, Request, Response};
 use zarr_proto::Limits;
+use zarr_proto::{Flow, FlowControl};
 
 use crate::Error;
 use zarr_proto::codec::CodecRegistry;
 use zarr_proto::metadata::NodeMetadata;
-use zarr_proto::open::OpenOp;
+use zarr_proto::OpenOp;
 use zarr_store::{Store, StoreResult};
 
 /// How a read runs.

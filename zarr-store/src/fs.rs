@@ -9,7 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use zarr_proto::http::ByteRange;
 
-use zarr_proto::flow::StoreKind;
+use zarr_proto::StoreKind;
 
 use super::{dir_prefix, split_dir, BoxFuture, ListDir, Store, StoreError, StoreResult};
 

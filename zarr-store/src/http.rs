@@ -13,7 +13,7 @@ use zarr_proto::http::{
 
 use self::h1::H1Pool;
 use self::h2::H2Client;
-use zarr_proto::flow::StoreKind;
+use zarr_proto::StoreKind;
 
 use super::{BoxFuture, ListDir, Store, StoreError, StoreResult};
 

@@ -26,8 +26,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_lite::future::block_on;
-use zarr_proto::flow::StoreKind;
 use zarr_proto::http::{BodyError, ByteRange};
+use zarr_proto::StoreKind;
 
 pub(crate) mod fs;
 #[cfg(feature = "http")]
@@ -170,7 +170,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         Box::pin(async move { Ok(get.await?.map(|v| v.len() as u64)) })
     }
 
-    /// What kind of store this is; the core's [`FlowControl::for_store`](zarr_proto::flow::FlowControl::for_store)
+    /// What kind of store this is; the core's [`FlowControl::for_store`](zarr_proto::FlowControl::for_store)
     /// turns it into the default number of requests in flight.
     fn kind(&self) -> StoreKind;
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use bytes::Bytes;
 use zarr_proto::http::ByteRange;
 
-use zarr_proto::flow::StoreKind;
+use zarr_proto::StoreKind;
 
 use super::{apply_range, dir_prefix, split_dir, BoxFuture, ListDir, Store, StoreResult};
 
