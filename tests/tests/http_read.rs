@@ -34,14 +34,14 @@ fn url(server: &ServerHandle, fx: &ArrayFixture) -> String {
 fn read_async(url: &str, config: HttpConfig) -> Result<zarr_proto::ndarray::NdArray, String> {
     smol::block_on(async {
         let store = zarr_smol::store_for_url(url, config).map_err(|e| e.to_string())?;
-        let array = zarr_smol::Array::open(store, "").await.map_err(|e| e.to_string())?;
+        let array = zarr_smol::Array::open_with(store, "", Default::default()).await.map_err(|e| e.to_string())?;
         array.read(&Selection::all()).await.map_err(|e| e.to_string())
     })
 }
 
 fn read_blocking(url: &str, config: HttpConfig) -> Result<zarr_proto::ndarray::NdArray, String> {
     let store = zarr_blocking::store_for_url(url, config).map_err(|e| e.to_string())?;
-    let array = zarr_blocking::Array::open_shared(store, "").map_err(|e| e.to_string())?;
+    let array = zarr_blocking::Array::open_with(store, "", Default::default()).map_err(|e| e.to_string())?;
     array.read(&Selection::all()).map_err(|e| e.to_string())
 }
 
@@ -164,9 +164,10 @@ fn retries_running_out_fail_in_bounded_time_naming_the_key() {
     }
     // A chunk failing after the metadata was read names the chunk.
     let healthy = url(&server, fx);
-    let array = smol::block_on(zarr_smol::Array::open(
+    let array = smol::block_on(zarr_smol::Array::open_with(
         zarr_smol::store_for_url(&healthy, config(HttpVersion::Http1)).expect("store"),
         "",
+        Default::default(),
     ))
     .expect("open");
     server.set_faults(vec![(Fault::Status500, 1.0)]);
@@ -186,7 +187,7 @@ fn async_reads_run_under_any_executor() {
         let dir = dir.clone();
         async move {
             let store: std::sync::Arc<dyn zarr_smol::Store> = std::sync::Arc::new(zarr_smol::FsStore::new(dir));
-            let array = zarr_smol::Array::open(store, "").await.map_err(|e| e.to_string())?;
+            let array = zarr_smol::Array::open_with(store, "", Default::default()).await.map_err(|e| e.to_string())?;
             array.read(&Selection::all()).await.map_err(|e| e.to_string())
         }
     };

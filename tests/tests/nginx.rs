@@ -103,14 +103,15 @@ fn endpoints(nginx: &Nginx) -> Vec<Endpoint> {
 fn read_async(url: &str, config: &HttpConfig, selection: &Selection) -> Result<NdArray, String> {
     smol::block_on(async {
         let store = zarr_smol::store_for_url(url, config.clone()).map_err(|e| format!("store: {e}"))?;
-        let array = zarr_smol::Array::open(store, "").await.map_err(|e| format!("open: {e}"))?;
+        let array =
+            zarr_smol::Array::open_with(store, "", Default::default()).await.map_err(|e| format!("open: {e}"))?;
         array.read(selection).await.map_err(|e| format!("read: {e}"))
     })
 }
 
 fn read_blocking(url: &str, config: &HttpConfig, selection: &Selection) -> Result<NdArray, String> {
     let store = zarr_blocking::store_for_url(url, config.clone()).map_err(|e| format!("store: {e}"))?;
-    let array = zarr_blocking::Array::open_shared(store, "").map_err(|e| format!("open: {e}"))?;
+    let array = zarr_blocking::Array::open_with(store, "", Default::default()).map_err(|e| format!("open: {e}"))?;
     array.read(selection).map_err(|e| format!("read: {e}"))
 }
 

@@ -187,7 +187,7 @@ fn selections_through_blocking() {
     for fx in &manifest.arrays {
         let cases = cases(fx);
         let dir = fx.dir();
-        let array = zarr_blocking::Array::open_path(&dir.to_string_lossy()).map_err(|e| format!("open: {e}"));
+        let array = zarr_blocking::Array::open(&dir.to_string_lossy()).map_err(|e| format!("open: {e}"));
         for case in &cases {
             let result = match &array {
                 Ok(array) => check(case, |sel| array.read(sel).map_err(|e| e.to_string())),
@@ -209,9 +209,10 @@ fn selections_into_caller_buffers() {
     for (i, fx) in manifest.arrays.iter().enumerate() {
         let cases = cases(fx);
         let dir = fx.dir().to_string_lossy().into_owned();
-        let blocking = zarr_blocking::Array::open_path(&dir).map_err(|e| format!("open: {e}"));
+        let blocking = zarr_blocking::Array::open(&dir).map_err(|e| format!("open: {e}"));
         let store: std::sync::Arc<dyn zarr_smol::Store> = std::sync::Arc::new(zarr_smol::FsStore::new(&dir));
-        let smol = futures_lite::future::block_on(zarr_smol::Array::open(store, "")).map_err(|e| format!("open: {e}"));
+        let smol = futures_lite::future::block_on(zarr_smol::Array::open_with(store, "", Default::default()))
+            .map_err(|e| format!("open: {e}"));
         let Some(dtype) = blocking.as_ref().ok().map(|a| a.metadata().data_type.clone()) else { continue };
         let Some(item) = dtype.size() else { continue };
         for case in &cases {

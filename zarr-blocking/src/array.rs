@@ -8,7 +8,7 @@ use zarr_proto::metadata::ArrayMetadata;
 use zarr_proto::read::ReadOp;
 use zarr_proto::OpenOptions;
 
-use zarr_store::{local_path, FsStore, Store};
+use zarr_store::Store;
 
 use crate::driver::{self, ReadOptions};
 use crate::{Error, NdArray, Selection};
@@ -29,29 +29,40 @@ impl std::fmt::Debug for Array {
 }
 
 impl Array {
+    /// Opens the array at a local path, a `file://` URL or an `http(s)://` URL
+    /// (default HTTP settings; [`open_in`](Self::open_in) with a configured
+    /// [`HttpStore`](crate::HttpStore) for others).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] naming the place when there is no array or group there,
+    /// [`Error::WrongNodeType`] for a group, metadata and store errors.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let array = zarr_blocking::Array::open("data/temperature.zarr")?;
+    /// println!("{:?} {}", array.shape(), array.data_type());
+    /// # Ok::<(), zarr_blocking::Error>(())
+    /// ```
+    pub fn open(url_or_path: &str) -> Result<Array, Error> {
+        Self::open_with(zarr_store::store_for(url_or_path)?, "", Arc::default())
+    }
+
     /// Opens the array at `path` (`""` for the store's root) in `store`.
     ///
     /// # Errors
-    /// A store error when there is no metadata at `path`,
-    /// [`Error::WrongNodeType`] for a group, and metadata errors.
-    pub fn open(store: impl Store + 'static, path: &str) -> Result<Array, Error> {
-        Self::open_shared(Arc::new(store), path)
+    /// As for [`open`](Self::open).
+    pub fn open_in(store: impl Store + 'static, path: &str) -> Result<Array, Error> {
+        Self::open_with(Arc::new(store), path, Arc::default())
     }
 
-    /// Opens a local array by filesystem path or `file://` URL.
-    pub fn open_path(path_or_url: &str) -> Result<Array, Error> {
-        Self::open(FsStore::new(local_path(path_or_url)), "")
-    }
-
-    /// Like [`open`](Self::open), for a store already shared with other nodes.
-    pub fn open_shared(store: Arc<dyn Store>, path: &str) -> Result<Array, Error> {
-        Self::open_with(store, path, Arc::new(OpenOptions::default()))
-    }
-
-    /// Like [`open_shared`](Self::open_shared), with the caller's codecs and limits
-    /// (the limits also bound reads unless [`ReadOptions::limits`] says otherwise).
+    /// Opens the array at `path` in a shared `store` with the caller's codecs and
+    /// limits (the limits also bound reads unless [`ReadOptions::limits`] says otherwise).
+    ///
+    /// # Errors
+    /// As for [`open`](Self::open).
     pub fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Array, Error> {
-        match crate::Group::open_node_with(store, path, options)? {
+        match crate::Node::open_with(store, path, options)? {
             crate::Node::Array(array) => Ok(array),
             crate::Node::Group(_) => Err(Error::WrongNodeType { path: path.into(), expected: "array", found: "group" }),
         }
@@ -64,6 +75,21 @@ impl Array {
         options: Arc<OpenOptions>,
     ) -> Array {
         Array { store, path: path.trim_matches('/').into(), meta, options }
+    }
+
+    /// The element type.
+    pub fn data_type(&self) -> &zarr_proto::DataType {
+        &self.meta.data_type
+    }
+
+    /// Zarr v2 or v3.
+    pub fn zarr_format(&self) -> zarr_proto::metadata::ZarrFormat {
+        self.meta.zarr_format
+    }
+
+    /// The names of the dimensions, where the metadata gives them.
+    pub fn dimension_names(&self) -> Option<&[Option<String>]> {
+        self.meta.dimension_names.as_deref()
     }
 
     /// The resolved metadata.

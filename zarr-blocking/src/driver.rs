@@ -330,7 +330,7 @@ mod tests {
     fn large_chunks_stay_within_the_buffer_budget() {
         // 4 MiB chunks: the budget allows 8 of them fetched or waiting, not the store's 128.
         let (store, values) = array(40, 2 << 20);
-        let read = Array::open_shared(store.clone(), "").unwrap().read(&Selection::all()).unwrap();
+        let read = Array::open_with(store.clone(), "", Default::default()).unwrap().read(&Selection::all()).unwrap();
         assert_eq!(read.to_vec::<u16>().unwrap(), values);
         let most = store.most.load(Ordering::SeqCst) as u64;
         let budget = FlowControl::for_store(StoreKind::Remote).buffer_bytes;
@@ -343,7 +343,10 @@ mod tests {
         // 2 KiB chunks: the budget is no limit, the store's concurrency is.
         let (store, values) = array(400, 1024);
         let options = ReadOptions { concurrency: Some(16), ..Default::default() };
-        let read = Array::open_shared(store.clone(), "").unwrap().read_with(&Selection::all(), &options).unwrap();
+        let read = Array::open_with(store.clone(), "", Default::default())
+            .unwrap()
+            .read_with(&Selection::all(), &options)
+            .unwrap();
         assert_eq!(read.to_vec::<u16>().unwrap(), values);
         let most = store.most.load(Ordering::SeqCst);
         assert!((9..=16).contains(&most), "{most} requests in flight, expected up to 16");
@@ -352,7 +355,7 @@ mod tests {
     #[test]
     fn first_guess_is_elements_per_request() {
         let (store, _) = array(10, 1000);
-        let array = Array::open_shared(store, "").unwrap();
+        let array = Array::open_with(store, "", Default::default()).unwrap();
         let op = ReadOp::new(array.metadata(), &Selection::all(), Default::default()).unwrap();
         assert_eq!(Flow::first_guess(&op), 2000);
     }

@@ -21,6 +21,13 @@ pub enum Error {
         /// What failed.
         source: std::io::Error,
     },
+    /// No array or group where the caller pointed: the store's location and the
+    /// node's path in it.
+    #[error("no zarr array or group at `{path}` (no zarr.json, .zarray or .zgroup)")]
+    NotFound {
+        /// Where it was looked for.
+        path: String,
+    },
     /// The node exists but is not what was asked for.
     #[error("`{path}` is a {found}, not a {expected}")]
     WrongNodeType {
@@ -36,5 +43,25 @@ pub enum Error {
 impl Error {
     pub(crate) fn io(what: &str, source: std::io::Error) -> Error {
         Error::Io { what: what.into(), source }
+    }
+}
+
+impl Error {
+    /// Whether nothing was found where the caller pointed.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound { .. })
+    }
+
+    /// The core's "nothing here", told with the store's location.
+    pub(crate) fn located(self, store: &dyn zarr_store::Store) -> Error {
+        match self {
+            Error::Proto(zarr_proto::Error::NotFound { path }) => {
+                let location = store.location();
+                let path =
+                    if path.is_empty() { location } else { format!("{}/{path}", location.trim_end_matches('/')) };
+                Error::NotFound { path }
+            }
+            other => other,
+        }
     }
 }

@@ -8,7 +8,7 @@ use zarr_proto::metadata::consolidated::ConsolidatedMetadata;
 use zarr_proto::metadata::{GroupMetadata, NodeMetadata};
 use zarr_proto::read::Response;
 use zarr_proto::{OpenOp, OpenOptions};
-use zarr_store::{local_path, FsStore, Store};
+use zarr_store::Store;
 
 use crate::{Array, Error};
 
@@ -59,33 +59,66 @@ pub(crate) fn read_node(store: &dyn Store, path: &str, options: &OpenOptions) ->
     Ok(op.finish(&options.registry)?)
 }
 
-impl Group {
-    /// Opens the group at `path` in `store`.
-    pub fn open(store: impl Store + 'static, path: &str) -> Result<Group, Error> {
-        match Group::open_node(Arc::new(store), path)? {
-            Node::Group(g) => Ok(g),
-            Node::Array(_) => Err(Error::WrongNodeType { path: path.into(), expected: "group", found: "array" }),
-        }
+impl Node {
+    /// Opens whatever node is at a local path, a `file://` URL or an `http(s)://` URL.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] naming the place when there is nothing there, metadata and
+    /// store errors.
+    pub fn open(url_or_path: &str) -> Result<Node, Error> {
+        Node::open_with(zarr_store::store_for(url_or_path)?, "", Arc::default())
     }
 
-    /// Opens a local group by filesystem path or `file://` URL.
-    pub fn open_path(path_or_url: &str) -> Result<Group, Error> {
-        Self::open(FsStore::new(local_path(path_or_url)), "")
+    /// Opens whatever node is at `path` in `store`.
+    ///
+    /// # Errors
+    /// As for [`open`](Self::open).
+    pub fn open_in(store: impl Store + 'static, path: &str) -> Result<Node, Error> {
+        Node::open_with(Arc::new(store), path, Arc::default())
     }
 
-    /// Opens whatever node is at `path` in `store`, with default codecs and limits.
-    pub fn open_node(store: Arc<dyn Store>, path: &str) -> Result<Node, Error> {
-        Group::open_node_with(store, path, Arc::new(OpenOptions::default()))
-    }
-
-    /// Opens whatever node is at `path` in `store` with the caller's codecs and limits;
-    /// nodes opened below it inherit them.
-    pub fn open_node_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Node, Error> {
+    /// Opens whatever node is at `path` in a shared `store` with the caller's codecs and
+    /// limits; nodes opened below it inherit them.
+    ///
+    /// # Errors
+    /// As for [`open`](Self::open).
+    pub fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Node, Error> {
         let path = path.trim_matches('/');
-        Ok(match read_node(store.as_ref(), path, &options)? {
+        let meta = read_node(store.as_ref(), path, &options).map_err(|e| e.located(store.as_ref()))?;
+        Ok(match meta {
             NodeMetadata::Array(meta) => Node::Array(Array::from_metadata(store, path, meta, options)),
             NodeMetadata::Group(meta) => Node::Group(Group { store, path: path.into(), meta, options }),
         })
+    }
+}
+
+impl Group {
+    /// Opens the group at a local path, a `file://` URL or an `http(s)://` URL.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] naming the place when there is nothing there,
+    /// [`Error::WrongNodeType`] for an array, metadata and store errors.
+    pub fn open(url_or_path: &str) -> Result<Group, Error> {
+        Group::open_with(zarr_store::store_for(url_or_path)?, "", Arc::default())
+    }
+
+    /// Opens the group at `path` in `store`.
+    ///
+    /// # Errors
+    /// As for [`open`](Self::open).
+    pub fn open_in(store: impl Store + 'static, path: &str) -> Result<Group, Error> {
+        Group::open_with(Arc::new(store), path, Arc::default())
+    }
+
+    /// Opens the group at `path` in a shared `store` with the caller's codecs and limits.
+    ///
+    /// # Errors
+    /// As for [`open`](Self::open).
+    pub fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Group, Error> {
+        match Node::open_with(store, path, options)? {
+            Node::Group(g) => Ok(g),
+            Node::Array(_) => Err(Error::WrongNodeType { path: path.into(), expected: "group", found: "array" }),
+        }
     }
 
     /// The group's metadata.
@@ -134,7 +167,7 @@ impl Group {
         Ok(match self.meta.consolidated_child(relative) {
             Some(NodeMetadata::Array(meta)) => Node::Array(Array::from_metadata(store, &path, meta, options)),
             Some(NodeMetadata::Group(meta)) => Node::Group(Group { store, path, meta, options }),
-            None => return Group::open_node_with(store, &path, options),
+            None => return Node::open_with(store, &path, options),
         })
     }
 

@@ -18,7 +18,7 @@
 //!     "chunk_key_encoding":{"name":"default"},"fill_value":7,
 //!     "codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
 //! store.insert("c/1", vec![1u8, 0, 2, 0]);
-//! let array = Array::open(store, "")?;
+//! let array = Array::open_in(store, "")?;
 //! let values: Vec<u16> = array.read(&Selection::all())?.to_vec()?;
 //! assert_eq!(values, [7, 7, 1, 2]);
 //! # Ok(()) }
@@ -39,6 +39,7 @@ pub use zarr_proto::selection::Selection;
 pub use zarr_proto::OpenOptions;
 pub use zarr_proto::{DataType, DimSelector, Limits, SelectionKind};
 pub use zarr_store as store;
+pub use zarr_store::store_for;
 #[cfg(feature = "http")]
 pub use zarr_store::{store_for_url, HttpConfig, HttpStore, HttpVersion};
 pub use zarr_store::{FsStore, ListDir, MemoryStore, Store, StoreError};

@@ -56,7 +56,7 @@ pub(crate) fn run(args: BenchArgs) -> Result<()> {
 
 fn read(path: &std::path::Path, repeat: usize, options: ReadOptions, as_json: bool) -> Result<()> {
     let url = path.to_string_lossy();
-    let array = Array::open_path(&url).map_err(|e| format!("{url}: {e}"))?;
+    let array = Array::open(&url).map_err(|e| format!("{url}: {e}"))?;
     let mut seconds = Vec::with_capacity(repeat);
     let mut cpu_seconds = Vec::with_capacity(repeat);
     let mut bytes = 0u64;

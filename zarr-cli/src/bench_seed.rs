@@ -247,7 +247,7 @@ fn measure_async(url: &str, config: &HttpConfig, repeat: usize, concurrency: Opt
         smol::block_on(async {
             let inner = zarr_store::store_for_url(url, config.clone())?;
             let store: Arc<dyn Store> = Arc::new(Counting { inner, counts: Arc::clone(counts) });
-            let array = zarr_smol::Array::open(store, "").await?;
+            let array = zarr_smol::Array::open_with(store, "", Default::default()).await?;
             Ok(array.read_with(&Selection::all(), &options).await?.to_vec::<i64>()?)
         })
     })
@@ -258,7 +258,7 @@ fn measure_blocking(url: &str, config: &HttpConfig, repeat: usize, concurrency: 
     measure("blocking", url, repeat, |counts| {
         let inner = zarr_store::store_for_url(url, config.clone())?;
         let store: Arc<dyn Store> = Arc::new(Counting { inner, counts: Arc::clone(counts) });
-        let array = zarr_blocking::Array::open_shared(store, "")?;
+        let array = zarr_blocking::Array::open_with(store, "", Default::default())?;
         Ok(array.read_with(&Selection::all(), &options)?.to_vec::<i64>()?)
     })
 }

@@ -127,7 +127,7 @@ pub(crate) fn run(latency: Duration, sample: u64) -> Result<(), Box<dyn std::err
     // (b) One reused connection, one request at a time (what a plain sync loop gets).
     let mut row = measure(&server, "one at a time, reused connection", || {
         let store = zarr_blocking::store_for_url(&url, HttpConfig::default().version(HttpVersion::Http1))?;
-        let array = zarr_blocking::Array::open_shared(store, "")?;
+        let array = zarr_blocking::Array::open_with(store, "", Default::default())?;
         let options = zarr_blocking::ReadOptions { concurrency: Some(1), ..Default::default() };
         array.read_with(&part, &options)?;
         Ok(())
@@ -143,7 +143,7 @@ pub(crate) fn run(latency: Duration, sample: u64) -> Result<(), Box<dyn std::err
         rows.push(measure(&server, &format!("zarr-rs async, {name}"), || {
             smol::block_on(async {
                 let store = zarr_store::store_for_url(&url, HttpConfig::default().version(version))?;
-                let array = zarr_smol::Array::open(store, "").await?;
+                let array = zarr_smol::Array::open_with(store, "", Default::default()).await?;
                 let values = array.read(&Selection::all()).await?.to_vec::<i64>()?;
                 check(&values, name)?;
                 Ok::<_, Box<dyn std::error::Error>>(())
@@ -151,7 +151,7 @@ pub(crate) fn run(latency: Duration, sample: u64) -> Result<(), Box<dyn std::err
         })?);
         rows.push(measure(&server, &format!("zarr-rs blocking, {name}"), || {
             let store = zarr_blocking::store_for_url(&url, HttpConfig::default().version(version))?;
-            let array = zarr_blocking::Array::open_shared(store, "")?;
+            let array = zarr_blocking::Array::open_with(store, "", Default::default())?;
             let values = array.read(&Selection::all())?.to_vec::<i64>()?;
             check(&values, name)?;
             Ok(())

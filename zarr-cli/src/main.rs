@@ -176,7 +176,7 @@ fn main() -> ExitCode {
 
 fn open_node(url: &str, remote: &Remote) -> Result<Node> {
     let store = zarr_blocking::store_for_url(url, remote.config()?)?;
-    Group::open_node(store, "").map_err(|e| format!("{url}: {e}").into())
+    Node::open_with(store, "", Default::default()).map_err(|e| format!("{url}: {e}").into())
 }
 
 fn open_array(url: &str, remote: &Remote) -> Result<Array> {

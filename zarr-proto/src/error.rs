@@ -78,6 +78,12 @@ pub enum Error {
     /// a response given twice, a response of the wrong length).
     #[error("protocol misuse: {0}")]
     Protocol(String),
+    /// No array or group at a path: none of `zarr.json`, `.zarray`, `.zgroup` exists.
+    #[error("no zarr array or group at `{path}` (no zarr.json, .zarray or .zgroup)")]
+    NotFound {
+        /// The node's path in its store (`""` for the root).
+        path: String,
+    },
     /// A remote store answered with a failure (see [`crate::http`]).
     #[error("store error for {key}: {reason}")]
     Store {

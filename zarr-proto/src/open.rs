@@ -128,7 +128,7 @@ impl OpenOp {
     /// The node's metadata, with codecs from `registry`.
     ///
     /// # Errors
-    /// No document at all (`Error::Store` naming the path),
+    /// No document at all ([`Error::NotFound`] naming the path),
     /// unanswered requests, or invalid metadata naming the document's key.
     pub fn finish(self, registry: &CodecRegistry) -> Result<NodeMetadata> {
         let OpenOp { path, limits, answers, .. } = self;
@@ -162,9 +162,6 @@ impl OpenOp {
             }
             return Ok(NodeMetadata::Group(group));
         }
-        Err(Error::Store {
-            key: if path.is_empty() { "/".into() } else { path },
-            reason: "no zarr array or group here (no zarr.json, .zarray or .zgroup)".into(),
-        })
+        Err(Error::NotFound { path })
     }
 }

@@ -42,38 +42,96 @@ pub struct Group {
     options: Arc<OpenOptions>,
 }
 
-/// Reads the metadata of the node at `path` with default codecs and limits; all
-/// candidate documents in one round trip.
-pub async fn open_node(store: Arc<dyn Store>, path: &str) -> Result<Node, Error> {
-    open_node_with(store, path, Arc::new(OpenOptions::default())).await
-}
+impl Node {
+    /// Opens whatever node is at a local path, a `file://` URL or an `http(s)://` URL;
+    /// all candidate metadata documents in one round trip.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] naming the place when there is nothing there, metadata and
+    /// store errors.
+    pub async fn open(url_or_path: &str) -> Result<Node, Error> {
+        Node::open_with(zarr_store::store_for(url_or_path)?, "", Arc::default()).await
+    }
 
-/// Reads the metadata of the node at `path` with the caller's codecs and limits.
-pub async fn open_node_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Node, Error> {
-    let op = OpenOp::new(path, options.limits);
-    let path = op.path().to_string();
-    Ok(match read::open(op, &store, &options.registry).await? {
-        NodeMetadata::Array(meta) => Node::Array(Array { store, path, meta, options }),
-        NodeMetadata::Group(meta) => Node::Group(Group { store, path, meta, options }),
-    })
+    /// Opens whatever node is at `path` in `store`.
+    ///
+    /// # Errors
+    /// As for [`open`](Self::open).
+    pub async fn open_in(store: impl Store + 'static, path: &str) -> Result<Node, Error> {
+        Node::open_with(Arc::new(store), path, Arc::default()).await
+    }
+
+    /// Opens whatever node is at `path` in a shared `store` with the caller's codecs
+    /// and limits; nodes opened below it inherit them.
+    ///
+    /// # Errors
+    /// As for [`open`](Self::open).
+    pub async fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Node, Error> {
+        let op = OpenOp::new(path, options.limits);
+        let path = op.path().to_string();
+        let meta = read::open(op, &store, &options.registry).await.map_err(|e| e.located(store.as_ref()))?;
+        Ok(match meta {
+            NodeMetadata::Array(meta) => Node::Array(Array { store, path, meta, options }),
+            NodeMetadata::Group(meta) => Node::Group(Group { store, path, meta, options }),
+        })
+    }
 }
 
 impl Array {
+    /// Opens the array at a local path, a `file://` URL or an `http(s)://` URL
+    /// (default HTTP settings; [`open_in`](Self::open_in) with a configured
+    /// [`HttpStore`](crate::HttpStore) for others).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] naming the place when there is no array or group there,
+    /// [`Error::WrongNodeType`] for a group, metadata and store errors.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # futures_lite::future::block_on(async {
+    /// let array = zarr_smol::Array::open("https://example.org/data/temperature.zarr").await?;
+    /// println!("{:?} {}", array.shape(), array.data_type());
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # });
+    /// ```
+    pub async fn open(url_or_path: &str) -> Result<Array, Error> {
+        Array::open_with(zarr_store::store_for(url_or_path)?, "", Arc::default()).await
+    }
+
     /// Opens the array at `path` (`""` for the root) in `store`.
     ///
     /// # Errors
-    /// No metadata at `path`, a group there, invalid metadata, store failures.
-    pub async fn open(store: Arc<dyn Store>, path: &str) -> Result<Array, Error> {
-        match open_node(store, path).await? {
+    /// As for [`open`](Self::open).
+    pub async fn open_in(store: impl Store + 'static, path: &str) -> Result<Array, Error> {
+        Array::open_with(Arc::new(store), path, Arc::default()).await
+    }
+
+    /// Opens the array at `path` in a shared `store` with the caller's codecs and
+    /// limits (the limits also bound reads unless [`ReadOptions::limits`] says otherwise).
+    ///
+    /// # Errors
+    /// As for [`open`](Self::open).
+    pub async fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Array, Error> {
+        match Node::open_with(store, path, options).await? {
             Node::Array(a) => Ok(a),
             Node::Group(g) => Err(Error::WrongNodeType { path: g.path, expected: "array", found: "group" }),
         }
     }
 
-    /// Opens the array at a URL (`http(s)://`, `file://` or a local path) with default HTTP settings.
-    #[cfg(feature = "http")]
-    pub async fn open_url(url: &str) -> Result<Array, Error> {
-        Array::open(zarr_store::store_for_url(url, zarr_store::HttpConfig::default())?, "").await
+    /// The element type.
+    pub fn data_type(&self) -> &zarr_proto::DataType {
+        &self.meta.data_type
+    }
+
+    /// Zarr v2 or v3.
+    pub fn zarr_format(&self) -> zarr_proto::metadata::ZarrFormat {
+        self.meta.zarr_format
+    }
+
+    /// The names of the dimensions, where the metadata gives them.
+    pub fn dimension_names(&self) -> Option<&[Option<String>]> {
+        self.meta.dimension_names.as_deref()
     }
 
     /// The resolved metadata.
@@ -128,9 +186,29 @@ impl Array {
 }
 
 impl Group {
+    /// Opens the group at a local path, a `file://` URL or an `http(s)://` URL.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] naming the place when there is nothing there,
+    /// [`Error::WrongNodeType`] for an array, metadata and store errors.
+    pub async fn open(url_or_path: &str) -> Result<Group, Error> {
+        Group::open_with(zarr_store::store_for(url_or_path)?, "", Arc::default()).await
+    }
+
     /// Opens the group at `path` in `store`.
-    pub async fn open(store: Arc<dyn Store>, path: &str) -> Result<Group, Error> {
-        match open_node(store, path).await? {
+    ///
+    /// # Errors
+    /// As for [`open`](Self::open).
+    pub async fn open_in(store: impl Store + 'static, path: &str) -> Result<Group, Error> {
+        Group::open_with(Arc::new(store), path, Arc::default()).await
+    }
+
+    /// Opens the group at `path` in a shared `store` with the caller's codecs and limits.
+    ///
+    /// # Errors
+    /// As for [`open`](Self::open).
+    pub async fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Group, Error> {
+        match Node::open_with(store, path, options).await? {
             Node::Group(g) => Ok(g),
             Node::Array(a) => Err(Error::WrongNodeType { path: a.path, expected: "group", found: "array" }),
         }
@@ -163,7 +241,7 @@ impl Group {
         for dir in listing.prefixes {
             let name = dir[prefix.len()..].trim_end_matches('/').to_string();
             let child = key::join(&self.path, &name);
-            if open_node_with(self.store.clone(), &child, self.options.clone()).await.is_ok() {
+            if Node::open_with(self.store.clone(), &child, self.options.clone()).await.is_ok() {
                 names.push(name);
             }
         }
@@ -178,7 +256,7 @@ impl Group {
         Ok(match self.meta.consolidated_child(relative) {
             Some(NodeMetadata::Array(meta)) => Node::Array(Array { store, path, meta, options }),
             Some(NodeMetadata::Group(meta)) => Node::Group(Group { store, path, meta, options }),
-            None => return open_node_with(store, &path, options).await,
+            None => return Node::open_with(store, &path, options).await,
         })
     }
 

@@ -16,7 +16,7 @@
 //!     "chunk_key_encoding":{"name":"default"},"fill_value":7,
 //!     "codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
 //! store.insert("c/1", vec![1u8, 0, 2, 0]);
-//! let array = Array::open(std::sync::Arc::new(store), "").await?;
+//! let array = Array::open_in(store, "").await?;
 //! let values: Vec<u16> = array.read(&Selection::all()).await?.to_vec()?;
 //! assert_eq!(values, [7, 7, 1, 2]);
 //! # Ok::<(), zarr_smol::Error>(())
@@ -28,7 +28,7 @@ mod array;
 mod error;
 pub mod read;
 
-pub use array::{open_node, open_node_with, Array, Group, Node};
+pub use array::{Array, Group, Node};
 pub use error::Error;
 pub use read::ReadOptions;
 pub use zarr_proto::ndarray::NdArray;
@@ -36,6 +36,7 @@ pub use zarr_proto::selection::Selection;
 pub use zarr_proto::OpenOptions;
 pub use zarr_proto::{DataType, DimSelector, Limits, SelectionKind};
 pub use zarr_store as store;
+pub use zarr_store::store_for;
 #[cfg(feature = "http")]
 pub use zarr_store::{store_for_url, HttpConfig, HttpStore, HttpVersion};
 pub use zarr_store::{BoxFuture, FsStore, ListDir, MemoryStore, Store, StoreError};

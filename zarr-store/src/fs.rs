@@ -306,6 +306,10 @@ impl Store for FsStore {
         StoreKind::Local
     }
 
+    fn location(&self) -> String {
+        self.root.display().to_string()
+    }
+
     fn size_blocking(&self, key: &str) -> StoreResult<Option<u64>> {
         self.size_now(key)
     }

@@ -493,6 +493,10 @@ impl Store for HttpStore {
         StoreKind::Remote
     }
 
+    fn location(&self) -> String {
+        self.inner.base.clone()
+    }
+
     fn close(&self) -> BoxFuture<'static, ()> {
         let inner = Arc::clone(&self.inner);
         Box::pin(async move {

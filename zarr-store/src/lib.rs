@@ -57,6 +57,27 @@ pub fn store_for_url(url: &str, config: HttpConfig) -> StoreResult<Arc<dyn Store
     }
 }
 
+/// The store a URL or path names, with default settings: `http(s)://` (feature `http`),
+/// otherwise a local path or `file://` URL. What `Array::open(url_or_path)` uses in
+/// both drivers.
+///
+/// # Errors
+/// An `http(s)://` URL in a build without the `http` feature; an HTTP client that
+/// cannot be built.
+pub fn store_for(url_or_path: &str) -> StoreResult<Arc<dyn Store>> {
+    #[cfg(feature = "http")]
+    {
+        store_for_url(url_or_path, HttpConfig::default())
+    }
+    #[cfg(not(feature = "http"))]
+    {
+        if is_http_url(url_or_path) {
+            return Err(StoreError::unsupported(url_or_path, "http(s) URLs", "a build without the `http` feature"));
+        }
+        Ok(Arc::new(FsStore::new(local_path(url_or_path))))
+    }
+}
+
 /// Whether `url` names an HTTP(S) resource rather than a local path.
 pub fn is_http_url(url: &str) -> bool {
     url.starts_with("http://") || url.starts_with("https://")
@@ -158,6 +179,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// [`StoreError::Unsupported`] for stores that cannot list (plain HTTP).
     fn list_dir(&self, prefix: &str) -> BoxFuture<'static, StoreResult<ListDir>>;
 
+    /// Where the store is, for messages: a directory, a base URL, `memory`.
+    fn location(&self) -> String {
+        String::from("store")
+    }
+
     /// The length of the value at `key`, `None` when there is none.
     ///
     /// The default reads the value; stores that know sizes without reading override it.
@@ -245,6 +271,9 @@ impl<S: Store + ?Sized> Store for Arc<S> {
     }
     fn size(&self, key: &str) -> BoxFuture<'static, StoreResult<Option<u64>>> {
         (**self).size(key)
+    }
+    fn location(&self) -> String {
+        (**self).location()
     }
     fn kind(&self) -> StoreKind {
         (**self).kind()

@@ -110,6 +110,10 @@ impl Store for MemoryStore {
         StoreKind::Memory
     }
 
+    fn location(&self) -> String {
+        String::from("memory")
+    }
+
     fn get_blocking(&self, key: &str, range: Option<ByteRange>) -> StoreResult<Option<Bytes>> {
         crate::validate_key(key)?;
         match self.get_now(key) {

@@ -1,0 +1,73 @@
+//! One way to open anything, the same in both drivers: `open(url_or_path)` for a
+//! path, `file://` or `http(s)://`; `open_in(store, path)`; `Error::NotFound` naming
+//! the place the caller pointed at.
+
+use std::path::PathBuf;
+
+use zarr_store::server::{Server, ServerConfig};
+use zarr_tests::manifest::fixtures_dir;
+
+fn fixture(name: &str) -> PathBuf {
+    fixtures_dir().join("data").join(format!("{name}.zarr"))
+}
+
+#[test]
+fn blocking_opens_paths_file_urls_and_http_urls_alike() {
+    let dir = fixture("v3_zstd_gzip");
+    let by_path = zarr_blocking::Array::open(&dir.to_string_lossy()).expect("path");
+    let by_file_url = zarr_blocking::Array::open(&format!("file://{}", dir.display())).expect("file URL");
+    assert_eq!(by_path.shape(), by_file_url.shape());
+    assert_eq!(by_path.data_type().to_owned(), by_file_url.data_type().to_owned());
+
+    let server = Server::start(ServerConfig::dir(fixtures_dir().join("data")).threads(1)).expect("server");
+    let by_http = zarr_blocking::Array::open(&format!("{}/v3_zstd_gzip.zarr", server.url())).expect("http URL");
+    let sel = zarr_blocking::Selection::all();
+    assert_eq!(by_http.read(&sel).expect("read").data, by_path.read(&sel).expect("read").data);
+
+    // Every entry point says the same about the same node.
+    let store = zarr_blocking::FsStore::new(fixtures_dir().join("data"));
+    let in_store = zarr_blocking::Array::open_in(store, "v3_zstd_gzip.zarr").expect("open_in");
+    assert_eq!(in_store.shape(), by_path.shape());
+    assert!(matches!(zarr_blocking::Node::open(&dir.to_string_lossy()), Ok(zarr_blocking::Node::Array(_))));
+    let e = zarr_blocking::Group::open(&dir.to_string_lossy()).unwrap_err();
+    assert!(matches!(e, zarr_blocking::Error::WrongNodeType { found: "array", .. }), "{e}");
+}
+
+#[test]
+fn nothing_there_is_not_found_naming_the_place() {
+    let missing = fixtures_dir().join("no-such-array.zarr");
+    let e = zarr_blocking::Array::open(&missing.to_string_lossy()).unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
+    assert!(e.to_string().contains(&*missing.to_string_lossy()), "{e}");
+
+    let server = Server::start(ServerConfig::dir(fixtures_dir().join("data")).threads(1)).expect("server");
+    let url = format!("{}/no-such-array.zarr", server.url());
+    let e = futures_lite::future::block_on(zarr_smol::Array::open(&url)).unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
+    assert!(e.to_string().contains(&url), "{e}");
+
+    // Inside a store: the store's place and the node's path.
+    let store = zarr_blocking::FsStore::new(fixtures_dir().join("data"));
+    let e = zarr_blocking::Node::open_in(store, "a/b").unwrap_err();
+    assert!(e.to_string().contains("a/b") && e.is_not_found(), "{e}");
+}
+
+#[test]
+fn async_opens_the_same_way() {
+    let dir = fixture("v3_zstd_gzip");
+    futures_lite::future::block_on(async {
+        let by_path = zarr_smol::Array::open(&dir.to_string_lossy()).await.expect("path");
+        let store = zarr_smol::MemoryStore::new();
+        for entry in std::fs::read_dir(&dir).expect("fixture dir") {
+            let entry = entry.expect("entry");
+            if entry.file_type().expect("type").is_file() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                store.insert(name, std::fs::read(entry.path()).expect("read"));
+            }
+        }
+        let in_memory = zarr_smol::Array::open_in(store, "").await.expect("open_in");
+        assert_eq!(in_memory.shape(), by_path.shape());
+        let e = zarr_smol::Group::open(&dir.to_string_lossy()).await.unwrap_err();
+        assert!(matches!(e, zarr_smol::Error::WrongNodeType { found: "array", .. }), "{e}");
+    });
+}
