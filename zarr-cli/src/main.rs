@@ -295,7 +295,9 @@ fn info(url: &str, as_json: bool, remote: &Remote) -> Result<()> {
                     _ => println!("Stored       unknown (the store cannot list)"),
                 }
                 if let Some(names) = &meta.dimension_names {
-                    println!("Dimensions   {names:?}");
+                    // `t, y, x`; an unnamed dimension shows as `-`.
+                    let names: Vec<&str> = names.iter().map(|n| n.as_deref().unwrap_or("-")).collect();
+                    println!("Dimensions   {}", names.join(", "));
                 }
                 if !meta.attributes.is_empty() {
                     println!("Attributes   {}", serde_json::to_string(&meta.attributes)?);

@@ -489,3 +489,18 @@ fn bfloat16_is_written_as_float32() {
         npy.to_native_c_order().data.chunks_exact(4).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect();
     assert_eq!(got, bits.map(|b| u32::from(b) << 16));
 }
+
+#[test]
+fn info_prints_dimension_names_plainly() {
+    let dir = manifest().arrays.iter().find(|a| a.name == "v3_attributes").expect("v3_attributes fixture").dir();
+    let names: Vec<Option<String>> =
+        serde_json::from_value(raw_metadata(&dir)["dimension_names"].clone()).expect("the fixture has dimension names");
+    let out = zarr(&["info", &path_str(&dir)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line =
+        text.lines().find(|l| l.starts_with("Dimensions")).unwrap_or_else(|| panic!("no Dimensions line: {text}"));
+    let want: Vec<&str> = names.iter().map(|n| n.as_deref().unwrap_or("-")).collect();
+    assert_eq!(line.trim_start_matches("Dimensions").trim(), want.join(", "), "{text}");
+    assert!(!line.contains("Some("), "{line}");
+}
