@@ -10,8 +10,9 @@ use zarr_proto::OpenOptions;
 
 use zarr_store::Store;
 
-use crate::driver::{self, ReadOptions};
+use crate::driver;
 use crate::{Error, NdArray, Selection};
+use zarr_proto::ReadOptions;
 
 /// A Zarr v2 or v3 array: its metadata and the store it lives in.
 #[derive(Clone)]

@@ -5,45 +5,17 @@
 //! wait on the store, decode threads only burn CPU, so neither starves the other.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+
 use std::thread;
 
 use bytes::Bytes;
 use crossbeam_channel::{unbounded, Receiver, Sender};
 use zarr_proto::ndarray::NdArray;
 use zarr_proto::read::{DecodeJob, Decoded, ReadOp, Request, Response};
-use zarr_proto::Limits;
-use zarr_proto::{Flow, FlowControl};
+use zarr_proto::{Flow, FlowControl, ProgressReport, ReadOptions};
 use zarr_store::{Store, StoreResult};
 
 use crate::Error;
-
-/// Progress callback: chunks done, chunks in all.
-pub type Progress = Arc<dyn Fn(usize, usize) + Send + Sync>;
-
-/// How a read runs.
-#[derive(Clone, Default)]
-pub struct ReadOptions {
-    /// Requests in flight; default: the store kind's, from [`FlowControl::for_store`].
-    pub concurrency: Option<usize>,
-    /// Decode threads; default: the number of cores. The calling thread decodes too
-    /// whenever it has nothing else to do.
-    pub decode_threads: Option<usize>,
-    /// Allocation bounds; default [`Limits::default`].
-    pub limits: Option<Limits>,
-    /// Called on the reading thread as chunks complete.
-    pub progress: Option<Progress>,
-}
-
-impl std::fmt::Debug for ReadOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReadOptions")
-            .field("concurrency", &self.concurrency)
-            .field("decode_threads", &self.decode_threads)
-            .field("limits", &self.limits)
-            .finish_non_exhaustive()
-    }
-}
 
 enum Event {
     /// A store answer and the IO thread that fetched it.
@@ -63,6 +35,7 @@ pub(crate) fn run(
     mut out: Option<&mut [u8]>,
 ) -> Result<Option<NdArray>, Error> {
     if op.is_done() {
+        ProgressReport::default().update(options, &op);
         return finish(op, out.is_some());
     }
     let control = FlowControl::for_store(store.kind()).with_max_requests(options.concurrency);
@@ -149,7 +122,9 @@ fn drive(
     options: &ReadOptions,
     out: &mut Option<&mut [u8]>,
 ) -> Result<(), Error> {
+    let mut progress = ProgressReport::default();
     loop {
+        progress.update(options, op);
         // Work stays queued in the op until the flow allows it: no queue here.
         while let Some(len) = op.peek_decode().map(|job| job.encoded_len() as u64) {
             if !flow.may_decode(len) {
@@ -166,6 +141,7 @@ fn drive(
             io.send(req)?;
         }
         if op.is_done() {
+            progress.update(options, op);
             return Ok(());
         }
         // Nothing arrived: rather than wait, decode a queued job here. The calling
@@ -176,7 +152,6 @@ fn drive(
             Err(_) => match op.poll_decode() {
                 Some(job) => {
                     op.handle_decoded_to(job.run(), out.as_deref_mut())?;
-                    report_progress(op, options);
                     continue;
                 }
                 None => events.recv().map_err(|_| zarr_proto::Error::Protocol("all worker threads exited".into()))?,
@@ -196,19 +171,11 @@ fn drive(
             Event::Decoded(decoded, encoded_len) => {
                 flow.decode_done(encoded_len);
                 op.handle_decoded_to(decoded, out.as_deref_mut())?;
-                report_progress(op, options);
             }
             Event::Lost(what) => {
                 return Err(zarr_proto::Error::Protocol(format!("a {what} thread panicked")).into());
             }
         }
-    }
-}
-
-fn report_progress(op: &ReadOp, options: &ReadOptions) {
-    if let Some(progress) = &options.progress {
-        let (done, total) = op.progress();
-        progress(done, total);
     }
 }
 
@@ -260,6 +227,7 @@ fn decode_worker(jobs: &Receiver<(DecodeJob, u64)>, events: &Sender<Event>, canc
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
     use std::time::Duration;
 
     use zarr_proto::http::ByteRange;

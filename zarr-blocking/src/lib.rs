@@ -31,13 +31,13 @@ mod error;
 mod group;
 
 pub use array::Array;
-pub use driver::{Progress, ReadOptions};
 pub use error::Error;
 pub use group::{Group, Node};
 pub use zarr_proto::ndarray::NdArray;
 pub use zarr_proto::selection::Selection;
 pub use zarr_proto::OpenOptions;
 pub use zarr_proto::{DataType, DimSelector, Limits, SelectionKind};
+pub use zarr_proto::{Progress, ReadOptions};
 pub use zarr_store as store;
 pub use zarr_store::store_for;
 #[cfg(feature = "http")]

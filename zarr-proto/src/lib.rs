@@ -31,6 +31,7 @@ pub mod metadata;
 pub mod ndarray;
 mod open;
 pub mod read;
+mod read_options;
 pub mod selection;
 
 // What a driver or a user needs, flat: `zarr_proto::ReadOp`, not a module path to learn.
@@ -44,5 +45,6 @@ pub use metadata::{ArrayMetadata, GroupMetadata, NodeMetadata};
 pub use ndarray::{ArrayBytes, NdArray};
 pub use open::{OpenOp, OpenOptions};
 pub use read::{DecodeJob, Decoded, ReadOp, Request, RequestId, Response};
+pub use read_options::{Progress, ProgressReport, ReadOptions};
 pub use selection::parse::SelectionKind;
 pub use selection::{DimSelector, Selection};

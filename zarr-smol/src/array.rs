@@ -12,8 +12,9 @@ use zarr_proto::selection::Selection;
 use zarr_proto::{OpenOp, OpenOptions};
 use zarr_store::Store;
 
-use crate::read::{self, ReadOptions};
+use crate::read;
 use crate::Error;
+use zarr_proto::ReadOptions;
 
 /// An array or a group.
 #[derive(Debug, Clone)]

@@ -30,11 +30,11 @@ pub mod read;
 
 pub use array::{Array, Group, Node};
 pub use error::Error;
-pub use read::ReadOptions;
 pub use zarr_proto::ndarray::NdArray;
 pub use zarr_proto::selection::Selection;
 pub use zarr_proto::OpenOptions;
 pub use zarr_proto::{DataType, DimSelector, Limits, SelectionKind};
+pub use zarr_proto::{Progress, ReadOptions};
 pub use zarr_store as store;
 pub use zarr_store::store_for;
 #[cfg(feature = "http")]

@@ -8,26 +8,13 @@ use std::sync::Arc;
 
 use zarr_proto::ndarray::NdArray;
 use zarr_proto::read::{Decoded, ReadOp, Request, Response};
-use zarr_proto::Limits;
-use zarr_proto::{Flow, FlowControl};
+use zarr_proto::{Flow, FlowControl, ProgressReport, ReadOptions};
 
 use crate::Error;
 use zarr_proto::codec::CodecRegistry;
 use zarr_proto::metadata::NodeMetadata;
 use zarr_proto::OpenOp;
 use zarr_store::{Store, StoreResult};
-
-/// How a read runs.
-#[derive(Debug, Clone, Default)]
-pub struct ReadOptions {
-    /// Requests in flight for this read (metadata, shard indexes and chunks share it);
-    /// default: the store kind's, from [`FlowControl::for_store`].
-    pub concurrency: Option<usize>,
-    /// Chunks decoded at once on the blocking thread pool; default: the number of cores.
-    pub decode_threads: Option<usize>,
-    /// Allocation bounds; default [`Limits::default`].
-    pub limits: Option<Limits>,
-}
 
 enum Event {
     Fetched(Request, StoreResult<Option<bytes::Bytes>>),
@@ -54,8 +41,10 @@ pub(crate) async fn run(
     let mut flow = Flow::for_op(control, decoders, &op);
     let executor = async_executor::Executor::new();
     let (tx, rx) = async_channel::unbounded::<Event>();
+    let mut progress = ProgressReport::default();
     let drive = async {
         loop {
+            progress.update(options, &op);
             // Work stays queued in the op until the flow allows it: no queue here.
             while let Some(job) = op.peek_decode() {
                 let len = job.encoded_len() as u64;
@@ -90,6 +79,7 @@ pub(crate) async fn run(
                     .detach();
             }
             if op.is_done() {
+                progress.update(options, &op);
                 return Ok(());
             }
             let event = rx.recv().await.map_err(|_| zarr_proto::Error::Protocol("read tasks vanished".into()))?;
