@@ -128,6 +128,46 @@ impl ArrayMetadata {
         self.shape.len()
     }
 
+    /// The shape of a chunk: the inner chunk when sharded, the chunk otherwise.
+    ///
+    /// This is the unit a reader decodes (zarr-python's `Array.chunks`). `None` when the
+    /// chunks have no single shape (a rectilinear grid without sharding).
+    ///
+    /// # Examples
+    /// ```
+    /// use zarr_proto::metadata::{ArrayBuilder, ZarrFormat};
+    /// use zarr_proto::{ArrayMetadata, CodecRegistry, DataType, Limits};
+    /// let b = ArrayBuilder::new(vec![100, 60], DataType::Float32, vec![10, 20]);
+    /// let meta = ArrayMetadata::new_v3(&b, &CodecRegistry::default(), &Limits::default()).unwrap();
+    /// assert_eq!(meta.chunk_shape(), Some(vec![10, 20]));
+    /// assert_eq!(meta.shard_shape(), None);
+    /// assert_eq!(meta.chunk_grid_shape(), vec![10, 3]);
+    /// ```
+    pub fn chunk_shape(&self) -> Option<Vec<u64>> {
+        match (self.codecs.sharding(), &self.chunk_grid) {
+            (Some(sharding), _) => Some(sharding.chunk_shape.clone()),
+            (None, ChunkGrid::Regular { chunk_shape }) => Some(chunk_shape.clone()),
+            (None, ChunkGrid::Rectilinear { .. }) => None,
+        }
+    }
+
+    /// The shape of a shard (the chunk grid's chunk) when the array is sharded.
+    ///
+    /// This is the unit stored under one key (zarr-python's `Array.shards`). `None` when
+    /// the array is not sharded, or its shards have no single shape (a rectilinear grid).
+    pub fn shard_shape(&self) -> Option<Vec<u64>> {
+        match (self.codecs.sharding(), &self.chunk_grid) {
+            (Some(_), ChunkGrid::Regular { chunk_shape }) => Some(chunk_shape.clone()),
+            _ => None,
+        }
+    }
+
+    /// Number of chunks of the chunk grid along each dimension: stored objects, so
+    /// shards when the array is sharded.
+    pub fn chunk_grid_shape(&self) -> Vec<u64> {
+        self.chunk_grid.grid_shape(&self.shape)
+    }
+
     /// Chunk key (relative to the array) of the chunk at grid index `chunk`.
     pub fn chunk_key(&self, chunk: &[u64]) -> String {
         self.chunk_key_encoding.key(chunk)

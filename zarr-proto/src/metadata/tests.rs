@@ -716,3 +716,19 @@ fn fill_value_json_is_what_zarr_python_writes() {
     }
     assert!(differ.is_empty(), "{differ:#?}");
 }
+
+#[test]
+fn chunk_and_shard_shapes() {
+    let shard = v3_fixture("shard");
+    assert_eq!(shard.chunk_shape(), Some(vec![4, 4]));
+    assert_eq!(shard.shard_shape(), Some(vec![8, 8]));
+    assert_eq!(shard.chunk_grid_shape(), vec![2, 2]);
+    let plain = v2("int16");
+    assert_eq!(plain.shard_shape(), None);
+    assert_eq!(plain.chunk_shape(), Some(plain.chunk_grid.dims().iter().map(DimChunks::max_len).collect()));
+    let grid = json!({"name": "rectilinear", "configuration": {"kind": "inline", "chunk_shapes": [[2, 3]]}});
+    let doc = with(with(base_v3(), "shape", json!([5])), "chunk_grid", grid);
+    let irregular = parse_v3(&doc).unwrap();
+    assert_eq!((irregular.chunk_shape(), irregular.shard_shape()), (None, None));
+    assert_eq!(irregular.chunk_grid_shape(), vec![2]);
+}
