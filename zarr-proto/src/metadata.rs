@@ -8,6 +8,8 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use crate::codec::CodecRegistry;
@@ -126,9 +128,93 @@ impl ArrayMetadata {
         self.shape.len()
     }
 
+    /// The shape of a chunk: the inner chunk when sharded, the chunk otherwise.
+    ///
+    /// This is the unit a reader decodes (zarr-python's `Array.chunks`). `None` when the
+    /// chunks have no single shape (a rectilinear grid without sharding).
+    ///
+    /// # Examples
+    /// ```
+    /// use zarr_proto::metadata::{ArrayBuilder, ZarrFormat};
+    /// use zarr_proto::{ArrayMetadata, CodecRegistry, DataType, Limits};
+    /// let b = ArrayBuilder::new(vec![100, 60], DataType::Float32, vec![10, 20]);
+    /// let meta = ArrayMetadata::new_v3(&b, &CodecRegistry::default(), &Limits::default()).unwrap();
+    /// assert_eq!(meta.chunk_shape(), Some(vec![10, 20]));
+    /// assert_eq!(meta.shard_shape(), None);
+    /// assert_eq!(meta.chunk_grid_shape(), vec![10, 3]);
+    /// ```
+    pub fn chunk_shape(&self) -> Option<Vec<u64>> {
+        match (self.codecs.sharding(), &self.chunk_grid) {
+            (Some(sharding), _) => Some(sharding.chunk_shape.clone()),
+            (None, ChunkGrid::Regular { chunk_shape }) => Some(chunk_shape.clone()),
+            (None, ChunkGrid::Rectilinear { .. }) => None,
+        }
+    }
+
+    /// The shape of a shard (the chunk grid's chunk) when the array is sharded.
+    ///
+    /// This is the unit stored under one key (zarr-python's `Array.shards`). `None` when
+    /// the array is not sharded, or its shards have no single shape (a rectilinear grid).
+    pub fn shard_shape(&self) -> Option<Vec<u64>> {
+        match (self.codecs.sharding(), &self.chunk_grid) {
+            (Some(_), ChunkGrid::Regular { chunk_shape }) => Some(chunk_shape.clone()),
+            _ => None,
+        }
+    }
+
+    /// Number of chunks of the chunk grid along each dimension: stored objects, so
+    /// shards when the array is sharded.
+    pub fn chunk_grid_shape(&self) -> Vec<u64> {
+        self.chunk_grid.grid_shape(&self.shape)
+    }
+
     /// Chunk key (relative to the array) of the chunk at grid index `chunk`.
     pub fn chunk_key(&self, chunk: &[u64]) -> String {
         self.chunk_key_encoding.key(chunk)
+    }
+
+    /// The fill value as JSON, in the form zarr-python writes in v3 metadata.
+    ///
+    /// Numbers are numbers; non-finite floats are `"NaN"`, `"Infinity"`, `"-Infinity"`;
+    /// booleans are booleans; complex numbers are `[re, im]`; strings are strings;
+    /// byte strings are base64. A v3 array gives back its document's `fill_value`
+    /// exactly as read; a v2 array's value (whose `null` means a default) is written as
+    /// zarr-python writes it when it converts the array to v3 (`NaT` as the integer,
+    /// byte strings without NUL padding, raw bits as base64).
+    ///
+    /// # Examples
+    /// ```
+    /// use zarr_proto::{ArrayMetadata, CodecRegistry, Limits};
+    /// let zarray = br#"{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": "<f4", "fill_value": "NaN",
+    ///     "order": "C", "filters": null, "compressor": null}"#;
+    /// let meta = ArrayMetadata::from_v2_json(zarray, None, &CodecRegistry::default(), &Limits::default()).unwrap();
+    /// assert_eq!(meta.fill_value_json(), serde_json::json!("NaN"));
+    /// ```
+    pub fn fill_value_json(&self) -> Value {
+        if self.zarr_format == ZarrFormat::V3 {
+            if let Some(v) = self.document.get("fill_value") {
+                return v.clone();
+            }
+        }
+        // Where zarr-python 3.1.6 differs from `FillValue::to_json` (which the builder
+        // writes, and which zarr-python reads back): NaT as the integer, byte strings
+        // without their NUL padding, raw bits as base64 (testdata/metadata V3, S4, M8ns).
+        let b = self.fill_value.as_bytes();
+        match &self.data_type {
+            DataType::DateTime64 { .. } | DataType::TimeDelta64 { .. } if b.len() == 8 => {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(b);
+                Value::from(i64::from_ne_bytes(a))
+            }
+            DataType::FixedBytes(_) => {
+                let end = b.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1);
+                Value::String(B64.encode(&b[..end]))
+            }
+            DataType::RawBits(_) => Value::String(B64.encode(b)),
+            // Parsing checked the value against the type, so this only fails for a value
+            // assembled by hand with the wrong size; `null` is what v2 writes for "none".
+            dtype => self.fill_value.to_json(dtype).unwrap_or(Value::Null),
+        }
     }
 
     /// The representation of the stored chunk at grid index `chunk` (its full shape, never clipped).

@@ -1,5 +1,6 @@
 //! An n-dimensional array in memory: data type, shape and C-order elements.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::dtype::{DataType, FillValue};
@@ -104,19 +105,74 @@ impl NdArray {
         Ok(self.fixed_bytes()?.chunks_exact(core::mem::size_of::<T>()).map(T::from_ne_slice).collect())
     }
 
-    /// The variable-length elements as strings.
+    /// The elements as strings, for string and byte-string data types.
+    ///
+    /// Variable-length strings ([`DataType::String`]) must be UTF-8. Fixed-length
+    /// UTF-32 ([`DataType::FixedUtf32`]) and byte strings ([`DataType::FixedBytes`], read
+    /// as lossy UTF-8) lose their trailing NULs, as numpy shows them.
     ///
     /// # Errors
-    /// When the data type is not a string type or an element is not UTF-8.
-    pub fn to_strings(&self) -> Result<Vec<alloc::string::String>> {
+    /// When the data type is not one of these, an element is not valid UTF-8 or
+    /// UTF-32, or the data does not fit the data type.
+    ///
+    /// # Examples
+    /// ```
+    /// use zarr_proto::dtype::DataType;
+    /// use zarr_proto::ndarray::{ArrayBytes, NdArray};
+    /// let a = NdArray { dtype: DataType::FixedBytes(3), shape: vec![2], data: ArrayBytes::Fixed(b"ab\0xyz".to_vec()) };
+    /// assert_eq!(a.to_strings().unwrap(), ["ab", "xyz"]);
+    /// let utf32: Vec<u8> = "hé\0".chars().flat_map(|c| (c as u32).to_ne_bytes()).collect();
+    /// let a = NdArray { dtype: DataType::FixedUtf32(3), shape: vec![1], data: ArrayBytes::Fixed(utf32) };
+    /// assert_eq!(a.to_strings().unwrap(), ["hé"]);
+    /// ```
+    pub fn to_strings(&self) -> Result<Vec<String>> {
         let err = |reason: &str| Error::DataType { dtype: self.dtype.name(), reason: reason.into() };
-        match (&self.dtype, &self.data) {
-            (DataType::String, ArrayBytes::Variable(v)) => v
-                .iter()
-                .map(|b| alloc::string::String::from_utf8(b.clone()).map_err(|_| err("element is not valid UTF-8")))
-                .collect(),
-            _ => Err(err("not a variable-length string array")),
+        let trim = |b: &[u8], unit: usize| -> usize {
+            let mut end = b.len();
+            while end >= unit && b[end - unit..end].iter().all(|&x| x == 0) {
+                end -= unit;
+            }
+            end
+        };
+        let (unit, size) = match (&self.dtype, &self.data) {
+            (DataType::String, ArrayBytes::Variable(v)) => {
+                return v
+                    .iter()
+                    .map(|b| String::from_utf8(b.clone()).map_err(|_| err("element is not valid UTF-8")))
+                    .collect();
+            }
+            (DataType::FixedBytes(n), ArrayBytes::Fixed(_)) => (1, *n),
+            (DataType::FixedUtf32(n), ArrayBytes::Fixed(_)) => (4, n.checked_mul(4).ok_or_else(|| err("too long"))?),
+            _ => return Err(err("not a string or fixed-length byte string array")),
+        };
+        let bytes = self.fixed_bytes()?;
+        if size == 0 {
+            // Zero-length strings: as many empty strings as there are elements.
+            let n = usize::try_from(self.num_elements()).map_err(|_| err("too many elements"))?;
+            let mut out = Vec::new();
+            out.try_reserve_exact(n).map_err(|_| err("too many elements"))?;
+            out.resize(n, String::new());
+            return Ok(out);
         }
+        if bytes.len() % size != 0 {
+            return Err(err("data is not a whole number of elements"));
+        }
+        bytes
+            .chunks_exact(size)
+            .map(|element| {
+                let element = &element[..trim(element, unit)];
+                if unit == 1 {
+                    return Ok(String::from_utf8_lossy(element).into_owned());
+                }
+                element
+                    .chunks_exact(4)
+                    .map(|c| {
+                        char::from_u32(u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+                            .ok_or_else(|| err("element is not valid UTF-32"))
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     /// The fixed-size element bytes, or an error for variable-length data.
@@ -182,5 +238,60 @@ impl Element for half::f16 {
     }
     fn from_ne_slice(bytes: &[u8]) -> Self {
         half::f16::from_ne_bytes([bytes[0], bytes[1]])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec;
+
+    use super::*;
+
+    fn utf32(strings: &[&str], n: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for s in strings {
+            let mut cps: Vec<u32> = s.chars().map(u32::from).collect();
+            cps.resize(n, 0);
+            out.extend(cps.iter().flat_map(|c| c.to_ne_bytes()));
+        }
+        out
+    }
+
+    #[test]
+    fn fixed_utf32_strings_lose_trailing_nuls() {
+        let a = NdArray {
+            dtype: DataType::FixedUtf32(4),
+            shape: vec![2, 2],
+            data: ArrayBytes::Fixed(utf32(&["a", "héé", "", "\u{1F600}bcd"], 4)),
+        };
+        assert_eq!(a.to_strings().unwrap(), ["a", "héé", "", "\u{1F600}bcd"]);
+        // An embedded NUL stays, as in numpy; only trailing ones go.
+        let a =
+            NdArray { dtype: DataType::FixedUtf32(3), shape: vec![1], data: ArrayBytes::Fixed(utf32(&["a\0b"], 3)) };
+        assert_eq!(a.to_strings().unwrap(), ["a\0b"]);
+        let bad = NdArray { dtype: DataType::FixedUtf32(1), shape: vec![1], data: ArrayBytes::Fixed(vec![0xff; 4]) };
+        assert!(bad.to_strings().is_err());
+    }
+
+    #[test]
+    fn fixed_bytes_are_lossy_utf8() {
+        let a = NdArray {
+            dtype: DataType::FixedBytes(3),
+            shape: vec![4],
+            data: ArrayBytes::Fixed(b"ab\0\0\0\0a\0b\xff\0\0".to_vec()),
+        };
+        assert_eq!(a.to_strings().unwrap(), ["ab", "", "a\0b", "\u{FFFD}"]);
+        let torn = NdArray { dtype: DataType::FixedBytes(3), shape: vec![1], data: ArrayBytes::Fixed(vec![1; 4]) };
+        assert!(torn.to_strings().is_err());
+    }
+
+    #[test]
+    fn zero_length_and_other_types() {
+        let a = NdArray { dtype: DataType::FixedBytes(0), shape: vec![2], data: ArrayBytes::Fixed(vec![]) };
+        assert_eq!(a.to_strings().unwrap(), ["", ""]);
+        let a = NdArray { dtype: DataType::String, shape: vec![1], data: ArrayBytes::Variable(vec![b"x".to_vec()]) };
+        assert_eq!(a.to_strings().unwrap(), ["x"]);
+        let a = NdArray { dtype: DataType::UInt8, shape: vec![1], data: ArrayBytes::Fixed(vec![1]) };
+        assert!(a.to_strings().is_err());
     }
 }

@@ -14,6 +14,7 @@ use alloc::vec::Vec;
 use crate::error::{Error, Result};
 use crate::metadata::chunk_grid::DimChunks;
 
+mod from;
 pub mod parse;
 pub mod project;
 

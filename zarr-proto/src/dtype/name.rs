@@ -53,6 +53,41 @@ impl TimeUnit {
     }
 }
 
+/// The v3 name of the type, with its parameter in brackets where it has one.
+///
+/// Simple types print their v3 `data_type` name (`int16`, `float32`, `bool`, `string`,
+/// `variable_length_bytes`, `r48`). Parameterised types add the variant's parameter the
+/// way numpy would: `numpy.datetime64[ms]`, `numpy.timedelta64[10s]` (scale factor
+/// before the unit; no brackets for the generic unit), `null_terminated_bytes[4]`
+/// (bytes) and `fixed_length_utf32[5]` (code points, not the metadata's `length_bytes`).
+///
+/// # Examples
+/// ```
+/// use zarr_proto::dtype::{DataType, TimeUnit};
+/// assert_eq!(DataType::Int16.to_string(), "int16");
+/// assert_eq!(DataType::DateTime64 { unit: TimeUnit::Millisecond, scale_factor: 1 }.to_string(), "numpy.datetime64[ms]");
+/// ```
+impl core::fmt::Display for DataType {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use DataType::*;
+        let v3 = self.to_v3_json();
+        let name = v3.as_str().or_else(|| v3.get("name").and_then(Value::as_str)).unwrap_or_default();
+        match self {
+            FixedBytes(n) | FixedUtf32(n) => write!(f, "{name}[{n}]"),
+            DateTime64 { unit: TimeUnit::Generic, .. } | TimeDelta64 { unit: TimeUnit::Generic, .. } => {
+                f.write_str(name)
+            }
+            DateTime64 { unit, scale_factor: 1 } | TimeDelta64 { unit, scale_factor: 1 } => {
+                write!(f, "{name}[{}]", unit.code())
+            }
+            DateTime64 { unit, scale_factor } | TimeDelta64 { unit, scale_factor } => {
+                write!(f, "{name}[{scale_factor}{}]", unit.code())
+            }
+            _ => f.write_str(name),
+        }
+    }
+}
+
 fn unsupported_dtype(name: impl Into<String>) -> Error {
     Error::Unsupported { kind: "data type", name: name.into() }
 }
@@ -309,6 +344,30 @@ fn parse_v2_time(s: &str, rest: &str) -> Result<(TimeUnit, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_is_the_v3_name() {
+        use alloc::string::ToString;
+        use DataType::*;
+        let cases = [
+            (Bool, "bool"),
+            (Int16, "int16"),
+            (UInt64, "uint64"),
+            (Float32, "float32"),
+            (Complex128, "complex128"),
+            (RawBits(48), "r48"),
+            (String, "string"),
+            (Bytes, "variable_length_bytes"),
+            (FixedBytes(4), "null_terminated_bytes[4]"),
+            (FixedUtf32(5), "fixed_length_utf32[5]"),
+            (DateTime64 { unit: TimeUnit::Millisecond, scale_factor: 1 }, "numpy.datetime64[ms]"),
+            (TimeDelta64 { unit: TimeUnit::Second, scale_factor: 10 }, "numpy.timedelta64[10s]"),
+            (DateTime64 { unit: TimeUnit::Generic, scale_factor: 1 }, "numpy.datetime64"),
+        ];
+        for (dtype, shown) in cases {
+            assert_eq!(dtype.to_string(), shown);
+        }
+    }
 
     #[test]
     fn v2_dtype_strings() {

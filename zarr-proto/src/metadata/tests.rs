@@ -695,3 +695,40 @@ fn groups() {
     let g = GroupMetadata::from_v3_json(unsupported_child, &reg(), &lim()).unwrap();
     assert_eq!(g.consolidated.unwrap().nodes.keys().collect::<Vec<_>>(), ["y"]);
 }
+
+#[test]
+fn fill_value_json_is_what_zarr_python_writes() {
+    // A v3 document gives its own value back.
+    assert_eq!(v3_fixture("f4_nan").fill_value_json(), json!("NaN"));
+    assert_eq!(v3_fixture("f8_inf").fill_value_json(), json!("-Infinity"));
+    assert_eq!(v3_fixture("bool").fill_value_json(), json!(false));
+    assert_eq!(v3_fixture("str_fill").fill_value_json(), json!("h\u{e9}"));
+    // A v2 array's fill value, written as zarr-python writes the same array in v3.
+    let mut differ = Vec::new();
+    for (name, _) in FIXTURES {
+        let Some(stem) = name.strip_suffix(".zarray") else { continue };
+        let Some(v3_doc) = FIXTURES.iter().find(|(n, _)| *n == alloc::format!("{stem}.zarr.json")) else { continue };
+        let from_v2 = v2(stem).fill_value_json();
+        let from_v3 = v3(v3_doc.1).unwrap().fill_value_json();
+        if from_v2 != from_v3 {
+            differ.push(alloc::format!("{stem}: {from_v2} vs {from_v3}"));
+        }
+    }
+    assert!(differ.is_empty(), "{differ:#?}");
+}
+
+#[test]
+fn chunk_and_shard_shapes() {
+    let shard = v3_fixture("shard");
+    assert_eq!(shard.chunk_shape(), Some(vec![4, 4]));
+    assert_eq!(shard.shard_shape(), Some(vec![8, 8]));
+    assert_eq!(shard.chunk_grid_shape(), vec![2, 2]);
+    let plain = v2("int16");
+    assert_eq!(plain.shard_shape(), None);
+    assert_eq!(plain.chunk_shape(), Some(plain.chunk_grid.dims().iter().map(DimChunks::max_len).collect()));
+    let grid = json!({"name": "rectilinear", "configuration": {"kind": "inline", "chunk_shapes": [[2, 3]]}});
+    let doc = with(with(base_v3(), "shape", json!([5])), "chunk_grid", grid);
+    let irregular = parse_v3(&doc).unwrap();
+    assert_eq!((irregular.chunk_shape(), irregular.shard_shape()), (None, None));
+    assert_eq!(irregular.chunk_grid_shape(), vec![2]);
+}

@@ -21,6 +21,27 @@ pub enum SelectionKind {
 }
 
 impl Selection {
+    /// Parses a basic/orthogonal expression, as numpy's `a[...]` reads it.
+    ///
+    /// The same as [`Selection::parse`] with [`SelectionKind::Orthogonal`], the default kind.
+    ///
+    /// # Errors
+    /// Malformed text or zero steps.
+    ///
+    /// # Examples
+    /// ```
+    /// use zarr_proto::{DimSelector, Selection};
+    /// let sel = Selection::parse_basic("1:4, -1").unwrap();
+    /// assert_eq!(
+    ///     sel,
+    ///     Selection::Orthogonal(vec![DimSelector::Slice { start: Some(1), stop: Some(4), step: 1 }, DimSelector::Index(-1)])
+    /// );
+    /// assert_eq!(sel.resolve(&[10, 5], &[]).unwrap().output_shape(), vec![3]);
+    /// ```
+    pub fn parse_basic(expr: &str) -> Result<Selection> {
+        Selection::parse(expr, SelectionKind::Orthogonal)
+    }
+
     /// Parses an expression as a selection of `kind`.
     ///
     /// # Errors
