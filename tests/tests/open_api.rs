@@ -71,3 +71,26 @@ fn async_opens_the_same_way() {
         assert!(matches!(e, zarr_smol::Error::WrongNodeType { found: "array", .. }), "{e}");
     });
 }
+
+#[test]
+fn accessors_and_selections_from_rust_values() {
+    let dir = fixture("v3_shard_nested_compression");
+    let array = zarr_blocking::Array::open(&dir.to_string_lossy()).expect("open");
+    assert_eq!(array.shape(), [17, 13]);
+    assert_eq!(array.chunk_shape(), Some(vec![4, 3]), "inner chunks of a sharded array");
+    assert_eq!(array.shard_shape(), Some(vec![8, 6]));
+    assert_eq!(array.chunk_grid_shape(), [3, 3]);
+    assert_eq!(array.fill_value(), serde_json::json!(0));
+    assert_eq!(array.zarr_format(), zarr_proto::metadata::ZarrFormat::V3);
+    // `s!` and the parsed expression select the same elements, in both drivers.
+    let by_macro = array.read(&zarr_blocking::s![2..9, ..]).expect("read");
+    let by_text = array.read(&zarr_blocking::Selection::parse_basic("2:9, :").expect("parse")).expect("read");
+    assert_eq!(by_macro.shape, [7, 13]);
+    assert_eq!(by_macro.data, by_text.data);
+    let smol = futures_lite::future::block_on(async {
+        let array = zarr_smol::Array::open(&dir.to_string_lossy()).await.expect("open");
+        assert_eq!(array.chunk_shape(), Some(vec![4, 3]));
+        array.read(&zarr_smol::s![2..9, ..]).await.expect("read")
+    });
+    assert_eq!(smol.data, by_macro.data);
+}

@@ -7,8 +7,11 @@ use std::sync::{Arc, Mutex};
 use zarr_proto::{Progress, ReadOptions};
 use zarr_tests::manifest::Manifest;
 
+/// Every `(done, total)` a callback was told.
+type Calls = Arc<Mutex<Vec<(usize, usize)>>>;
+
 /// A progress callback that records every call.
-fn recorder() -> (Progress, Arc<Mutex<Vec<(usize, usize)>>>) {
+fn recorder() -> (Progress, Calls) {
     let calls = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&calls);
     let progress: Progress = Arc::new(move |done, total| sink.lock().expect("not poisoned").push((done, total)));

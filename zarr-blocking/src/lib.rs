@@ -36,7 +36,7 @@ pub use group::{Group, Node};
 pub use zarr_proto::ndarray::NdArray;
 pub use zarr_proto::selection::Selection;
 pub use zarr_proto::OpenOptions;
-pub use zarr_proto::{DataType, DimSelector, Limits, SelectionKind};
+pub use zarr_proto::{s, DataType, DimSelector, Limits, SelectionKind};
 pub use zarr_proto::{Progress, ReadOptions};
 pub use zarr_store as store;
 pub use zarr_store::store_for;

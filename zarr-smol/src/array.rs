@@ -120,6 +120,27 @@ impl Array {
         }
     }
 
+    /// The shape of one chunk: the inner chunk when the array is sharded (the unit
+    /// that is decoded); `None` for an irregular grid.
+    pub fn chunk_shape(&self) -> Option<Vec<u64>> {
+        self.meta.chunk_shape()
+    }
+
+    /// The shape of one shard (the stored object), when the array is sharded.
+    pub fn shard_shape(&self) -> Option<Vec<u64>> {
+        self.meta.shard_shape()
+    }
+
+    /// The number of stored chunks (shards, when sharded) along each dimension.
+    pub fn chunk_grid_shape(&self) -> Vec<u64> {
+        self.meta.chunk_grid_shape()
+    }
+
+    /// The fill value as the metadata states it (a number, `"NaN"`, a string, ...).
+    pub fn fill_value(&self) -> serde_json::Value {
+        self.meta.fill_value_json()
+    }
+
     /// The element type.
     pub fn data_type(&self) -> &zarr_proto::DataType {
         &self.meta.data_type
