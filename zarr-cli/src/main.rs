@@ -265,7 +265,7 @@ fn info(url: &str, as_json: bool, remote: &Remote) -> Result<()> {
                     "chunks": shards.clone().unwrap_or_else(|| chunk_shape(meta)),
                     "shards": shards.as_ref().map(|_| chunk_shape(meta)),
                     "dtype": meta.data_type.name(),
-                    "fill_value": fill,
+                    "fill_value": meta.fill_value_json(),
                     "codecs": format::codecs(&meta.codecs),
                     "chunk_grid_shape": grid,
                     "num_chunks": n_chunks,
