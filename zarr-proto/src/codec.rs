@@ -290,9 +290,31 @@ impl CodecChain {
     pub fn decode(&self, bytes: &[u8], repr: &ChunkRepr, limits: &Limits) -> Result<ArrayBytes> {
         match self.bytes_to_bytes.last() {
             // A compressor reads the borrowed bytes directly; no copy first.
-            Some(last) => self.decode_after(last.decode(bytes, max_len(limits))?, 1, repr, limits),
+            Some(last) => {
+                let bound = self.decompressed_bound(repr, limits)?;
+                self.decode_after(last.decode(bytes, bound)?, 1, repr, limits)
+            }
             None => self.decode_after(bytes.to_vec(), 0, repr, limits),
         }
+    }
+
+    /// The most bytes a bytes→bytes decoder of this chain may produce for `repr`.
+    ///
+    /// For fixed-size elements stored by `bytes`, the decoded stream is exactly the
+    /// elements' size, so a decoder may stop soon after it: a 1 MB zlib stream that
+    /// inflates to 1 GiB is refused after about the chunk's size, not after
+    /// `limits.max_chunk_bytes` (measured: an 80-byte chunk's bomb peaked at 3 GiB RSS).
+    /// Outer codecs of a stack see the inner ones' encoded stream, which is larger by
+    /// headers and incompressible blocks: the slack (1/64 + 64 KiB) covers those.
+    fn decompressed_bound(&self, repr: &ChunkRepr, limits: &Limits) -> Result<usize> {
+        let reprs = self.reprs(repr)?;
+        let inner = reprs.last().expect("reprs is never empty");
+        let exact = match (&self.array_to_bytes, inner.dtype.size()) {
+            (ArrayToBytesCodec::Bytes(_), Some(size)) => inner.num_elements().saturating_mul(size as u64),
+            _ => return Ok(max_len(limits)),
+        };
+        let bound = exact.saturating_add(exact / 64).saturating_add(64 << 10);
+        Ok(usize::try_from(bound).unwrap_or(usize::MAX).min(max_len(limits)))
     }
 
     /// Like [`decode`](Self::decode), taking ownership so an uncompressed chunk in
@@ -305,8 +327,11 @@ impl CodecChain {
     fn decode_after(&self, bytes: Vec<u8>, done: usize, repr: &ChunkRepr, limits: &Limits) -> Result<ArrayBytes> {
         let reprs = self.reprs(repr)?;
         let mut bytes = bytes;
-        for codec in self.bytes_to_bytes.iter().rev().skip(done) {
-            bytes = codec.decode(&bytes, max_len(limits))?;
+        if self.bytes_to_bytes.len() > done {
+            let bound = self.decompressed_bound(repr, limits)?;
+            for codec in self.bytes_to_bytes.iter().rev().skip(done) {
+                bytes = codec.decode(&bytes, bound)?;
+            }
         }
         let inner = reprs.last().expect("reprs is never empty");
         let mut data = match &self.array_to_bytes {
@@ -358,4 +383,30 @@ fn chain_error(reason: &str) -> crate::Error {
 pub(crate) fn unhex(s: &str) -> Vec<u8> {
     let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     s.chunks(2).map(|p| u8::from_str_radix(core::str::from_utf8(p).unwrap(), 16).unwrap()).collect()
+}
+
+#[cfg(test)]
+mod bound_tests {
+    use crate::limits::Limits;
+    use crate::metadata::ArrayMetadata;
+    use crate::CodecRegistry;
+
+    /// An 80-byte chunk (10 x f8) whose zlib stream inflates to 64 MiB: refused once the
+    /// output passes the chunk's size plus slack, not at `max_chunk_bytes` (2 GiB).
+    #[test]
+    fn a_decompression_bomb_stops_near_the_chunk_size() {
+        let zarray =
+            br#"{"zarr_format":2,"shape":[10],"chunks":[10],"dtype":"<f8","compressor":{"id":"zlib","level":1},
+            "fill_value":0.0,"order":"C","filters":null}"#;
+        let meta = ArrayMetadata::from_v2_json(zarray, None, &CodecRegistry::default(), &Limits::default()).unwrap();
+        let repr = meta.chunk_repr(&[0]).unwrap();
+        let bomb = miniz_oxide::deflate::compress_to_vec_zlib(&alloc::vec![0u8; 64 << 20], 6);
+        assert!(bomb.len() < 1 << 20);
+        let e = meta.codecs.decode(&bomb, &repr, &Limits::default()).unwrap_err();
+        let text = alloc::format!("{e}");
+        assert!(text.contains(&alloc::format!("{}", 80 + 80 / 64 + (64 << 10))), "{text}");
+        // The honest chunk still decodes.
+        let honest = miniz_oxide::deflate::compress_to_vec_zlib(&[0u8; 80], 6);
+        assert!(meta.codecs.decode(&honest, &repr, &Limits::default()).is_ok());
+    }
 }
