@@ -94,3 +94,24 @@ fn accessors_and_selections_from_rust_values() {
     });
     assert_eq!(smol.data, by_macro.data);
 }
+
+#[test]
+fn typed_reads_decode_into_the_callers_elements() {
+    let dir = fixture("v3_shard_nested_compression"); // uint32
+    let array = zarr_blocking::Array::open(&dir.to_string_lossy()).expect("open");
+    let sel = zarr_blocking::s![3..15, 1..12];
+    let want: Vec<u32> = array.read(&sel).expect("read").to_vec().expect("u32");
+    assert_eq!(array.read_elements::<u32>(&sel).expect("typed"), want);
+    let mut out = vec![u32::MAX; want.len()];
+    array.read_into_elements(&sel, &mut out).expect("into");
+    assert_eq!(out, want);
+    let e = array.read_elements::<f32>(&sel).unwrap_err();
+    assert!(e.to_string().contains("uint32") && e.to_string().contains("f32"), "{e}");
+    let mut short = vec![0u32; want.len() - 1];
+    let e = array.read_into_elements(&sel, &mut short).unwrap_err();
+    assert!(matches!(e, zarr_blocking::Error::Proto(zarr_proto::Error::BufferSize { .. })), "{e}");
+    let smol: Vec<u32> = futures_lite::future::block_on(async {
+        zarr_smol::Array::open(&dir.to_string_lossy()).await.expect("open").read_elements(&sel).await.expect("typed")
+    });
+    assert_eq!(smol, want);
+}

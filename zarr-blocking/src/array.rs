@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
+use bytemuck::Pod;
 use serde_json::{Map, Value};
 use zarr_proto::key;
 use zarr_proto::metadata::ArrayMetadata;
+use zarr_proto::ndarray::Element;
 use zarr_proto::read::ReadOp;
 use zarr_proto::OpenOptions;
 
@@ -155,6 +157,45 @@ impl Array {
         Ok(array.ok_or_else(|| zarr_proto::Error::Protocol("a read without a buffer gave no array".into()))?)
     }
 
+    /// Reads `selection` as elements of `T` (`f32` for `float32`, ...), decoding
+    /// straight into the returned vector: the read's only buffer.
+    ///
+    /// # Errors
+    /// As for [`read`](Self::read); `T` not the array's data type.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let array = zarr_blocking::Array::open("data/temperature.zarr")?;
+    /// let first_row: Vec<f32> = array.read_elements(&zarr_blocking::s![0, ..])?;
+    /// # Ok::<(), zarr_blocking::Error>(())
+    /// ```
+    pub fn read_elements<T: Element + Pod>(&self, selection: &Selection) -> Result<Vec<T>, Error> {
+        let mut out = vec![T::zeroed(); self.selection_len(selection)?];
+        self.read_into_elements(selection, &mut out)?;
+        Ok(out)
+    }
+
+    /// Reads `selection` into `out`, elements of `T`, exactly the selection's number.
+    ///
+    /// # Errors
+    /// As for [`read_into`](Self::read_into); `T` not the array's data type.
+    pub fn read_into_elements<T: Element + Pod>(&self, selection: &Selection, out: &mut [T]) -> Result<(), Error> {
+        check_element::<T>(&self.meta.data_type)?;
+        self.read_into(selection, bytemuck::cast_slice_mut(out))
+    }
+
+    /// The number of elements `selection` picks.
+    fn selection_len(&self, selection: &Selection) -> Result<usize, Error> {
+        let shape = selection.resolve(&self.meta.shape, &self.meta.chunk_grid.dims())?.output_shape();
+        let n = shape.iter().try_fold(1u64, |a, &b| a.checked_mul(b));
+        Ok(n.and_then(|n| usize::try_from(n).ok()).ok_or(zarr_proto::Error::LimitExceeded {
+            what: "output elements",
+            requested: u64::MAX,
+            limit: usize::MAX as u64,
+        })?)
+    }
+
     /// Reads `selection` into `out`, which must hold exactly the selection's bytes
     /// (fixed-size data types, C order, native byte order). Chunks are written straight
     /// into `out`: no output of the read's own, no copy.
@@ -178,4 +219,16 @@ impl Array {
     pub fn chunk_key(&self, chunk: &[u64]) -> String {
         key::join(&self.path, &self.meta.chunk_key(chunk))
     }
+}
+
+/// Refuses a Rust element type that is not the array's data type.
+fn check_element<T: Element>(dtype: &zarr_proto::DataType) -> Result<(), Error> {
+    if T::matches(dtype) {
+        return Ok(());
+    }
+    Err(zarr_proto::Error::DataType {
+        dtype: dtype.to_string(),
+        reason: format!("elements are not {}", std::any::type_name::<T>()),
+    }
+    .into())
 }

@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
+use bytemuck::Pod;
 use serde_json::{Map, Value};
 use zarr_proto::key;
 use zarr_proto::metadata::consolidated::ConsolidatedMetadata;
 use zarr_proto::metadata::{ArrayMetadata, GroupMetadata, NodeMetadata};
+use zarr_proto::ndarray::Element;
 use zarr_proto::ndarray::NdArray;
 use zarr_proto::read::ReadOp;
 use zarr_proto::selection::Selection;
@@ -192,6 +194,38 @@ impl Array {
         Ok(array.ok_or_else(|| zarr_proto::Error::Protocol("a read without a buffer gave no array".into()))?)
     }
 
+    /// Reads `selection` as elements of `T` (`f32` for `float32`, ...), decoding
+    /// straight into the returned vector: the read's only buffer.
+    ///
+    /// # Errors
+    /// As for [`read`](Self::read); `T` not the array's data type.
+    pub async fn read_elements<T: Element + Pod>(&self, selection: &Selection) -> Result<Vec<T>, Error> {
+        let shape = selection.resolve(&self.meta.shape, &self.meta.chunk_grid.dims())?.output_shape();
+        let n = shape.iter().try_fold(1u64, |a, &b| a.checked_mul(b)).and_then(|n| usize::try_from(n).ok());
+        let n = n.ok_or(zarr_proto::Error::LimitExceeded {
+            what: "output elements",
+            requested: u64::MAX,
+            limit: usize::MAX as u64,
+        })?;
+        let mut out = vec![T::zeroed(); n];
+        self.read_into_elements(selection, &mut out, &ReadOptions::default()).await?;
+        Ok(out)
+    }
+
+    /// Reads `selection` into `out`, elements of `T`, exactly the selection's number.
+    ///
+    /// # Errors
+    /// As for [`read_into`](Self::read_into); `T` not the array's data type.
+    pub async fn read_into_elements<T: Element + Pod>(
+        &self,
+        selection: &Selection,
+        out: &mut [T],
+        options: &ReadOptions,
+    ) -> Result<(), Error> {
+        check_element::<T>(&self.meta.data_type)?;
+        self.read_into(selection, bytemuck::cast_slice_mut(out), options).await
+    }
+
     /// Reads `selection` into `out`, which must hold exactly the selection's bytes
     /// (fixed-size data types, C order, native byte order). Chunks are written straight
     /// into `out`: no output of the read's own, no copy.
@@ -289,4 +323,16 @@ impl Group {
             Node::Group(_) => Err(Error::WrongNodeType { path: relative.into(), expected: "array", found: "group" }),
         }
     }
+}
+
+/// Refuses a Rust element type that is not the array's data type.
+fn check_element<T: Element>(dtype: &zarr_proto::DataType) -> Result<(), Error> {
+    if T::matches(dtype) {
+        return Ok(());
+    }
+    Err(zarr_proto::Error::DataType {
+        dtype: dtype.to_string(),
+        reason: format!("elements are not {}", std::any::type_name::<T>()),
+    }
+    .into())
 }
