@@ -6,7 +6,7 @@
 //! deterministic under test.
 //!
 //! - [`ByteRange`]: the part of a stored value a request asks for, and its `Range` header
-//!   (defined in [`byte_range`](crate::byte_range), re-exported here for existing paths).
+//!   (defined in its own module, re-exported here and at the crate root).
 //! - [`classify_status`]: status code -> [`Outcome`].
 //! - [`RetryPolicy`]: how many attempts, and how long to wait between them.
 //! - [`check_body`]: does a response body match `Content-Length`, `Content-Range`

@@ -3,7 +3,7 @@
 //! This crate parses metadata, knows every common data type and codec, turns a
 //! selection into chunk requests and assembles the answers into an array. It does
 //! no networking, no file access, no threading and reads no clock: a driver asks a
-//! [`ReadOp`](read::ReadOp) what to fetch, fetches it however it likes (async, a
+//! [`ReadOp`] what to fetch, fetches it however it likes (async, a
 //! thread pool, a test simulator) and hands the bytes back. Because the same inputs
 //! always give the same requests, the whole protocol is testable without a network.
 //!
