@@ -53,14 +53,6 @@ impl Lease<'_> {
     }
 }
 
-impl Drop for H1Pool {
-    fn drop(&mut self) {
-        // Closing the idle connections ends their tasks; see `Connections` for why wait.
-        self.idle.get_mut().unwrap_or_else(PoisonError::into_inner).clear();
-        self.connections.wait_closed(net::CLOSE_WAIT);
-    }
-}
-
 impl H1Pool {
     /// Closes the idle connections and waits until every connection is gone (those in
     /// use close when their requests end), without blocking the thread.
@@ -231,9 +223,9 @@ mod tests {
     }
 
     #[test]
-    fn dropping_the_pool_closes_its_connections_before_it_returns() {
-        // So that no TLS connection is still being torn down on the driver thread
-        // while the process exits (see `net::Connections`).
+    fn dropping_the_pool_closes_its_connections() {
+        // Without waiting in `drop` (an executor thread must not block there); the
+        // process exit hook waits for them (see `net::wait_at_exit`).
         let mem = MemoryStore::new();
         mem.insert("k", "value");
         let server = Server::start(ServerConfig::memory(mem).threads(1)).unwrap();
@@ -247,6 +239,7 @@ mod tests {
         let connections = Arc::clone(&pool.connections);
         assert!(connections.live() >= 1);
         drop(pool);
+        connections.wait_closed(net::CLOSE_WAIT);
         assert_eq!(connections.live(), 0);
     }
 

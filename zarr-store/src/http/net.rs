@@ -247,19 +247,64 @@ fn driver() -> Option<&'static Arc<Executor<'static>>> {
         .as_ref()
 }
 
-/// The connection tasks of one client, so that dropping the client can wait until
-/// they are gone.
-///
-/// Why wait: libcurl initialises OpenSSL at program start without
-/// `OPENSSL_INIT_NO_ATEXIT`, so OpenSSL frees its global state in an `atexit`
-/// handler. A TLS connection still being closed on the driver thread while `main`
-/// returns then frees into freed state (seen as "double free or corruption" after
-/// `zarr get` over TLS HTTP/1.1, in about 1 exit of 20). Closing every connection
-/// before the client's drop returns keeps OpenSSL work out of process exit.
+/// A count of running connections that a thread can wait on until it is zero.
 #[derive(Default)]
-pub(super) struct Connections {
+struct Count {
     live: Mutex<usize>,
     gone: Condvar,
+}
+
+impl Count {
+    const fn new() -> Count {
+        Count { live: Mutex::new(0), gone: Condvar::new() }
+    }
+
+    fn add(&self) {
+        *self.live.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+    }
+
+    fn remove(&self) {
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        *live = live.saturating_sub(1);
+        if *live == 0 {
+            self.gone.notify_all();
+        }
+    }
+
+    fn get(&self) -> usize {
+        *self.live.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Blocks until the count is zero, or `limit` has passed (a server that does not
+    /// let go): closing a live connection takes microseconds.
+    fn wait_zero(&self, limit: Duration) {
+        let live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = self.gone.wait_timeout_while(live, limit, |n| *n > 0);
+    }
+}
+
+/// Every hyper connection of the process, for the exit hook.
+static ALL: Count = Count::new();
+
+/// Runs at process exit, before OpenSSL's own exit handler: waits until every
+/// connection dropped before exit has finished closing.
+///
+/// Why: libcurl initialises OpenSSL at program start (a constructor, before `main`)
+/// without `OPENSSL_INIT_NO_ATEXIT`, so OpenSSL frees its global state in an
+/// `atexit` handler. A TLS connection still being torn down on the `zarr-http`
+/// thread while that handler runs frees into freed state (seen as "double free or
+/// corruption" after `zarr get` over TLS HTTP/1.1, in about 1 exit of 20). Handlers
+/// run in reverse order of registration, and this one is registered when the first
+/// connection starts, long after OpenSSL's, so it runs first. Waiting here instead of
+/// in `Drop` keeps dropping a store from blocking an executor thread.
+extern "C" fn wait_at_exit() {
+    ALL.wait_zero(CLOSE_WAIT);
+}
+
+/// The connection tasks of one client, counted while they run.
+#[derive(Default)]
+pub(super) struct Connections {
+    own: Count,
 }
 
 impl Connections {
@@ -268,18 +313,18 @@ impl Connections {
     where
         F: Future + Send + 'static,
     {
+        static EXIT_HOOK: OnceLock<bool> = OnceLock::new();
+        EXIT_HOOK.get_or_init(|| shutdown_hooks::add_shutdown_hook(wait_at_exit));
         let driver =
             driver().ok_or_else(|| ClientError::Setup(io::Error::other("cannot start the zarr-http thread")))?;
-        *self.live.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        self.own.add();
+        ALL.add();
         let this = Arc::clone(self);
         driver
             .spawn(async move {
                 let _ = conn.await;
-                let mut live = this.live.lock().unwrap_or_else(PoisonError::into_inner);
-                *live -= 1;
-                if *live == 0 {
-                    this.gone.notify_all();
-                }
+                this.own.remove();
+                ALL.remove();
             })
             .detach();
         Ok(())
@@ -288,23 +333,22 @@ impl Connections {
     /// Connections still running.
     #[cfg(test)]
     pub(super) fn live(&self) -> usize {
-        *self.live.lock().unwrap_or_else(PoisonError::into_inner)
+        self.own.get()
     }
 
     /// Waits, without blocking the thread, until every connection has ended or
     /// `limit` has passed.
     pub(super) async fn closed(&self, limit: Duration) {
         let deadline = std::time::Instant::now() + limit;
-        while *self.live.lock().unwrap_or_else(PoisonError::into_inner) > 0 && std::time::Instant::now() < deadline {
+        while self.own.get() > 0 && std::time::Instant::now() < deadline {
             async_io::Timer::after(Duration::from_millis(1)).await;
         }
     }
 
-    /// Blocks until every connection has ended, or `limit` has passed (a server
-    /// that does not let go): closing a live connection takes microseconds.
+    /// Blocks until every connection has ended, or `limit` has passed.
+    #[cfg(test)]
     pub(super) fn wait_closed(&self, limit: Duration) {
-        let live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
-        let _ = self.gone.wait_timeout_while(live, limit, |n| *n > 0);
+        self.own.wait_zero(limit);
     }
 }
 
