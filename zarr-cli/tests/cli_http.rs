@@ -162,7 +162,7 @@ fn cacert_flag_trusts_a_private_ca() {
         assert!(stderr(&out).contains("certificate"), "{base}: {}", stderr(&out));
         // SSL_CERT_FILE works as for OpenSSL-based tools.
         let out = Command::new(ZARR).args(["info", &url]).env("SSL_CERT_FILE", &ca).output().expect("zarr runs");
-        assert!(out.status.success(), "{base} with SSL_CERT_FILE: {}", stderr(&out));
+        assert!(out.status.success(), "{base} with SSL_CERT_FILE: {:?} {}", out.status, stderr(&out));
     }
     // nginx saw h2 on the ALPN port and HTTP/1.1 on the S3-like one.
     let log = nginx.access_log();

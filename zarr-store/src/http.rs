@@ -65,11 +65,13 @@ use self::via_hyper::{build_hyper, timed_out, Fallback, Via};
 ///
 /// # Dropping
 ///
-/// Dropping the last handle closes the store's connections and returns at once, so
-/// it never blocks an executor thread. [`Store::close`] closes them and resolves once
-/// they are gone. At process exit a hook waits (at most 0.5 s, microseconds normally)
-/// for connections still closing, before OpenSSL frees its state: a TLS connection
-/// torn down after that crashes the process.
+/// Dropping the last handle closes the store's connections. Over TLS it also waits
+/// (at most 0.5 s, microseconds normally) until they are gone: OpenSSL frees its
+/// state at process exit, and a TLS connection still closing then crashes the
+/// process. Async code that must not block an executor thread awaits
+/// [`Store::close`] first; the drop then finds nothing to wait for. Plain HTTP (h2c,
+/// libcurl) never waits. A process-exit hook waits the same way for stores that are
+/// never dropped.
 #[derive(Debug, Clone)]
 pub struct HttpStore {
     inner: Arc<Inner>,

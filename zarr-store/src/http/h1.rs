@@ -53,6 +53,19 @@ impl Lease<'_> {
     }
 }
 
+impl Drop for H1Pool {
+    fn drop(&mut self) {
+        // Belt and braces with the exit hook (`net::wait_at_exit`): the pool is TLS
+        // only, and a TLS connection torn down during OpenSSL's exit handler crashes
+        // the process; waiting here (microseconds normally) keeps that work out of
+        // exit even when the process ends by a path that skips the hook. Async code
+        // that must not block awaits `Store::close` first, which leaves nothing to
+        // wait for.
+        self.idle.get_mut().unwrap_or_else(PoisonError::into_inner).clear();
+        self.connections.wait_closed(net::CLOSE_WAIT);
+    }
+}
+
 impl H1Pool {
     /// Closes the idle connections and waits until every connection is gone (those in
     /// use close when their requests end), without blocking the thread.
@@ -223,9 +236,9 @@ mod tests {
     }
 
     #[test]
-    fn dropping_the_pool_closes_its_connections() {
-        // Without waiting in `drop` (an executor thread must not block there); the
-        // process exit hook waits for them (see `net::wait_at_exit`).
+    fn dropping_the_pool_closes_its_connections_before_it_returns() {
+        // So that no TLS connection is still being torn down on the driver thread
+        // while the process exits (see `net::wait_at_exit`).
         let mem = MemoryStore::new();
         mem.insert("k", "value");
         let server = Server::start(ServerConfig::memory(mem).threads(1)).unwrap();
@@ -239,7 +252,6 @@ mod tests {
         let connections = Arc::clone(&pool.connections);
         assert!(connections.live() >= 1);
         drop(pool);
-        connections.wait_closed(net::CLOSE_WAIT);
         assert_eq!(connections.live(), 0);
     }
 

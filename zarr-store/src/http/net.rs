@@ -295,8 +295,8 @@ static ALL: Count = Count::new();
 /// thread while that handler runs frees into freed state (seen as "double free or
 /// corruption" after `zarr get` over TLS HTTP/1.1, in about 1 exit of 20). Handlers
 /// run in reverse order of registration, and this one is registered when the first
-/// connection starts, long after OpenSSL's, so it runs first. Waiting here instead of
-/// in `Drop` keeps dropping a store from blocking an executor thread.
+/// connection starts, long after OpenSSL's, so it runs first. It covers stores that
+/// are never dropped (kept in a static, leaked); the TLS clients' `Drop` waits too.
 extern "C" fn wait_at_exit() {
     ALL.wait_zero(CLOSE_WAIT);
 }
@@ -346,7 +346,6 @@ impl Connections {
     }
 
     /// Blocks until every connection has ended, or `limit` has passed.
-    #[cfg(test)]
     pub(super) fn wait_closed(&self, limit: Duration) {
         self.own.wait_zero(limit);
     }
