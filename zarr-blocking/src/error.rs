@@ -44,9 +44,7 @@ impl Error {
     pub(crate) fn io(what: &str, source: std::io::Error) -> Error {
         Error::Io { what: what.into(), source }
     }
-}
 
-impl Error {
     /// Whether nothing was found where the caller pointed.
     pub fn is_not_found(&self) -> bool {
         matches!(self, Error::NotFound { .. })
@@ -56,10 +54,7 @@ impl Error {
     pub(crate) fn located(self, store: &dyn zarr_store::Store) -> Error {
         match self {
             Error::Proto(zarr_proto::Error::NotFound { path }) => {
-                let location = store.location();
-                let path =
-                    if path.is_empty() { location } else { format!("{}/{path}", location.trim_end_matches('/')) };
-                Error::NotFound { path }
+                Error::NotFound { path: zarr_store::node_location(store, &path) }
             }
             other => other,
         }

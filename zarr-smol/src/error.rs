@@ -41,10 +41,7 @@ impl Error {
     pub(crate) fn located(self, store: &dyn zarr_store::Store) -> Error {
         match self {
             Error::Proto(zarr_proto::Error::NotFound { path }) => {
-                let location = store.location();
-                let path =
-                    if path.is_empty() { location } else { format!("{}/{path}", location.trim_end_matches('/')) };
-                Error::NotFound { path }
+                Error::NotFound { path: zarr_store::node_location(store, &path) }
             }
             other => other,
         }

@@ -78,6 +78,16 @@ pub fn store_for(url_or_path: &str) -> StoreResult<Arc<dyn Store>> {
     }
 }
 
+/// Where the node at `path` in `store` is, for messages: the store's location (a
+/// directory, a base URL) joined with the path.
+pub fn node_location(store: &dyn Store, path: &str) -> String {
+    let location = store.location();
+    match path.trim_matches('/') {
+        "" => location,
+        path => format!("{}/{path}", location.trim_end_matches('/')),
+    }
+}
+
 /// Whether `url` names an HTTP(S) resource rather than a local path.
 pub fn is_http_url(url: &str) -> bool {
     url.starts_with("http://") || url.starts_with("https://")
