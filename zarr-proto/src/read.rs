@@ -662,7 +662,7 @@ impl ReadOp {
 
     /// The store key of a chunk (or shard) at grid `coords`.
     fn chunk_key(&self, coords: &[u64]) -> String {
-        crate::key::join(&self.prefix, &self.key_encoding.key(coords))
+        store_key(&self.prefix, self.key_encoding, coords)
     }
 
     fn unit_shape(&self, unit: usize) -> Vec<u64> {
@@ -715,4 +715,10 @@ fn fill_with(out: &mut [u8], value: &[u8]) {
         out.copy_within(..n, done);
         done += n;
     }
+}
+
+/// The store key of the chunk (or shard) at grid `coords` of the array at `prefix`;
+/// a free function so code holding part of the op mutably can call it too.
+fn store_key(prefix: &str, encoding: ChunkKeyEncoding, coords: &[u64]) -> String {
+    crate::key::join(prefix, &encoding.key(coords))
 }

@@ -80,7 +80,7 @@ impl ReadOp {
                 })
                 .product();
             let shard = layout.shards.len();
-            let key = crate::key::join(&self.prefix, &self.key_encoding.key(&coords));
+            let key = super::store_key(&self.prefix, self.key_encoding, &coords);
             let id = self.next_id;
             self.next_id += 1;
             // When the selection needs every inner chunk, one request for the whole shard
