@@ -33,6 +33,7 @@ mod open;
 pub mod read;
 mod read_options;
 pub mod selection;
+mod version;
 
 // What a driver or a user needs, flat: `zarr_proto::ReadOp`, not a module path to learn.
 pub use byte_range::ByteRange;
@@ -48,3 +49,4 @@ pub use read::{DecodeJob, Decoded, ReadOp, Request, RequestId, Response};
 pub use read_options::{Progress, ProgressReport, ReadOptions};
 pub use selection::parse::SelectionKind;
 pub use selection::{DimSelector, Selection};
+pub use version::{Condition, Version};
