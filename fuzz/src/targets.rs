@@ -12,14 +12,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use arbitrary::{Arbitrary, Unstructured};
 use serde_json::{json, Map, Value};
 use zarr_proto::codec::{AnyCodec, ArrayToBytesCodec, BytesToBytesCodec, ChunkRepr, CodecChain, CodecRegistry};
-use zarr_proto::dtype::{DataType, Endian, FillValue};
-use zarr_proto::metadata::consolidated::ConsolidatedMetadata;
-use zarr_proto::metadata::{ArrayBuilder, ArrayMetadata, ChunkGrid, ChunkKeyEncoding, GroupMetadata, NodeMetadata};
-use zarr_proto::ndarray::ArrayBytes;
-use zarr_proto::read::{DecodeJob, ReadOp, Request, Response};
-use zarr_proto::selection::parse::SelectionKind;
-use zarr_proto::selection::{DimIndexer, DimSelector, ResolvedSelection, Selection};
+use zarr_proto::ArrayBytes;
+use zarr_proto::ConsolidatedMetadata;
 use zarr_proto::Limits;
+use zarr_proto::SelectionKind;
+use zarr_proto::{ArrayBuilder, ArrayMetadata, ChunkGrid, ChunkKeyEncoding, GroupMetadata, NodeMetadata};
+use zarr_proto::{DataType, Endian, FillValue};
+use zarr_proto::{DecodeJob, ReadOp, Request, Response};
+use zarr_proto::{DimIndexer, DimSelector, ResolvedSelection, Selection};
 
 /// The largest single allocation since [`watch`], when the harness counts allocations.
 ///
@@ -243,9 +243,7 @@ impl DtypeSpec {
             DtypeSpec::FixedBytes(n) => DataType::FixedBytes(usize::from(n % 6) + 1),
             DtypeSpec::FixedUtf32(n) => DataType::FixedUtf32(usize::from(n % 4) + 1),
             DtypeSpec::RawBits(n) => DataType::RawBits(8 * (usize::from(n % 4) + 1)),
-            DtypeSpec::DateTime => {
-                DataType::DateTime64 { unit: zarr_proto::dtype::TimeUnit::Millisecond, scale_factor: 1 }
-            }
+            DtypeSpec::DateTime => DataType::DateTime64 { unit: zarr_proto::TimeUnit::Millisecond, scale_factor: 1 },
             DtypeSpec::String => DataType::String,
             DtypeSpec::Bytes => DataType::Bytes,
         }
@@ -608,7 +606,7 @@ impl ArraySpec {
                     if bounds.len() == 1 {
                         bounds.push(c);
                     }
-                    zarr_proto::metadata::chunk_grid::DimChunks::Explicit(bounds)
+                    zarr_proto::DimChunks::Explicit(bounds)
                 })
                 .collect();
             b.chunk_grid = ChunkGrid::Rectilinear { dims };
@@ -967,7 +965,7 @@ impl Driver {
             }
             Action::WrongId { id, answer } => {
                 let req = Request {
-                    id: zarr_proto::read::RequestId(*id),
+                    id: zarr_proto::RequestId(*id),
                     key: self.outstanding.first().map_or_else(String::new, |r| r.key.clone()),
                     range: None,
                 };

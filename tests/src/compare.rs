@@ -5,8 +5,8 @@
 //! complex numbers compare each half that way. Variable-length strings compare as
 //! byte strings (the expected side comes from a fixed-width `U`/`S` `.npy`).
 
-use zarr_proto::dtype::DataType;
-use zarr_proto::ndarray::{ArrayBytes, NdArray};
+use zarr_proto::DataType;
+use zarr_proto::{ArrayBytes, NdArray};
 
 use crate::npy::{ByteOrder, Descr, Npy};
 

@@ -4,11 +4,11 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
-use zarr_proto::metadata::ArrayMetadata;
-use zarr_proto::ndarray::NdArray;
-use zarr_proto::read::{ReadOp, ReadStats, Request, Response};
-use zarr_proto::selection::Selection;
+use zarr_proto::ArrayMetadata;
 use zarr_proto::Limits;
+use zarr_proto::NdArray;
+use zarr_proto::Selection;
+use zarr_proto::{ReadOp, ReadStats, Request, Response};
 
 use crate::fixture::{chunk_files, read_chunk};
 

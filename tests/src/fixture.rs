@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use zarr_proto::codec::CodecRegistry;
-use zarr_proto::metadata::{ArrayMetadata, GroupMetadata};
 use zarr_proto::Limits;
+use zarr_proto::{ArrayMetadata, GroupMetadata};
 
 /// Names of metadata documents (never chunk files).
 pub const METADATA_FILES: &[&str] = &["zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata"];

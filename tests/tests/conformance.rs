@@ -11,8 +11,8 @@ use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use zarr_proto::codec::CodecRegistry;
-use zarr_proto::metadata::{ArrayMetadata, NodeMetadata, ZarrFormat};
 use zarr_proto::Limits;
+use zarr_proto::{ArrayMetadata, NodeMetadata, ZarrFormat};
 use zarr_tests::compare::{describe, elements_equal, Elements};
 use zarr_tests::fixture::{chunk_files, read_chunk, MetadataFiles};
 use zarr_tests::manifest::{ArrayFixture, GroupFixture, Manifest};
@@ -308,10 +308,8 @@ fn check_group(group: &GroupFixture, manifest: &Manifest, registry: &CodecRegist
     }
     let consolidated = match (&meta.consolidated, &files.zmetadata) {
         (Some(c), _) => c.clone(),
-        (None, Some(zmetadata)) => {
-            zarr_proto::metadata::consolidated::ConsolidatedMetadata::from_v2_zmetadata(zmetadata, registry, &limits)
-                .map_err(|e| format!(".zmetadata: {e}"))?
-        }
+        (None, Some(zmetadata)) => zarr_proto::ConsolidatedMetadata::from_v2_zmetadata(zmetadata, registry, &limits)
+            .map_err(|e| format!(".zmetadata: {e}"))?,
         (None, None) => return Err("no consolidated metadata".into()),
     };
     match consolidated.nodes.get("sub") {

@@ -31,7 +31,7 @@ fn url(server: &ServerHandle, fx: &ArrayFixture) -> String {
     format!("{}/{}", server.url(), fx.path)
 }
 
-fn read_async(url: &str, config: HttpConfig) -> Result<zarr_proto::ndarray::NdArray, String> {
+fn read_async(url: &str, config: HttpConfig) -> Result<zarr_proto::NdArray, String> {
     smol::block_on(async {
         let store = zarr_smol::store_for_url(url, config).map_err(|e| e.to_string())?;
         let array = zarr_smol::Array::open_with(store, "", Default::default()).await.map_err(|e| e.to_string())?;
@@ -39,17 +39,17 @@ fn read_async(url: &str, config: HttpConfig) -> Result<zarr_proto::ndarray::NdAr
     })
 }
 
-fn read_blocking(url: &str, config: HttpConfig) -> Result<zarr_proto::ndarray::NdArray, String> {
+fn read_blocking(url: &str, config: HttpConfig) -> Result<zarr_proto::NdArray, String> {
     let store = zarr_blocking::store_for_url(url, config).map_err(|e| e.to_string())?;
     let array = zarr_blocking::Array::open_with(store, "", Default::default()).map_err(|e| e.to_string())?;
     array.read(&Selection::all()).map_err(|e| e.to_string())
 }
 
-type Reader = fn(&str, HttpConfig) -> Result<zarr_proto::ndarray::NdArray, String>;
+type Reader = fn(&str, HttpConfig) -> Result<zarr_proto::NdArray, String>;
 
 const READERS: [(&str, Reader); 2] = [("async", read_async), ("blocking", read_blocking)];
 
-fn check(fx: &ArrayFixture, got: Result<zarr_proto::ndarray::NdArray, String>) -> Result<(), String> {
+fn check(fx: &ArrayFixture, got: Result<zarr_proto::NdArray, String>) -> Result<(), String> {
     let expected = fx.expected()?;
     compare_ndarray(&got?, &expected)
 }
@@ -97,7 +97,7 @@ fn servers_that_ignore_range_still_give_the_right_values() {
     for ignore in [false, true] {
         let plain = Server::start(ServerConfig::dir(fixtures_dir()).ignore_range(ignore)).expect("server");
         let store = zarr_smol::store_for_url(&url(&plain, sharded[0]), config(HttpVersion::Http1)).expect("store");
-        let got = smol::block_on(store.get("zarr.json", Some(zarr_proto::http::ByteRange::new(5, 10))));
+        let got = smol::block_on(store.get("zarr.json", Some(zarr_proto::ByteRange::new(5, 10))));
         assert_eq!(got.expect("get").as_deref(), Some(&doc[5..15]), "ignore_range {ignore}");
         let sent = plain.counters().body_bytes;
         assert_eq!(sent, if ignore { doc.len() as u64 } else { 10 }, "ignore_range {ignore}");

@@ -12,10 +12,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use zarr_proto::http::ByteRange;
-use zarr_proto::ndarray::NdArray;
-use zarr_proto::selection::parse::SelectionKind as ProtoKind;
-use zarr_proto::selection::Selection;
+use zarr_proto::ByteRange;
+use zarr_proto::NdArray;
+use zarr_proto::Selection;
+use zarr_proto::SelectionKind as ProtoKind;
 use zarr_smol::{HttpConfig, HttpVersion};
 use zarr_tests::compare::compare_ndarray;
 use zarr_tests::manifest::{fixtures_dir, Manifest, SelectionKind};

@@ -81,7 +81,7 @@ fn accessors_and_selections_from_rust_values() {
     assert_eq!(array.shard_shape(), Some(vec![8, 6]));
     assert_eq!(array.chunk_grid_shape(), [3, 3]);
     assert_eq!(array.fill_value(), serde_json::json!(0));
-    assert_eq!(array.zarr_format(), zarr_proto::metadata::ZarrFormat::V3);
+    assert_eq!(array.zarr_format(), zarr_proto::ZarrFormat::V3);
     // `s!` and the parsed expression select the same elements, in both drivers.
     let by_macro = array.read(&zarr_blocking::s![2..9, ..]).expect("read");
     let by_text = array.read(&zarr_blocking::Selection::parse_basic("2:9, :").expect("parse")).expect("read");

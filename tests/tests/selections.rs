@@ -13,9 +13,9 @@ use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use zarr_proto::codec::CodecRegistry;
-use zarr_proto::selection::parse::SelectionKind as ProtoKind;
-use zarr_proto::selection::Selection;
 use zarr_proto::Limits;
+use zarr_proto::Selection;
+use zarr_proto::SelectionKind as ProtoKind;
 use zarr_tests::compare::compare_ndarray;
 use zarr_tests::drive::{read_shuffled, MemStore, Rng};
 use zarr_tests::fixture::MetadataFiles;
@@ -129,10 +129,7 @@ impl Report {
     }
 }
 
-fn check(
-    case: &Case<'_>,
-    read: impl FnOnce(&Selection) -> Result<zarr_proto::ndarray::NdArray, String>,
-) -> Result<(), String> {
+fn check(case: &Case<'_>, read: impl FnOnce(&Selection) -> Result<zarr_proto::NdArray, String>) -> Result<(), String> {
     let selection = case.selection.as_ref().map_err(Clone::clone)?;
     let expected = case.expected.as_ref().map_err(|e| format!("expected answer: {e}"))?;
     let got = catch_unwind(AssertUnwindSafe(|| read(selection)))
@@ -229,10 +226,10 @@ fn selections_into_caller_buffers() {
                     futures_lite::future::block_on(array.read_into(sel, &mut buf, &options))
                         .map_err(|e| e.to_string())?;
                 }
-                Ok(zarr_proto::ndarray::NdArray {
+                Ok(zarr_proto::NdArray {
                     dtype: dtype.clone(),
                     shape: expected.shape.clone(),
-                    data: zarr_proto::ndarray::ArrayBytes::Fixed(buf),
+                    data: zarr_proto::ArrayBytes::Fixed(buf),
                 })
             });
             report.record(case, if i % 2 == 0 { "zarr-blocking read_into" } else { "zarr-smol read_into" }, result);

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use bytemuck::Pod;
 use serde_json::{Map, Value};
 use zarr_proto::key;
-use zarr_proto::metadata::ArrayMetadata;
-use zarr_proto::ndarray::Element;
-use zarr_proto::read::ReadOp;
+use zarr_proto::ArrayMetadata;
+use zarr_proto::Element;
 use zarr_proto::OpenOptions;
+use zarr_proto::ReadOp;
 
 use zarr_store::Store;
 
@@ -107,7 +107,7 @@ impl Array {
     }
 
     /// Zarr v2 or v3.
-    pub fn zarr_format(&self) -> zarr_proto::metadata::ZarrFormat {
+    pub fn zarr_format(&self) -> zarr_proto::ZarrFormat {
         self.meta.zarr_format
     }
 

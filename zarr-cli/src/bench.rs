@@ -10,7 +10,7 @@ use std::time::Instant;
 use clap::{Args, Subcommand};
 use serde_json::json;
 use zarr_blocking::{Array, ReadOptions};
-use zarr_proto::selection::Selection;
+use zarr_proto::Selection;
 
 /// Arguments of `zarr bench`.
 #[derive(Args)]

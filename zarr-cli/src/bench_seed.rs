@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use serde_json::json;
-use zarr_proto::http::ByteRange;
-use zarr_proto::selection::Selection;
+use zarr_proto::ByteRange;
+use zarr_proto::Selection;
 use zarr_proto::StoreKind;
 use zarr_store::{BoxFuture, HttpConfig, ListDir, Store, StoreResult};
 

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use zarr_proto::codec::CodecRegistry;
-use zarr_proto::dtype::DataType;
-use zarr_proto::metadata::builder::ArrayBuilder;
-use zarr_proto::ndarray::ArrayBytes;
-use zarr_proto::selection::Selection;
+use zarr_proto::ArrayBuilder;
+use zarr_proto::ArrayBytes;
+use zarr_proto::DataType;
 use zarr_proto::Limits;
+use zarr_proto::Selection;
 use zarr_smol::{HttpConfig, HttpVersion, MemoryStore};
 use zarr_store::server::{Server, ServerConfig, ServerHandle};
 

@@ -1,8 +1,8 @@
 //! Human-readable element values and codec chains, for `info` and `get` previews.
 
 use zarr_proto::codec::{ArrayToBytesCodec, CodecChain};
-use zarr_proto::dtype::DataType;
-use zarr_proto::ndarray::{ArrayBytes, NdArray};
+use zarr_proto::DataType;
+use zarr_proto::{ArrayBytes, NdArray};
 
 /// One element, given its native-order bytes (or the raw bytes of a variable-length one).
 pub(crate) fn element(dtype: &DataType, b: &[u8]) -> String {

@@ -9,9 +9,9 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use zarr_blocking::{Array, Group, Node, ReadOptions};
-use zarr_proto::metadata::{ArrayMetadata, ChunkGrid, ZarrFormat};
-use zarr_proto::selection::parse::SelectionKind;
-use zarr_proto::selection::Selection;
+use zarr_proto::Selection;
+use zarr_proto::SelectionKind;
+use zarr_proto::{ArrayMetadata, ChunkGrid, ZarrFormat};
 
 mod bench;
 mod bench_seed;

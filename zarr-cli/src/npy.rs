@@ -3,8 +3,8 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
-use zarr_proto::dtype::{DataType, TimeUnit};
-use zarr_proto::ndarray::{ArrayBytes, NdArray};
+use zarr_proto::{ArrayBytes, NdArray};
+use zarr_proto::{DataType, TimeUnit};
 
 /// The numpy `descr` of `dtype` as written (native byte order), and the element
 /// bytes converted where numpy has no matching type.

@@ -173,7 +173,7 @@ impl FillValue {
 
 /// Largest fixed element size accepted from metadata (the `fixed_length_utf32` limit of the
 /// specification, 2^31 - 4 bytes); larger element sizes are rejected before any allocation.
-pub const MAX_ITEM_SIZE: usize = 2_147_483_644;
+pub(crate) const MAX_ITEM_SIZE: usize = 2_147_483_644;
 
 /// `NaT`: the smallest i64, numpy's "not a time".
-pub const NAT: i64 = i64::MIN;
+pub(crate) const NAT: i64 = i64::MIN;

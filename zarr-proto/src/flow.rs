@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use zarr_proto::{Flow, FlowControl, StoreKind};
-//! use zarr_proto::read::{Request, RequestId};
+//! use zarr_proto::{Request, RequestId};
 //!
 //! let control = FlowControl::for_store(StoreKind::Remote);
 //! let mut flow = Flow::new(control, 2, 1000);

@@ -18,35 +18,44 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
-// Modules of one type each are private: their types are re-exported below.
+// Modules are private and their types re-exported flat below, so a user learns
+// `zarr_proto::ArrayMetadata`, not where it is defined. Three stay public as
+// namespaces of families that read better qualified: `codec::Blosc`-style codec
+// configurations (a catalogue, not a vocabulary), and the `key` and `http` rules
+// (free functions such as `key::join` and `http::classify_status`).
 mod byte_range;
 pub mod codec;
-pub mod dtype;
+mod dtype;
 mod error;
 mod flow;
 pub mod http;
 pub mod key;
 mod limits;
-pub mod metadata;
-pub mod ndarray;
+mod metadata;
+mod ndarray;
 mod open;
-pub mod read;
+mod read;
 mod read_options;
-pub mod selection;
+mod selection;
 mod version;
 
 // What a driver or a user needs, flat: `zarr_proto::ReadOp`, not a module path to learn.
 pub use byte_range::ByteRange;
 pub use codec::CodecRegistry;
-pub use dtype::{DataType, FillValue};
+pub use dtype::{DataType, Endian, FillValue, TimeUnit};
 pub use error::{Error, Result};
 pub use flow::{Flow, FlowControl, StoreKind, LOCAL_REQUESTS, MEMORY_REQUESTS, REMOTE_REQUESTS};
 pub use limits::Limits;
-pub use metadata::{ArrayMetadata, GroupMetadata, NodeMetadata};
-pub use ndarray::{ArrayBytes, NdArray};
+pub use metadata::chunk_grid::DimChunks;
+pub use metadata::consolidated::ConsolidatedMetadata;
+pub use metadata::{
+    ArrayBuilder, ArrayMetadata, ChunkGrid, ChunkKeyEncoding, GroupMetadata, NodeMetadata, ZarrFormat, ZARRAY,
+    ZARR_JSON, ZATTRS, ZGROUP, ZMETADATA,
+};
+pub use ndarray::{ArrayBytes, Element, NdArray};
 pub use open::{OpenOp, OpenOptions};
-pub use read::{DecodeJob, Decoded, ReadOp, Request, RequestId, Response};
+pub use read::{DecodeJob, Decoded, ReadOp, ReadStats, Request, RequestId, Response};
 pub use read_options::{Progress, ProgressReport, ReadOptions};
 pub use selection::parse::SelectionKind;
-pub use selection::{DimSelector, Selection};
+pub use selection::{DimIndexer, DimSelector, ResolvedSelection, Selection};
 pub use version::{Condition, Version};

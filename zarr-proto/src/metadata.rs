@@ -18,13 +18,13 @@ use crate::dtype::{DataType, FillValue};
 use crate::error::Result;
 use crate::limits::Limits;
 
-pub mod builder;
-pub mod chunk_grid;
-pub mod chunk_key;
-pub mod consolidated;
+pub(crate) mod builder;
+pub(crate) mod chunk_grid;
+pub(crate) mod chunk_key;
+pub(crate) mod consolidated;
 mod json;
-pub mod v2;
-pub mod v3;
+pub(crate) mod v2;
+pub(crate) mod v3;
 
 pub use builder::ArrayBuilder;
 pub use chunk_grid::ChunkGrid;
@@ -135,7 +135,7 @@ impl ArrayMetadata {
     ///
     /// # Examples
     /// ```
-    /// use zarr_proto::metadata::{ArrayBuilder, ZarrFormat};
+    /// use zarr_proto::{ArrayBuilder, ZarrFormat};
     /// use zarr_proto::{ArrayMetadata, CodecRegistry, DataType, Limits};
     /// let b = ArrayBuilder::new(vec![100, 60], DataType::Float32, vec![10, 20]);
     /// let meta = ArrayMetadata::new_v3(&b, &CodecRegistry::default(), &Limits::default()).unwrap();

@@ -89,8 +89,8 @@ impl NdArray {
     ///
     /// # Examples
     /// ```
-    /// use zarr_proto::dtype::DataType;
-    /// use zarr_proto::ndarray::{ArrayBytes, NdArray};
+    /// use zarr_proto::DataType;
+    /// use zarr_proto::{ArrayBytes, NdArray};
     /// let a = NdArray { dtype: DataType::UInt16, shape: vec![2], data: ArrayBytes::Fixed([1u16, 2].iter().flat_map(|v| v.to_ne_bytes()).collect()) };
     /// assert_eq!(a.to_vec::<u16>().unwrap(), vec![1, 2]);
     /// assert!(a.to_vec::<i16>().is_err());
@@ -117,8 +117,8 @@ impl NdArray {
     ///
     /// # Examples
     /// ```
-    /// use zarr_proto::dtype::DataType;
-    /// use zarr_proto::ndarray::{ArrayBytes, NdArray};
+    /// use zarr_proto::DataType;
+    /// use zarr_proto::{ArrayBytes, NdArray};
     /// let a = NdArray { dtype: DataType::FixedBytes(3), shape: vec![2], data: ArrayBytes::Fixed(b"ab\0xyz".to_vec()) };
     /// assert_eq!(a.to_strings().unwrap(), ["ab", "xyz"]);
     /// let utf32: Vec<u8> = "hé\0".chars().flat_map(|c| (c as u32).to_ne_bytes()).collect();

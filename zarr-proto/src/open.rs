@@ -41,7 +41,7 @@ const DOCUMENTS: [&str; 5] = ["zarr.json", ".zarray", ".zattrs", ".zgroup", ".zm
 ///
 /// ```
 /// use zarr_proto::OpenOp;
-/// use zarr_proto::read::Response;
+/// use zarr_proto::Response;
 /// use zarr_proto::codec::CodecRegistry;
 ///
 /// let mut op = OpenOp::new("group/array", Default::default());
@@ -55,7 +55,7 @@ const DOCUMENTS: [&str; 5] = ["zarr.json", ".zarray", ".zattrs", ".zgroup", ".zm
 /// }
 /// assert!(op.is_done());
 /// let node = op.finish(&CodecRegistry::default())?;
-/// assert!(matches!(node, zarr_proto::metadata::NodeMetadata::Array(_)));
+/// assert!(matches!(node, zarr_proto::NodeMetadata::Array(_)));
 /// # Ok::<(), zarr_proto::Error>(())
 /// ```
 #[derive(Debug)]

@@ -33,7 +33,6 @@ use crate::selection::{ResolvedSelection, Selection};
 mod shard;
 
 use shard::ShardLayout;
-pub use shard::{COALESCE_GAP, COALESCE_MAX};
 
 /// Identifies a request; answer it with [`ReadOp::handle_response`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -174,12 +173,12 @@ pub struct ReadStats {
 ///
 /// ```
 /// use std::collections::HashMap;
-/// use zarr_proto::read::{ReadOp, Response};
-/// use zarr_proto::selection::Selection;
+/// use zarr_proto::{ReadOp, Response};
+/// use zarr_proto::Selection;
 /// use zarr_proto::Limits;
 ///
-/// fn read(meta: &zarr_proto::metadata::ArrayMetadata, store: &HashMap<String, Vec<u8>>)
-///     -> zarr_proto::Result<zarr_proto::ndarray::NdArray> {
+/// fn read(meta: &zarr_proto::ArrayMetadata, store: &HashMap<String, Vec<u8>>)
+///     -> zarr_proto::Result<zarr_proto::NdArray> {
 ///     let mut op = ReadOp::new(meta, &Selection::all(), Limits::default())?;
 ///     loop {
 ///         while let Some(req) = op.poll_request() {

@@ -15,8 +15,8 @@ use crate::error::{Error, Result};
 use crate::metadata::chunk_grid::DimChunks;
 
 mod from;
-pub mod parse;
-pub mod project;
+pub(crate) mod parse;
+pub(crate) mod project;
 
 /// One entry of a numpy-style index expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -312,7 +312,7 @@ fn resolve_dim(sel: &DimSelector, n: u64, dim: usize) -> Result<DimIndexer> {
 }
 
 /// Shorthand used in messages: the selection as numpy would print it.
-pub fn describe(sel: &[DimSelector]) -> String {
+pub(crate) fn describe(sel: &[DimSelector]) -> String {
     let parts: Vec<String> = sel
         .iter()
         .map(|s| match s {

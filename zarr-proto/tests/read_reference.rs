@@ -11,13 +11,13 @@ use std::collections::HashMap;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use zarr_proto::codec::CodecRegistry;
-use zarr_proto::dtype::{DataType, FillValue};
-use zarr_proto::http::ByteRange;
-use zarr_proto::metadata::{ArrayMetadata, ChunkGrid, ChunkKeyEncoding, ZarrFormat};
-use zarr_proto::ndarray::ArrayBytes;
-use zarr_proto::read::{ReadOp, Response};
-use zarr_proto::selection::{DimSelector, Selection};
+use zarr_proto::ArrayBytes;
+use zarr_proto::ByteRange;
 use zarr_proto::Limits;
+use zarr_proto::{ArrayMetadata, ChunkGrid, ChunkKeyEncoding, ZarrFormat};
+use zarr_proto::{DataType, FillValue};
+use zarr_proto::{DimSelector, Selection};
+use zarr_proto::{ReadOp, Response};
 
 /// xorshift64*: small, deterministic, good enough for test data.
 struct Rng(u64);
@@ -360,7 +360,7 @@ fn answer(store: &HashMap<String, Vec<u8>>, key: &str, range: Option<ByteRange>)
 /// Drives the op like a concurrent driver: requests and decodes complete out of order.
 /// With `into`, the op writes into a caller's buffer ([`ReadOp::new_into`]), which
 /// starts as garbage: every element must be written, by a chunk or the fill value.
-fn drive(case: &Case, rng: &mut Rng, into: bool) -> zarr_proto::Result<zarr_proto::ndarray::NdArray> {
+fn drive(case: &Case, rng: &mut Rng, into: bool) -> zarr_proto::Result<zarr_proto::NdArray> {
     let mut buf = Vec::new();
     let mut op = if into {
         // The size comes from a plain plan of the same read.
@@ -385,7 +385,7 @@ fn drive(case: &Case, rng: &mut Rng, into: bool) -> zarr_proto::Result<zarr_prot
             if into {
                 assert!(op.finish().is_err(), "an op writing into a caller's buffer has no array to give");
                 let shape = ReadOp::new(&case.meta, &case.selection, Limits::default())?.output_shape().to_vec();
-                return Ok(zarr_proto::ndarray::NdArray {
+                return Ok(zarr_proto::NdArray {
                     dtype: case.meta.data_type.clone(),
                     shape,
                     data: ArrayBytes::Fixed(buf),
@@ -505,7 +505,7 @@ fn a_caller_buffer_of_the_wrong_size_is_refused_with_both_sizes() {
 fn protocol_misuse_is_an_error() {
     let case = build_case(7);
     let mut op = ReadOp::new(&case.meta, &Selection::all(), Limits::default()).unwrap();
-    assert!(op.handle_response(zarr_proto::read::RequestId(999_999), Response::Missing).is_err());
+    assert!(op.handle_response(zarr_proto::RequestId(999_999), Response::Missing).is_err());
     if let Some(req) = op.poll_request() {
         op.handle_response(req.id, Response::Missing).unwrap();
         assert!(op.handle_response(req.id, Response::Missing).is_err(), "answered twice");

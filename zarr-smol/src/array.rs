@@ -5,12 +5,12 @@ use std::sync::Arc;
 use bytemuck::Pod;
 use serde_json::{Map, Value};
 use zarr_proto::key;
-use zarr_proto::metadata::consolidated::ConsolidatedMetadata;
-use zarr_proto::metadata::{ArrayMetadata, GroupMetadata, NodeMetadata};
-use zarr_proto::ndarray::Element;
-use zarr_proto::ndarray::NdArray;
-use zarr_proto::read::ReadOp;
-use zarr_proto::selection::Selection;
+use zarr_proto::ConsolidatedMetadata;
+use zarr_proto::Element;
+use zarr_proto::NdArray;
+use zarr_proto::ReadOp;
+use zarr_proto::Selection;
+use zarr_proto::{ArrayMetadata, GroupMetadata, NodeMetadata};
 use zarr_proto::{OpenOp, OpenOptions};
 use zarr_store::Store;
 
@@ -149,7 +149,7 @@ impl Array {
     }
 
     /// Zarr v2 or v3.
-    pub fn zarr_format(&self) -> zarr_proto::metadata::ZarrFormat {
+    pub fn zarr_format(&self) -> zarr_proto::ZarrFormat {
         self.meta.zarr_format
     }
 

@@ -30,9 +30,9 @@ pub mod read;
 
 pub use array::{Array, Group, Node};
 pub use error::Error;
-pub use zarr_proto::ndarray::NdArray;
-pub use zarr_proto::selection::Selection;
+pub use zarr_proto::NdArray;
 pub use zarr_proto::OpenOptions;
+pub use zarr_proto::Selection;
 pub use zarr_proto::{s, DataType, DimSelector, Limits, SelectionKind};
 pub use zarr_proto::{Progress, ReadOptions};
 pub use zarr_store as store;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use zarr_proto::http::ByteRange;
+use zarr_proto::ByteRange;
 
 use zarr_proto::StoreKind;
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
-use zarr_proto::http::ByteRange;
+use zarr_proto::ByteRange;
 
 use zarr_proto::StoreKind;
 

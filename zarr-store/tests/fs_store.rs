@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_lite::future::block_on;
-use zarr_proto::http::ByteRange;
+use zarr_proto::ByteRange;
 use zarr_store::{FsStore, Store, StoreError};
 
 fn tempdir(name: &str) -> std::path::PathBuf {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{chunks, client, data, join_all, serve};
 use futures_lite::future::block_on;
-use zarr_proto::http::ByteRange;
+use zarr_proto::ByteRange;
 use zarr_store::server::{Server, ServerConfig};
 use zarr_store::{HttpConfig, HttpVersion, MemoryStore, Store, StoreError};
 

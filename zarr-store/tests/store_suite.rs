@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_lite::future::block_on;
-use zarr_proto::http::ByteRange;
+use zarr_proto::ByteRange;
 use zarr_proto::StoreKind;
 use zarr_store::server::{Server, ServerConfig};
 use zarr_store::{FsStore, HttpConfig, HttpVersion, ListDir, MemoryStore, Store, StoreError, StoreResult};

@@ -18,7 +18,7 @@ use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use zarr_proto::codec::CodecRegistry;
-use zarr_proto::metadata::ArrayMetadata;
+use zarr_proto::ArrayMetadata;
 use zarr_proto::Limits;
 
 const HEAP_SIZE: usize = 4 << 20;

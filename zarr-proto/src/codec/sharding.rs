@@ -7,7 +7,7 @@
 //! Offsets are relative to the start of the shard, index included.
 //!
 //! The partial-read logic (fetch the index, then only the needed inner chunks)
-//! lives in [`crate::read`]; this module knows the layout.
+//! lives in [`ReadOp`](crate::ReadOp); this module knows the layout.
 
 use alloc::format;
 use alloc::vec::Vec;

@@ -63,7 +63,7 @@ impl TimeUnit {
 ///
 /// # Examples
 /// ```
-/// use zarr_proto::dtype::{DataType, TimeUnit};
+/// use zarr_proto::{DataType, TimeUnit};
 /// assert_eq!(DataType::Int16.to_string(), "int16");
 /// assert_eq!(DataType::DateTime64 { unit: TimeUnit::Millisecond, scale_factor: 1 }.to_string(), "numpy.datetime64[ms]");
 /// ```

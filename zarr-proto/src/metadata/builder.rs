@@ -18,8 +18,8 @@ use crate::metadata::{v2, v3, ArrayMetadata, ChunkGrid, ChunkKeyEncoding};
 /// # Examples
 /// ```
 /// use zarr_proto::codec::CodecRegistry;
-/// use zarr_proto::dtype::DataType;
-/// use zarr_proto::metadata::ArrayBuilder;
+/// use zarr_proto::DataType;
+/// use zarr_proto::ArrayBuilder;
 /// use zarr_proto::Limits;
 ///
 /// let meta = ArrayBuilder::new(vec![100, 100], DataType::Float32, vec![10, 10])

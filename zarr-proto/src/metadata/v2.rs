@@ -34,7 +34,7 @@ fn check_format(map: &Map<String, Value>, key: &str) -> Result<()> {
 
 /// The data type and declared byte order of a v2 `dtype` entry; `|O` is resolved by
 /// its object codec among `filters`.
-pub fn parse_dtype(dtype: &Value, filters: &[Value], key: &str) -> Result<(DataType, Option<Endian>)> {
+pub(crate) fn parse_dtype(dtype: &Value, filters: &[Value], key: &str) -> Result<(DataType, Option<Endian>)> {
     let s = match dtype {
         Value::String(s) => s.as_str(),
         Value::Array(_) => {
@@ -66,7 +66,7 @@ pub fn parse_dtype(dtype: &Value, filters: &[Value], key: &str) -> Result<(DataT
 /// Unknown codecs, a vlen filter on a fixed-size dtype, an object dtype without one,
 /// filters the v3 kind order cannot express (an array filter after a bytes filter).
 #[allow(clippy::too_many_arguments)]
-pub fn codec_chain(
+pub(crate) fn codec_chain(
     dtype: &DataType,
     endian: Option<Endian>,
     order_f: bool,

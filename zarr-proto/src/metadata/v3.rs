@@ -106,7 +106,7 @@ fn check_format(map: &Map<String, Value>, node_type: Option<&str>, key: &str) ->
 /// # Errors
 /// Unknown grids, zero or negative lengths, a rank other than `shape`'s, lengths that do
 /// not cover the array.
-pub fn parse_chunk_grid(v: &Value, shape: &[u64], key: &str, limits: &Limits) -> Result<ChunkGrid> {
+pub(crate) fn parse_chunk_grid(v: &Value, shape: &[u64], key: &str, limits: &Limits) -> Result<ChunkGrid> {
     let ext = extension(v, "chunk_grid", key)?;
     let config = |field: &str| -> Result<&Value> {
         ext.configuration
@@ -203,7 +203,7 @@ fn rectilinear_dim(
 }
 
 /// The v3 JSON form of a chunk grid (rectilinear lengths run-length encoded).
-pub fn chunk_grid_to_json(grid: &ChunkGrid) -> Value {
+pub(crate) fn chunk_grid_to_json(grid: &ChunkGrid) -> Value {
     match grid {
         ChunkGrid::Regular { chunk_shape } => json!({"name": "regular", "configuration": {"chunk_shape": chunk_shape}}),
         ChunkGrid::Rectilinear { dims } => {
@@ -232,7 +232,7 @@ pub fn chunk_grid_to_json(grid: &ChunkGrid) -> Value {
 }
 
 /// Parses a v3 `chunk_key_encoding` (`default` or `v2`, with an optional separator).
-pub fn parse_chunk_key_encoding(v: &Value, key: &str) -> Result<ChunkKeyEncoding> {
+pub(crate) fn parse_chunk_key_encoding(v: &Value, key: &str) -> Result<ChunkKeyEncoding> {
     let ext = extension(v, "chunk_key_encoding", key)?;
     let separator = |default: char| -> Result<char> {
         match ext.configuration.and_then(|c| c.get("separator")) {
@@ -250,7 +250,7 @@ pub fn parse_chunk_key_encoding(v: &Value, key: &str) -> Result<ChunkKeyEncoding
 }
 
 /// The v3 JSON form of a chunk key encoding.
-pub fn chunk_key_encoding_to_json(encoding: &ChunkKeyEncoding) -> Value {
+pub(crate) fn chunk_key_encoding_to_json(encoding: &ChunkKeyEncoding) -> Value {
     let (name, sep) = match encoding {
         ChunkKeyEncoding::Default { separator } => ("default", separator),
         ChunkKeyEncoding::V2 { separator } => ("v2", separator),
@@ -260,7 +260,7 @@ pub fn chunk_key_encoding_to_json(encoding: &ChunkKeyEncoding) -> Value {
 
 /// Builds the codec chain of a v3 `codecs` list; unknown codecs marked
 /// `"must_understand": false` are left out.
-pub fn parse_codecs(v: &Value, registry: &CodecRegistry, key: &str) -> Result<CodecChain> {
+pub(crate) fn parse_codecs(v: &Value, registry: &CodecRegistry, key: &str) -> Result<CodecChain> {
     let entries = v.as_array().ok_or_else(|| Error::metadata(key, "`codecs` must be a list"))?;
     if entries.is_empty() {
         return Err(Error::metadata(key, "`codecs` is empty (an array->bytes codec is required)"));

@@ -18,9 +18,9 @@ use crate::limits::{self, Limits};
 use crate::metadata::{ArrayMetadata, ChunkGrid};
 
 /// Inner chunks of one shard whose byte ranges are at most this far apart are fetched in one request.
-pub const COALESCE_GAP: u64 = 64 << 10;
+pub(super) const COALESCE_GAP: u64 = 64 << 10;
 /// A coalesced shard range request never grows beyond this many bytes.
-pub const COALESCE_MAX: u64 = 16 << 20;
+pub(super) const COALESCE_MAX: u64 = 16 << 20;
 
 /// One shard the selection touches.
 #[derive(Debug)]

@@ -49,7 +49,7 @@ impl Selection {
     ///
     /// # Examples
     /// ```
-    /// use zarr_proto::selection::{parse::SelectionKind, DimSelector, Selection};
+    /// use zarr_proto::{DimSelector, Selection, SelectionKind};
     /// let sel = Selection::parse("3:17:2, -1, ...", SelectionKind::Orthogonal).unwrap();
     /// assert_eq!(
     ///     sel,
@@ -101,7 +101,7 @@ fn points(selectors: Vec<DimSelector>) -> Result<Selection> {
 ///
 /// # Errors
 /// Malformed numbers, unbalanced brackets, more than three slice parts, zero steps.
-pub fn parse_selectors(expr: &str) -> Result<Vec<DimSelector>> {
+pub(crate) fn parse_selectors(expr: &str) -> Result<Vec<DimSelector>> {
     let mut parts = Vec::new();
     let mut depth = 0usize;
     let mut current = String::new();

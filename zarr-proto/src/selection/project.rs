@@ -15,7 +15,7 @@ use crate::selection::DimIndexer;
 /// The elements one chunk contributes along one dimension.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum DimItems {
+pub(crate) enum DimItems {
     /// `count` elements at chunk offsets `chunk_start + k * step`, going to output positions `out_start + k`.
     Strided {
         /// Offset of the first element inside the chunk.
@@ -33,7 +33,7 @@ pub enum DimItems {
 
 impl DimItems {
     /// The `(chunk offset, output position)` pairs, expanded.
-    pub fn pairs(&self) -> Vec<(u64, u64)> {
+    pub(crate) fn pairs(&self) -> Vec<(u64, u64)> {
         match self {
             DimItems::Strided { chunk_start, step, out_start, count } => {
                 (0..*count).map(|k| ((*chunk_start as i64 + step * k as i64) as u64, out_start + k)).collect()
@@ -43,14 +43,14 @@ impl DimItems {
     }
 
     /// Whether every element of a chunk of length `extent` is taken, in order.
-    pub fn covers(&self, extent: u64) -> bool {
+    pub(crate) fn covers(&self, extent: u64) -> bool {
         matches!(self, DimItems::Strided { chunk_start: 0, step: 1, count, .. } if *count == extent)
     }
 }
 
 /// The part of one dimension's selection that falls into one chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DimChunkPart {
+pub(crate) struct DimChunkPart {
     /// The chunk's index along the dimension.
     pub chunk: u64,
     /// Which elements, going where.
@@ -59,7 +59,7 @@ pub struct DimChunkPart {
 
 /// An upper bound on the number of chunks `indexer` touches, computed without
 /// projecting (which allocates one part per chunk).
-pub fn chunks_touched_bound(indexer: &DimIndexer, chunks: &DimChunks) -> u64 {
+pub(crate) fn chunks_touched_bound(indexer: &DimIndexer, chunks: &DimChunks) -> u64 {
     match indexer {
         DimIndexer::Index(_) => 1,
         DimIndexer::List(list) => list.len() as u64,
@@ -74,7 +74,7 @@ pub fn chunks_touched_bound(indexer: &DimIndexer, chunks: &DimChunks) -> u64 {
 
 /// Projects one dimension's indexer onto its chunk boundaries, chunks in ascending order
 /// (descending for reversed slices, so output order is kept).
-pub fn project_dim(indexer: &DimIndexer, chunks: &DimChunks) -> Vec<DimChunkPart> {
+pub(crate) fn project_dim(indexer: &DimIndexer, chunks: &DimChunks) -> Vec<DimChunkPart> {
     match indexer {
         DimIndexer::Index(i) => {
             let (chunk, off) = chunks.locate(*i);
@@ -131,7 +131,7 @@ fn project_range(start: u64, step: i64, len: u64, chunks: &DimChunks) -> Vec<Dim
 }
 
 /// C-order strides, in elements, of an array of `shape`.
-pub fn c_strides(shape: &[u64]) -> Vec<u64> {
+pub(crate) fn c_strides(shape: &[u64]) -> Vec<u64> {
     let mut strides = alloc::vec![1u64; shape.len()];
     for d in (0..shape.len().saturating_sub(1)).rev() {
         strides[d] = strides[d + 1] * shape[d + 1];
@@ -145,7 +145,7 @@ pub fn c_strides(shape: &[u64]) -> Vec<u64> {
 /// `out_strides[d]` the output stride of dimension `d` in elements (0 for a dimension an
 /// integer index removed). Callers guarantee that offsets are in bounds: they come from
 /// projecting a resolved selection onto the same grid.
-pub fn scatter(
+pub(crate) fn scatter(
     src: &ArrayBytes,
     src_shape: &[u64],
     items: &[&DimItems],
@@ -259,7 +259,7 @@ impl Runs<'_> {
 }
 
 /// Copies single elements by `(source offset, output offset)` pairs, in elements.
-pub fn scatter_points(src: &ArrayBytes, pairs: &[(u64, u64)], mut out: Output<'_>, item_size: usize) {
+pub(crate) fn scatter_points(src: &ArrayBytes, pairs: &[(u64, u64)], mut out: Output<'_>, item_size: usize) {
     for &(s, o) in pairs {
         copy_run(src, s as usize, out.reborrow(), o as usize, 1, item_size);
     }
@@ -267,7 +267,7 @@ pub fn scatter_points(src: &ArrayBytes, pairs: &[(u64, u64)], mut out: Output<'_
 
 /// Where scattered elements go: the op's own output or a caller's buffer.
 #[derive(Debug)]
-pub enum Output<'a> {
+pub(crate) enum Output<'a> {
     /// Fixed-size elements, C order.
     Fixed(&'a mut [u8]),
     /// Variable-length elements.
