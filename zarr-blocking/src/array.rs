@@ -19,10 +19,10 @@ use zarr_proto::ReadOptions;
 /// A Zarr v2 or v3 array: its metadata and the store it lives in.
 #[derive(Clone)]
 pub struct Array {
-    store: Arc<dyn Store>,
-    path: String,
-    meta: ArrayMetadata,
-    options: Arc<OpenOptions>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) path: String,
+    pub(crate) meta: ArrayMetadata,
+    pub(crate) options: Arc<OpenOptions>,
 }
 
 impl std::fmt::Debug for Array {

@@ -24,10 +24,10 @@ pub enum Node {
 /// A Zarr v2 or v3 group.
 #[derive(Clone)]
 pub struct Group {
-    store: Arc<dyn Store>,
-    path: String,
-    meta: GroupMetadata,
-    options: Arc<OpenOptions>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) path: String,
+    pub(crate) meta: GroupMetadata,
+    pub(crate) options: Arc<OpenOptions>,
 }
 
 impl std::fmt::Debug for Group {
@@ -93,6 +93,15 @@ impl Node {
 }
 
 impl Group {
+    pub(crate) fn from_metadata(
+        store: Arc<dyn Store>,
+        path: &str,
+        meta: GroupMetadata,
+        options: Arc<OpenOptions>,
+    ) -> Group {
+        Group { store, path: path.trim_matches('/').into(), meta, options }
+    }
+
     /// Opens the group at a local path, a `file://` URL or an `http(s)://` URL.
     ///
     /// # Errors

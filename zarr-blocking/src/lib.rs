@@ -26,6 +26,7 @@
 #![warn(missing_docs)]
 
 mod array;
+mod create;
 mod driver;
 mod error;
 mod group;
@@ -37,6 +38,7 @@ pub use zarr_proto::NdArray;
 pub use zarr_proto::OpenOptions;
 pub use zarr_proto::Selection;
 pub use zarr_proto::{s, DataType, DimSelector, Limits, SelectionKind};
+pub use zarr_proto::{ArrayBuilder, ArrayMetadata, GroupMetadata, ZarrFormat};
 pub use zarr_proto::{Progress, ReadOptions};
 pub use zarr_store as store;
 pub use zarr_store::store_for;

@@ -48,6 +48,7 @@ pub use flow::{Flow, FlowControl, StoreKind, LOCAL_REQUESTS, MEMORY_REQUESTS, RE
 pub use limits::Limits;
 pub use metadata::chunk_grid::DimChunks;
 pub use metadata::consolidated::ConsolidatedMetadata;
+pub use metadata::update::{ChunksOutside, Document};
 pub use metadata::{
     ArrayBuilder, ArrayMetadata, ChunkGrid, ChunkKeyEncoding, GroupMetadata, NodeMetadata, ZarrFormat, ZARRAY,
     ZARR_JSON, ZATTRS, ZGROUP, ZMETADATA,

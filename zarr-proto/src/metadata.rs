@@ -23,6 +23,7 @@ pub(crate) mod chunk_grid;
 pub(crate) mod chunk_key;
 pub(crate) mod consolidated;
 mod json;
+pub(crate) mod update;
 pub(crate) mod v2;
 pub(crate) mod v3;
 

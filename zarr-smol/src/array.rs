@@ -30,19 +30,41 @@ pub enum Node {
 /// A Zarr v2 or v3 array: its metadata and the store it lives in.
 #[derive(Debug, Clone)]
 pub struct Array {
-    store: Arc<dyn Store>,
-    path: String,
-    meta: ArrayMetadata,
-    options: Arc<OpenOptions>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) path: String,
+    pub(crate) meta: ArrayMetadata,
+    pub(crate) options: Arc<OpenOptions>,
 }
 
 /// A Zarr v2 or v3 group.
 #[derive(Debug, Clone)]
 pub struct Group {
-    store: Arc<dyn Store>,
-    path: String,
-    meta: GroupMetadata,
-    options: Arc<OpenOptions>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) path: String,
+    pub(crate) meta: GroupMetadata,
+    pub(crate) options: Arc<OpenOptions>,
+}
+
+impl Array {
+    pub(crate) fn from_metadata(
+        store: Arc<dyn Store>,
+        path: &str,
+        meta: ArrayMetadata,
+        options: Arc<OpenOptions>,
+    ) -> Array {
+        Array { store, path: path.trim_matches('/').into(), meta, options }
+    }
+}
+
+impl Group {
+    pub(crate) fn from_metadata(
+        store: Arc<dyn Store>,
+        path: &str,
+        meta: GroupMetadata,
+        options: Arc<OpenOptions>,
+    ) -> Group {
+        Group { store, path: path.trim_matches('/').into(), meta, options }
+    }
 }
 
 impl Node {

@@ -19,6 +19,12 @@ pub enum Error {
         /// Where it was looked for.
         path: String,
     },
+    /// A node is already where one was to be created.
+    #[error("a zarr array or group already exists at `{path}`")]
+    AlreadyExists {
+        /// The store's location and the node's path in it.
+        path: String,
+    },
     /// The node exists but is not what was asked for.
     #[error("`{path}` is a {found}, not a {expected}")]
     WrongNodeType {

@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 mod array;
+mod create;
 mod error;
 pub mod read;
 
@@ -34,6 +35,7 @@ pub use zarr_proto::NdArray;
 pub use zarr_proto::OpenOptions;
 pub use zarr_proto::Selection;
 pub use zarr_proto::{s, DataType, DimSelector, Limits, SelectionKind};
+pub use zarr_proto::{ArrayBuilder, ArrayMetadata, GroupMetadata, ZarrFormat};
 pub use zarr_proto::{Progress, ReadOptions};
 pub use zarr_store as store;
 pub use zarr_store::store_for;

@@ -29,8 +29,9 @@ use futures_lite::future::block_on;
 use zarr_proto::http::{BodyError, ByteRange};
 use zarr_proto::StoreKind;
 
-pub(crate) mod fs;
 #[cfg(feature = "http")]
+pub mod bulk;
+pub(crate) mod fs;
 mod http;
 mod memory;
 #[cfg(feature = "http")]

@@ -9,7 +9,7 @@ use crate::codec::CodecRegistry;
 use crate::dtype::{DataType, Endian, FillValue};
 use crate::error::Result;
 use crate::limits::Limits;
-use crate::metadata::{v2, v3, ArrayMetadata, ChunkGrid, ChunkKeyEncoding};
+use crate::metadata::{v2, v3, ArrayMetadata, ChunkGrid, ChunkKeyEncoding, ZarrFormat};
 
 /// The fields of a new array; [`build_v3`](ArrayBuilder::build_v3) and
 /// [`build_v2`](ArrayBuilder::build_v2) turn them into a document and parse it back,
@@ -79,6 +79,18 @@ impl ArrayBuilder {
         match &self.fill_value {
             Some(f) => f.to_json(&self.data_type),
             None => FillValue::default_for(&self.data_type).to_json(&self.data_type),
+        }
+    }
+
+    /// The metadata in `format`, with the default codec registry and limits.
+    ///
+    /// # Errors
+    /// As [`build_v3`](Self::build_v3) and [`build_v2`](Self::build_v2).
+    pub fn build(&self, format: ZarrFormat) -> Result<ArrayMetadata> {
+        let (registry, limits) = (CodecRegistry::default(), Limits::default());
+        match format {
+            ZarrFormat::V3 => self.build_v3(&registry, &limits),
+            ZarrFormat::V2 => self.build_v2(&registry, &limits),
         }
     }
 

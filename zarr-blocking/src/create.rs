@@ -1,0 +1,144 @@
+//! Creating arrays and groups, resizing arrays and replacing attributes.
+//!
+//! The core decides what changes ([`ArrayMetadata::resized`], [`ArrayMetadata::documents`],
+//! [`ArrayMetadata::chunks_outside`]); this module puts and deletes it.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use zarr_proto::{key, ArrayMetadata, Document, FlowControl, GroupMetadata, OpenOptions};
+use zarr_store::Store;
+
+use crate::group::read_node;
+use crate::{Array, Error, Group};
+
+/// Fails with [`Error::AlreadyExists`] when a node is at `path`.
+fn ensure_vacant(store: &dyn Store, path: &str, options: &OpenOptions) -> Result<(), Error> {
+    match read_node(store, path, options) {
+        Ok(_) => Err(Error::AlreadyExists { path: zarr_store::node_location(store, path) }),
+        Err(Error::Proto(zarr_proto::Error::NotFound { .. })) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+fn put_documents(store: &dyn Store, path: &str, docs: Vec<Document>) -> Result<(), Error> {
+    for (name, bytes) in docs {
+        store.set_blocking(&key::join(path, name), bytes.into())?;
+    }
+    Ok(())
+}
+
+impl Array {
+    /// Creates an array with the metadata `meta` at `path` in `store` (no chunks are
+    /// written: every element is the fill value until written).
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`] when an array or group is at `path`; store errors.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use zarr_blocking::{Array, ArrayBuilder, DataType, MemoryStore, ZarrFormat};
+    ///
+    /// let meta = ArrayBuilder::new(vec![100, 100], DataType::Float32, vec![10, 10]).build(ZarrFormat::V3)?;
+    /// let array = Array::create(Arc::new(MemoryStore::new()), "temperature", meta)?;
+    /// assert_eq!(array.shape(), [100, 100]);
+    /// # Ok::<(), zarr_blocking::Error>(())
+    /// ```
+    pub fn create(store: Arc<dyn Store>, path: &str, meta: ArrayMetadata) -> Result<Array, Error> {
+        Array::create_with(store, path, meta, Arc::default())
+    }
+
+    /// [`create`](Self::create) with the caller's codecs and limits for what follows.
+    ///
+    /// # Errors
+    /// As for [`create`](Self::create).
+    pub fn create_with(
+        store: Arc<dyn Store>,
+        path: &str,
+        meta: ArrayMetadata,
+        options: Arc<OpenOptions>,
+    ) -> Result<Array, Error> {
+        let path = path.trim_matches('/');
+        ensure_vacant(store.as_ref(), path, &options)?;
+        put_documents(store.as_ref(), path, meta.documents())?;
+        Ok(Array::from_metadata(store, path, meta, options))
+    }
+
+    /// Replaces the array's attributes.
+    ///
+    /// # Errors
+    /// Store errors; the array's metadata in memory is unchanged then.
+    pub fn set_attributes(&mut self, attributes: Map<String, Value>) -> Result<(), Error> {
+        let meta = self.meta.with_attributes(attributes, &self.options.registry, &self.options.limits)?;
+        put_documents(self.store.as_ref(), &self.path, meta.attribute_documents())?;
+        self.meta = meta;
+        Ok(())
+    }
+
+    /// Changes the array's shape. Shrinking deletes the chunks (shards) wholly outside
+    /// the new shape first, then writes the metadata, so a crash in between never
+    /// leaves stale chunks that growing the array again would bring back.
+    /// Elements of edge chunks outside the new shape stay stored, as in zarr-python.
+    ///
+    /// # Errors
+    /// A shape of another rank, a rectilinear chunk grid, store errors.
+    pub fn resize(&mut self, shape: &[u64]) -> Result<(), Error> {
+        let meta = self.meta.resized(shape, &self.options.registry, &self.options.limits)?;
+        let (old, path) = (&self.meta, &self.path);
+        let keys = old.chunks_outside(shape).map(|chunk| key::join(path, &old.chunk_key(&chunk)));
+        let in_flight = FlowControl::for_store(self.store.kind()).max_requests;
+        zarr_store::bulk::delete_all_blocking(self.store.as_ref(), keys, in_flight)?;
+        put_documents(self.store.as_ref(), &self.path, meta.documents())?;
+        self.meta = meta;
+        Ok(())
+    }
+}
+
+impl Group {
+    /// Creates a group with the metadata `meta` at `path` in `store`.
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`] when an array or group is at `path`; store errors.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use zarr_blocking::{Group, GroupMetadata, MemoryStore, ZarrFormat};
+    ///
+    /// let store = Arc::new(MemoryStore::new());
+    /// let group = Group::create(store, "", GroupMetadata::new(ZarrFormat::V3, Default::default()))?;
+    /// assert!(group.attributes().is_empty());
+    /// # Ok::<(), zarr_blocking::Error>(())
+    /// ```
+    pub fn create(store: Arc<dyn Store>, path: &str, meta: GroupMetadata) -> Result<Group, Error> {
+        Group::create_with(store, path, meta, Arc::default())
+    }
+
+    /// [`create`](Self::create) with the caller's codecs and limits for what follows.
+    ///
+    /// # Errors
+    /// As for [`create`](Self::create).
+    pub fn create_with(
+        store: Arc<dyn Store>,
+        path: &str,
+        meta: GroupMetadata,
+        options: Arc<OpenOptions>,
+    ) -> Result<Group, Error> {
+        let path = path.trim_matches('/');
+        ensure_vacant(store.as_ref(), path, &options)?;
+        put_documents(store.as_ref(), path, meta.documents())?;
+        Ok(Group::from_metadata(store, path, meta, options))
+    }
+
+    /// Replaces the group's attributes.
+    ///
+    /// # Errors
+    /// Store errors; the group's metadata in memory is unchanged then.
+    pub fn set_attributes(&mut self, attributes: Map<String, Value>) -> Result<(), Error> {
+        let meta = self.meta.with_attributes(attributes);
+        put_documents(self.store.as_ref(), &self.path, meta.attribute_documents())?;
+        self.meta = meta;
+        Ok(())
+    }
+}
