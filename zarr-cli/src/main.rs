@@ -15,6 +15,7 @@ use zarr_proto::{ArrayMetadata, ChunkGrid, ZarrFormat};
 
 mod bench;
 mod bench_seed;
+mod create;
 /// mimalloc keeps freed memory for reuse; with glibc's allocator, every decoded chunk's
 /// buffer came back from the kernel as fresh zeroed pages (a third of a read's CPU was
 /// page faults and page clearing in `zarr bench read`).
@@ -114,6 +115,8 @@ enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Create an empty array: every element is the fill value until written.
+    Create(create::CreateArgs),
     /// Serve a directory over HTTP/1.1 and h2c (one port), with Range support.
     Serve {
         /// The directory to serve.
@@ -161,6 +164,7 @@ fn main() -> ExitCode {
         Command::Get { url, select, kind, output, concurrency, remote } => {
             get(&url, select.as_deref(), kind, output.as_deref(), concurrency, &remote)
         }
+        Command::Create(args) => create::run(args),
         Command::Serve { dir, addr, latency_ms, fail_rate } => serve(dir, addr, latency_ms, fail_rate),
         Command::Demo { latency_ms, sample } => demo::run(std::time::Duration::from_millis(latency_ms), sample),
         Command::Bench(args) => bench::run(args),

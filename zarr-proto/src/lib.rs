@@ -46,6 +46,7 @@ pub use dtype::{DataType, Endian, FillValue, TimeUnit};
 pub use error::{Error, Result};
 pub use flow::{Flow, FlowControl, StoreKind, LOCAL_REQUESTS, MEMORY_REQUESTS, REMOTE_REQUESTS};
 pub use limits::Limits;
+pub use metadata::builder::Compression;
 pub use metadata::chunk_grid::DimChunks;
 pub use metadata::consolidated::ConsolidatedMetadata;
 pub use metadata::update::{ChunksOutside, Document};

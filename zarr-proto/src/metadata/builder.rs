@@ -7,9 +7,60 @@ use serde_json::{json, Map, Value};
 
 use crate::codec::CodecRegistry;
 use crate::dtype::{DataType, Endian, FillValue};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::limits::Limits;
-use crate::metadata::{v2, v3, ArrayMetadata, ChunkGrid, ChunkKeyEncoding, ZarrFormat};
+use crate::metadata::{v2, v3, ArrayMetadata, ChunkGrid, ChunkKeyEncoding, ZarrFormat, ZARRAY, ZARR_JSON};
+
+/// A compressor for a new array, in zarr-python's default configuration for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Compression {
+    /// No compression.
+    None,
+    /// zstd at `level` (zarr-python's default compressor, level 0 meaning zstd's default 3).
+    Zstd {
+        /// Compression level.
+        level: i32,
+    },
+    /// blosc with lz4 at level 5 and byte shuffle (bit shuffle for 1-byte types), as numcodecs' default.
+    BloscLz4,
+    /// gzip at `level`.
+    Gzip {
+        /// Compression level, 0 to 9.
+        level: u32,
+    },
+}
+
+impl Compression {
+    /// The v3 `codecs` entry, for elements of `item_size` bytes.
+    fn v3(self, item_size: usize) -> Option<Value> {
+        match self {
+            Compression::None => None,
+            Compression::Zstd { level } => {
+                Some(json!({"name": "zstd", "configuration": {"level": level, "checksum": false}}))
+            }
+            Compression::BloscLz4 => Some(json!({"name": "blosc", "configuration": {
+                "cname": "lz4", "clevel": 5,
+                "shuffle": if item_size == 1 { "bitshuffle" } else { "shuffle" },
+                "typesize": item_size, "blocksize": 0,
+            }})),
+            Compression::Gzip { level } => Some(json!({"name": "gzip", "configuration": {"level": level}})),
+        }
+    }
+
+    /// The v2 `compressor` object.
+    fn v2(self, item_size: usize) -> Option<Value> {
+        match self {
+            Compression::None => None,
+            Compression::Zstd { level } => Some(json!({"id": "zstd", "level": level, "checksum": false})),
+            Compression::BloscLz4 => Some(json!({
+                "id": "blosc", "cname": "lz4", "clevel": 5,
+                "shuffle": if item_size == 1 { 2 } else { 1 }, "blocksize": 0,
+            })),
+            Compression::Gzip { level } => Some(json!({"id": "gzip", "level": level})),
+        }
+    }
+}
 
 /// The fields of a new array; [`build_v3`](ArrayBuilder::build_v3) and
 /// [`build_v2`](ArrayBuilder::build_v2) turn them into a document and parse it back,
@@ -54,6 +105,11 @@ pub struct ArrayBuilder {
     pub v2_order_f: bool,
     /// Byte order of the v2 dtype string.
     pub v2_endian: Endian,
+    /// The compressor, used where `codecs` is empty (v3) or `v2_compressor` is `None` (v2).
+    pub compression: Compression,
+    /// v3 only: store chunks in shards of this shape (each a whole number of chunks),
+    /// with a crc32c-checked index at the end, as zarr-python does.
+    pub shard_shape: Option<Vec<u64>>,
 }
 
 impl ArrayBuilder {
@@ -72,7 +128,36 @@ impl ArrayBuilder {
             v2_compressor: None,
             v2_order_f: false,
             v2_endian: Endian::Little,
+            compression: Compression::None,
+            shard_shape: None,
         }
+    }
+
+    /// This builder with `compression`.
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// This builder storing its chunks in shards of `shard_shape` (v3 only).
+    pub fn shards(mut self, shard_shape: Vec<u64>) -> Self {
+        self.shard_shape = Some(shard_shape);
+        self
+    }
+
+    /// A chunk shape of about `target_bytes` for an array of `shape` and `item_size`
+    /// bytes per element: the whole array when it fits, else the largest dimensions
+    /// halved in turn (so chunks stay similar in every direction).
+    pub fn guess_chunks(shape: &[u64], item_size: usize, target_bytes: u64) -> Vec<u64> {
+        let mut chunks: Vec<u64> = shape.iter().map(|&n| n.max(1)).collect();
+        let size = |c: &[u64]| c.iter().fold(item_size.max(1) as u64, |acc, &n| acc.saturating_mul(n));
+        while size(&chunks) > target_bytes.max(1) {
+            let Some((d, _)) = chunks.iter().enumerate().filter(|(_, &n)| n > 1).max_by_key(|(_, &n)| n) else {
+                break;
+            };
+            chunks[d] = chunks[d].div_ceil(2);
+        }
+        chunks
     }
 
     fn fill_json(&self) -> Result<Value> {
@@ -100,17 +185,32 @@ impl ArrayBuilder {
     /// Whatever makes the resulting document invalid: a fill value of the wrong size,
     /// a grid of the wrong rank, unknown codecs.
     pub fn build_v3(&self, registry: &CodecRegistry, limits: &Limits) -> Result<ArrayMetadata> {
-        let codecs = if self.codecs.is_empty() {
-            alloc::vec![match self.data_type {
+        let mut codecs = if self.codecs.is_empty() {
+            let mut codecs = alloc::vec![match self.data_type {
                 DataType::String => json!({"name": "vlen-utf8", "configuration": {}}),
                 DataType::Bytes => json!({"name": "vlen-bytes", "configuration": {}}),
                 ref t if t.swap_unit() > 1 => json!({"name": "bytes", "configuration": {"endian": "little"}}),
                 _ => json!({"name": "bytes"}),
-            }]
+            }];
+            codecs.extend(self.compression.v3(self.data_type.size().unwrap_or(1)));
+            codecs
         } else {
             self.codecs.clone()
         };
-        let doc = v3::array_document(self, self.fill_json()?, codecs);
+        let mut builder = self.clone();
+        if let Some(shard_shape) = &self.shard_shape {
+            let ChunkGrid::Regular { chunk_shape } = &self.chunk_grid else {
+                return Err(Error::metadata(ZARR_JSON, "shards need a regular chunk grid"));
+            };
+            codecs = alloc::vec![json!({"name": "sharding_indexed", "configuration": {
+                "chunk_shape": chunk_shape,
+                "codecs": codecs,
+                "index_codecs": [{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "crc32c"}],
+                "index_location": "end",
+            }})];
+            builder.chunk_grid = ChunkGrid::Regular { chunk_shape: shard_shape.clone() };
+        }
+        let doc = v3::array_document(&builder, self.fill_json()?, codecs);
         v3::array_from_value(doc, "zarr.json", registry, limits)
     }
 
@@ -131,7 +231,52 @@ impl ArrayBuilder {
                 filters.insert(0, json!({ "id": id }));
             }
         }
-        let doc = v2::array_document(self, self.fill_json()?, &filters)?;
+        if self.shard_shape.is_some() {
+            return Err(Error::metadata(ZARRAY, "Zarr v2 has no shards"));
+        }
+        let mut builder = self.clone();
+        if builder.v2_compressor.is_none() {
+            builder.v2_compressor = self.compression.v2(self.data_type.size().unwrap_or(1));
+        }
+        let doc = v2::array_document(&builder, self.fill_json()?, &filters)?;
         v2::array_from_value(doc, Some(Value::Object(self.attributes.clone())), ".zarray", registry, limits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn shards_hold_the_chunks_with_the_compressor_inside() {
+        let meta = ArrayBuilder::new(vec![100, 100], DataType::UInt16, vec![10, 10])
+            .compression(Compression::Zstd { level: 0 })
+            .shards(vec![50, 50])
+            .build(ZarrFormat::V3)
+            .unwrap();
+        assert_eq!(meta.shard_shape(), Some(vec![50, 50]));
+        assert_eq!(meta.chunk_shape(), Some(vec![10, 10]));
+        let inner = meta.codecs.sharding().unwrap();
+        assert_eq!(inner.codecs.bytes_to_bytes.len(), 1, "zstd inside the shard");
+        assert!(ArrayBuilder::new(vec![4], DataType::UInt8, vec![2]).shards(vec![4]).build(ZarrFormat::V2).is_err());
+    }
+
+    #[test]
+    fn v2_compressors_are_numcodecs_objects() {
+        for (c, id) in [(Compression::BloscLz4, "blosc"), (Compression::Gzip { level: 5 }, "gzip")] {
+            let meta =
+                ArrayBuilder::new(vec![4], DataType::Float64, vec![2]).compression(c).build(ZarrFormat::V2).unwrap();
+            assert_eq!(meta.document["compressor"]["id"], id);
+        }
+    }
+
+    #[test]
+    fn guessed_chunks_stay_under_the_target() {
+        assert_eq!(ArrayBuilder::guess_chunks(&[10, 10], 8, 1 << 20), [10, 10]);
+        let c = ArrayBuilder::guess_chunks(&[1024, 1024, 128], 2, 1 << 20);
+        assert!(c.iter().product::<u64>() * 2 <= 1 << 20, "{c:?}");
+        assert!(c.iter().product::<u64>() * 2 > 1 << 18, "{c:?}");
+        assert_eq!(ArrayBuilder::guess_chunks(&[0, 5], 4, 16), [1, 3]);
     }
 }
