@@ -41,7 +41,7 @@ pub use dtype::{DataType, FillValue};
 pub use error::{Error, Result};
 pub use flow::{Flow, FlowControl, StoreKind, LOCAL_REQUESTS, MEMORY_REQUESTS, REMOTE_REQUESTS};
 pub use limits::Limits;
-pub use metadata::{ArrayMetadata, GroupMetadata, NodeMetadata};
+pub use metadata::{ArrayBuilder, ArrayMetadata, GroupMetadata, NodeMetadata, ZarrFormat};
 pub use ndarray::{ArrayBytes, NdArray};
 pub use open::{OpenOp, OpenOptions};
 pub use read::{DecodeJob, Decoded, ReadOp, Request, RequestId, Response};

@@ -21,6 +21,7 @@ use crate::limits::Limits;
 pub mod builder;
 pub mod chunk_grid;
 pub mod chunk_key;
+mod chunks;
 pub mod consolidated;
 mod json;
 pub mod v2;
