@@ -31,12 +31,15 @@ mod error;
 mod group;
 
 pub use array::Array;
+pub use bytemuck::Pod;
+pub use bytes::Bytes;
 pub use error::Error;
 pub use group::{Group, Node};
-pub use zarr_proto::ndarray::NdArray;
-pub use zarr_proto::selection::Selection;
+#[cfg(feature = "ndarray")]
+pub use ndarray;
 pub use zarr_proto::OpenOptions;
 pub use zarr_proto::{s, DataType, DimSelector, Limits, SelectionKind};
+pub use zarr_proto::{Element, NdArray, Selection};
 pub use zarr_proto::{Progress, ReadOptions};
 pub use zarr_store as store;
 pub use zarr_store::store_for;

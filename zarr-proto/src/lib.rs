@@ -42,7 +42,7 @@ pub use error::{Error, Result};
 pub use flow::{Flow, FlowControl, StoreKind, LOCAL_REQUESTS, MEMORY_REQUESTS, REMOTE_REQUESTS};
 pub use limits::Limits;
 pub use metadata::{ArrayBuilder, ArrayMetadata, GroupMetadata, NodeMetadata, ZarrFormat};
-pub use ndarray::{ArrayBytes, NdArray};
+pub use ndarray::{ArrayBytes, Element, NdArray};
 pub use open::{OpenOp, OpenOptions};
 pub use read::{DecodeJob, Decoded, ReadOp, Request, RequestId, Response};
 pub use read_options::{Progress, ProgressReport, ReadOptions};

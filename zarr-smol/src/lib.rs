@@ -29,11 +29,14 @@ mod error;
 pub mod read;
 
 pub use array::{Array, Group, Node};
+pub use bytemuck::Pod;
+pub use bytes::Bytes;
 pub use error::Error;
-pub use zarr_proto::ndarray::NdArray;
-pub use zarr_proto::selection::Selection;
+#[cfg(feature = "ndarray")]
+pub use ndarray;
 pub use zarr_proto::OpenOptions;
 pub use zarr_proto::{s, DataType, DimSelector, Limits, SelectionKind};
+pub use zarr_proto::{Element, NdArray, Selection};
 pub use zarr_proto::{Progress, ReadOptions};
 pub use zarr_store as store;
 pub use zarr_store::store_for;
