@@ -37,9 +37,11 @@ pub use error::Error;
 pub use group::{Group, Node};
 #[cfg(feature = "ndarray")]
 pub use ndarray;
+/// The core's error (bad metadata, chunk, selection or chunk index), which [`Error::Proto`] carries.
+pub use zarr_proto::Error as ProtoError;
 pub use zarr_proto::OpenOptions;
 pub use zarr_proto::{s, DataType, DimSelector, Limits, SelectionKind};
-pub use zarr_proto::{Element, NdArray, Selection};
+pub use zarr_proto::{ArrayMetadata, Element, NdArray, Selection, ZarrFormat};
 pub use zarr_proto::{Progress, ReadOptions};
 pub use zarr_store as store;
 pub use zarr_store::store_for;
