@@ -7,8 +7,7 @@ use bytemuck::Pod;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 use zarr_proto::key;
-use zarr_proto::metadata::ArrayMetadata;
-use zarr_proto::{DimSelector, Element, OpenOptions, ReadOp, ReadOptions};
+use zarr_proto::{ArrayMetadata, DimSelector, Element, OpenOptions, ReadOp, ReadOptions};
 
 use zarr_store::Store;
 
@@ -106,7 +105,7 @@ impl Array {
     }
 
     /// Zarr v2 or v3.
-    pub fn zarr_format(&self) -> zarr_proto::metadata::ZarrFormat {
+    pub fn zarr_format(&self) -> zarr_proto::ZarrFormat {
         self.meta.zarr_format
     }
 

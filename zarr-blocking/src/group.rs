@@ -4,9 +4,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use zarr_proto::key;
-use zarr_proto::metadata::consolidated::ConsolidatedMetadata;
-use zarr_proto::metadata::{GroupMetadata, NodeMetadata};
-use zarr_proto::read::Response;
+use zarr_proto::{ConsolidatedMetadata, GroupMetadata, NodeMetadata, Response};
 use zarr_proto::{OpenOp, OpenOptions};
 use zarr_store::Store;
 

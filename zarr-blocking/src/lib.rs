@@ -1,7 +1,7 @@
 //! Synchronous Zarr reads with many chunk requests in flight, and no async runtime.
 //!
 //! Reading an array of many small chunks one request at a time is dominated by
-//! latency. [`Array::read`] drives [`zarr_proto`]'s sans-IO [`ReadOp`](zarr_proto::read::ReadOp)
+//! latency. [`Array::read`] drives [`zarr_proto`]'s sans-IO [`ReadOp`](zarr_proto::ReadOp)
 //! from a pool of worker threads: IO threads keep the store's number of requests in
 //! flight (the core's [`FlowControl`](zarr_proto::FlowControl)) while decode
 //! threads use every core, so plain sync code gets the same throughput as async code.
@@ -41,7 +41,8 @@ pub use ndarray;
 pub use zarr_proto::Error as ProtoError;
 pub use zarr_proto::OpenOptions;
 pub use zarr_proto::{s, DataType, DimSelector, Limits, SelectionKind};
-pub use zarr_proto::{ArrayMetadata, Element, NdArray, Selection, ZarrFormat};
+pub use zarr_proto::{ArrayMetadata, ConsolidatedMetadata, GroupMetadata, ZarrFormat};
+pub use zarr_proto::{Element, NdArray, Selection};
 pub use zarr_proto::{Progress, ReadOptions};
 pub use zarr_store as store;
 pub use zarr_store::store_for;

@@ -41,6 +41,7 @@ pub use dtype::{DataType, FillValue};
 pub use error::{Error, Result};
 pub use flow::{Flow, FlowControl, StoreKind, LOCAL_REQUESTS, MEMORY_REQUESTS, REMOTE_REQUESTS};
 pub use limits::Limits;
+pub use metadata::consolidated::ConsolidatedMetadata;
 pub use metadata::{ArrayBuilder, ArrayMetadata, GroupMetadata, NodeMetadata, ZarrFormat};
 pub use ndarray::{ArrayBytes, Element, NdArray};
 pub use open::{OpenOp, OpenOptions};

@@ -7,8 +7,7 @@ use bytemuck::Pod;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 use zarr_proto::key;
-use zarr_proto::metadata::consolidated::ConsolidatedMetadata;
-use zarr_proto::{ArrayMetadata, GroupMetadata, NodeMetadata};
+use zarr_proto::{ArrayMetadata, ConsolidatedMetadata, GroupMetadata, NodeMetadata};
 use zarr_proto::{DimSelector, Element, NdArray, OpenOp, OpenOptions, ReadOp, ReadOptions, Selection};
 use zarr_store::Store;
 
@@ -146,7 +145,7 @@ impl Array {
     }
 
     /// Zarr v2 or v3.
-    pub fn zarr_format(&self) -> zarr_proto::metadata::ZarrFormat {
+    pub fn zarr_format(&self) -> zarr_proto::ZarrFormat {
         self.meta.zarr_format
     }
 
