@@ -81,11 +81,11 @@ fn missing_chunks_count_as_done() {
     assert_eq!(calls.lock().expect("not poisoned").last(), Some(&(10, 10)));
 }
 
-/// Reads `selection` with both drivers, recording progress; the values, and each driver's calls.
-fn read_both(
-    store: &zarr_store::MemoryStore,
-    selection: &zarr_blocking::Selection,
-) -> (Vec<u8>, Vec<(usize, usize)>, Vec<(usize, usize)>) {
+/// The values a read gave, and the progress calls of each driver.
+type Both = (Vec<u8>, Vec<(usize, usize)>, Vec<(usize, usize)>);
+
+/// Reads `selection` with both drivers, recording progress.
+fn read_both(store: &zarr_store::MemoryStore, selection: &zarr_blocking::Selection) -> Both {
     let (progress, blocking_calls) = recorder();
     let options = ReadOptions { progress: Some(progress), ..Default::default() };
     let array = zarr_blocking::Array::open_in(store.clone(), "").expect("open");
