@@ -285,8 +285,8 @@ impl Array {
     }
 
     /// Reads and decodes chunk `chunk` of the *read grid*: the inner chunk of a shard
-    /// when the array is sharded (fetching only that inner chunk's bytes and the
-    /// shard's index), the chunk otherwise. The array has the shape of
+    /// when the array is sharded (fetching only the shard's index and that inner
+    /// chunk's bytes, or the whole shard when it holds no other), the chunk otherwise. The array has the shape of
     /// [`chunk_subset`](Self::chunk_subset): an edge chunk is clipped to the array.
     /// A chunk that was never written reads as the fill value.
     ///
@@ -354,6 +354,9 @@ impl Array {
     }
 
     /// [`read_into`](Self::read_into) with explicit concurrency, limits or a progress callback.
+    ///
+    /// # Errors
+    /// As for [`read_into`](Self::read_into).
     pub fn read_into_with(&self, selection: &Selection, out: &mut [u8], options: &ReadOptions) -> Result<(), Error> {
         let limits = options.limits.unwrap_or(self.options.limits);
         let op = ReadOp::new_into(&self.meta, &self.path, selection, limits, out)?;
@@ -361,7 +364,8 @@ impl Array {
         Ok(())
     }
 
-    /// Key of a chunk (relative to the store root).
+    /// Key of a chunk of the stored grid (the shard when sharded), relative to the
+    /// store root; [`read_encoded_chunk`](Self::read_encoded_chunk) checks the index, this does not.
     pub fn chunk_key(&self, chunk: &[u64]) -> String {
         key::join(&self.path, &self.meta.chunk_key(chunk))
     }

@@ -174,6 +174,17 @@ impl Array {
         &self.path
     }
 
+    /// The store the array lives in.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Key of a chunk of the stored grid (the shard when sharded), relative to the
+    /// store root; [`read_encoded_chunk`](Self::read_encoded_chunk) checks the index, this does not.
+    pub fn chunk_key(&self, chunk: &[u64]) -> String {
+        key::join(&self.path, &self.meta.chunk_key(chunk))
+    }
+
     /// Reads `selection` with default options.
     ///
     /// # Errors
@@ -315,8 +326,8 @@ impl Array {
     }
 
     /// Reads and decodes chunk `chunk` of the *read grid*: the inner chunk of a shard
-    /// when the array is sharded (fetching only that inner chunk's bytes and the
-    /// shard's index), the chunk otherwise. The array has the shape of
+    /// when the array is sharded (fetching only the shard's index and that inner
+    /// chunk's bytes, or the whole shard when it holds no other), the chunk otherwise. The array has the shape of
     /// [`chunk_subset`](Self::chunk_subset): an edge chunk is clipped to the array.
     /// A chunk that was never written reads as the fill value.
     ///
