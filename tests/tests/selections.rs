@@ -223,7 +223,7 @@ fn selections_into_caller_buffers() {
                 } else {
                     let array = smol.as_ref().map_err(Clone::clone)?;
                     let options = zarr_smol::ReadOptions::default();
-                    futures_lite::future::block_on(array.read_into(sel, &mut buf, &options))
+                    futures_lite::future::block_on(array.read_into_with(sel, &mut buf, &options))
                         .map_err(|e| e.to_string())?;
                 }
                 Ok(zarr_proto::NdArray {

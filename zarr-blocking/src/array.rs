@@ -1,20 +1,18 @@
 //! A Zarr array opened from a store.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use bytemuck::Pod;
+use bytes::Bytes;
 use serde_json::{Map, Value};
 use zarr_proto::key;
-use zarr_proto::ArrayMetadata;
-use zarr_proto::Element;
-use zarr_proto::OpenOptions;
-use zarr_proto::ReadOp;
+use zarr_proto::{ArrayMetadata, DimSelector, Element, OpenOptions, ReadOp, ReadOptions};
 
 use zarr_store::Store;
 
 use crate::driver;
 use crate::{Error, NdArray, Selection};
-use zarr_proto::ReadOptions;
 
 /// A Zarr v2 or v3 array: its metadata and the store it lives in.
 #[derive(Clone)]
@@ -187,13 +185,161 @@ impl Array {
 
     /// The number of elements `selection` picks.
     fn selection_len(&self, selection: &Selection) -> Result<usize, Error> {
-        let shape = selection.resolve(&self.meta.shape, &self.meta.chunk_grid.dims())?.output_shape();
+        let shape = self.output_shape(selection)?;
         let n = shape.iter().try_fold(1u64, |a, &b| a.checked_mul(b));
         Ok(n.and_then(|n| usize::try_from(n).ok()).ok_or(zarr_proto::Error::LimitExceeded {
             what: "output elements",
             requested: u64::MAX,
             limit: usize::MAX as u64,
         })?)
+    }
+
+    /// The shape of the array a read of `selection` gives.
+    fn output_shape(&self, selection: &Selection) -> Result<Vec<u64>, Error> {
+        Ok(selection.resolve(&self.meta.shape, &self.meta.chunk_grid.dims())?.output_shape())
+    }
+
+    /// Reads `selection` into an [`ndarray::ArrayD`], built on the vector
+    /// [`read_elements`](Self::read_elements) decodes into: no copy.
+    ///
+    /// # Errors
+    /// As for [`read_elements`](Self::read_elements); [`Error::Shape`] when the
+    /// selection's shape does not fit this machine's `usize`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// use zarr_blocking::{s, Array, MemoryStore};
+    ///
+    /// let store = MemoryStore::new();
+    /// store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[2,3],"data_type":"int32",
+    ///     "chunk_grid":{"name":"regular","configuration":{"chunk_shape":[1,3]}},
+    ///     "chunk_key_encoding":{"name":"default"},"fill_value":0,
+    ///     "codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// store.insert("c/1/0", [4i32, 5, 6].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>());
+    /// let array = Array::open_in(store, "")?;
+    /// let a = array.read_ndarray::<i32>(&s![.., 1..])?;
+    /// assert_eq!(a, zarr_blocking::ndarray::arr2(&[[0, 0], [5, 6]]).into_dyn());
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "ndarray")]
+    pub fn read_ndarray<T: Element + Pod>(&self, selection: &Selection) -> Result<ndarray::ArrayD<T>, Error> {
+        let shape = self.output_shape(selection)?;
+        let elements = self.read_elements::<T>(selection)?;
+        to_ndarray(shape, elements)
+    }
+
+    /// The element region of chunk `chunk` of the *read grid* (the inner chunk of a
+    /// shard when the array is sharded, the chunk otherwise), one range per
+    /// dimension, clipped to the array's shape.
+    ///
+    /// # Errors
+    /// [`zarr_proto::Error::ChunkIndex`] naming the index and the grid's shape when
+    /// `chunk` lies outside the read grid.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// use zarr_blocking::{Array, MemoryStore};
+    ///
+    /// let store = MemoryStore::new();
+    /// store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[5],"data_type":"uint8",
+    ///     "chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},
+    ///     "chunk_key_encoding":{"name":"default"},"fill_value":0,"codecs":[{"name":"bytes"}]}"#);
+    /// let array = Array::open_in(store, "")?;
+    /// assert_eq!(array.chunk_subset(&[2])?, [4..5]);
+    /// assert!(array.chunk_subset(&[3]).is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn chunk_subset(&self, chunk: &[u64]) -> Result<Vec<Range<u64>>, Error> {
+        Ok(self.meta.chunk_subset(chunk)?)
+    }
+
+    /// The chunks of the *read grid* (inner chunks of shards when the array is
+    /// sharded) that `selection` touches, each once, in C order: the indices
+    /// [`read_chunk`](Self::read_chunk) takes.
+    ///
+    /// # Errors
+    /// An invalid selection; more chunks than the array's
+    /// [`Limits::max_chunks_per_read`](crate::Limits::max_chunks_per_read).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// use zarr_blocking::{s, Array, MemoryStore, Selection};
+    ///
+    /// let store = MemoryStore::new();
+    /// store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4,4],"data_type":"uint8",
+    ///     "chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2,2]}},
+    ///     "chunk_key_encoding":{"name":"default"},"fill_value":0,"codecs":[{"name":"bytes"}]}"#);
+    /// let array = Array::open_in(store, "")?;
+    /// assert_eq!(array.chunk_indices(&s![1..3, 3])?, [[0, 1], [1, 1]]);
+    /// assert_eq!(array.chunk_indices(&Selection::all())?.len(), 4);
+    /// # Ok(()) }
+    /// ```
+    pub fn chunk_indices(&self, selection: &Selection) -> Result<Vec<Vec<u64>>, Error> {
+        Ok(self.meta.chunk_indices(selection, &self.options.limits)?)
+    }
+
+    /// Reads and decodes chunk `chunk` of the *read grid*: the inner chunk of a shard
+    /// when the array is sharded (fetching only the shard's index and that inner
+    /// chunk's bytes, or the whole shard when it holds no other), the chunk otherwise. The array has the shape of
+    /// [`chunk_subset`](Self::chunk_subset): an edge chunk is clipped to the array.
+    /// A chunk that was never written reads as the fill value.
+    ///
+    /// # Errors
+    /// As for [`chunk_subset`](Self::chunk_subset) and [`read`](Self::read).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// use zarr_blocking::{Array, MemoryStore};
+    ///
+    /// let store = MemoryStore::new();
+    /// store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[3],"data_type":"uint8",
+    ///     "chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},
+    ///     "chunk_key_encoding":{"name":"default"},"fill_value":9,"codecs":[{"name":"bytes"}]}"#);
+    /// store.insert("c/1", vec![5u8, 6]);
+    /// let array = Array::open_in(store, "")?;
+    /// assert_eq!(array.read_chunk(&[1])?.to_vec::<u8>()?, [5]);
+    /// assert_eq!(array.read_chunk(&[0])?.to_vec::<u8>()?, [9, 9]);
+    /// # Ok(()) }
+    /// ```
+    pub fn read_chunk(&self, chunk: &[u64]) -> Result<NdArray, Error> {
+        self.read(&chunk_selection(self.meta.chunk_subset(chunk)?))
+    }
+
+    /// The stored bytes of chunk `chunk` of the *stored grid* (the whole shard when the
+    /// array is sharded, the chunk otherwise), still encoded: for tools that copy
+    /// chunks without decoding them. `None` when the chunk was never written.
+    ///
+    /// # Errors
+    /// [`zarr_proto::Error::ChunkIndex`] naming the index and the grid's shape when
+    /// `chunk` lies outside the stored grid; store failures.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// use zarr_blocking::{Array, MemoryStore};
+    ///
+    /// let store = MemoryStore::new();
+    /// store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[3],"data_type":"uint8",
+    ///     "chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},
+    ///     "chunk_key_encoding":{"name":"default"},"fill_value":9,"codecs":[{"name":"bytes"}]}"#);
+    /// store.insert("c/1", vec![5u8, 6]);
+    /// let array = Array::open_in(store, "")?;
+    /// assert_eq!(array.read_encoded_chunk(&[1])?.as_deref(), Some(&[5u8, 6][..]));
+    /// assert_eq!(array.read_encoded_chunk(&[0])?, None);
+    /// # Ok(()) }
+    /// ```
+    pub fn read_encoded_chunk(&self, chunk: &[u64]) -> Result<Option<Bytes>, Error> {
+        let key = self.meta.stored_chunk_key(&self.path, chunk)?;
+        Ok(self.store.get_blocking(&key, None)?)
     }
 
     /// Reads `selection` into `out`, which must hold exactly the selection's bytes
@@ -208,6 +354,9 @@ impl Array {
     }
 
     /// [`read_into`](Self::read_into) with explicit concurrency, limits or a progress callback.
+    ///
+    /// # Errors
+    /// As for [`read_into`](Self::read_into).
     pub fn read_into_with(&self, selection: &Selection, out: &mut [u8], options: &ReadOptions) -> Result<(), Error> {
         let limits = options.limits.unwrap_or(self.options.limits);
         let op = ReadOp::new_into(&self.meta, &self.path, selection, limits, out)?;
@@ -215,10 +364,29 @@ impl Array {
         Ok(())
     }
 
-    /// Key of a chunk (relative to the store root).
+    /// Key of a chunk of the stored grid (the shard when sharded), relative to the
+    /// store root; [`read_encoded_chunk`](Self::read_encoded_chunk) checks the index, this does not.
     pub fn chunk_key(&self, chunk: &[u64]) -> String {
         key::join(&self.path, &self.meta.chunk_key(chunk))
     }
+}
+
+/// An `ndarray` over `elements`, which a read of `shape` gave: no copy.
+#[cfg(feature = "ndarray")]
+fn to_ndarray<T>(shape: Vec<u64>, elements: Vec<T>) -> Result<ndarray::ArrayD<T>, Error> {
+    let fail = |shape: Vec<u64>, elements: usize, reason: String| Error::Shape { shape, elements, reason };
+    let dims: Result<Vec<usize>, _> = shape.iter().map(|&n| usize::try_from(n)).collect();
+    let dims = match dims {
+        Ok(dims) => dims,
+        Err(_) => return Err(fail(shape, elements.len(), "an extent does not fit usize".into())),
+    };
+    let n = elements.len();
+    ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&dims), elements).map_err(|e| fail(shape, n, e.to_string()))
+}
+
+/// The selection of exactly `subset`.
+fn chunk_selection(subset: Vec<Range<u64>>) -> Selection {
+    Selection::Orthogonal(subset.into_iter().map(DimSelector::from).collect())
 }
 
 /// Refuses a Rust element type that is not the array's data type.

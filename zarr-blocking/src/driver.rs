@@ -10,8 +10,7 @@ use std::thread;
 
 use bytes::Bytes;
 use crossbeam_channel::{unbounded, Receiver, Sender};
-use zarr_proto::NdArray;
-use zarr_proto::{DecodeJob, Decoded, ReadOp, Request, Response};
+use zarr_proto::{DecodeJob, Decoded, NdArray, ReadOp, Request, Response};
 use zarr_proto::{Flow, FlowControl, ProgressReport, ReadOptions};
 use zarr_store::{Store, StoreResult};
 
@@ -230,9 +229,8 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use zarr_proto::ByteRange;
-    use zarr_proto::Selection;
     use zarr_proto::StoreKind;
+    use zarr_proto::{ByteRange, Selection};
     use zarr_store::{BoxFuture, ListDir, MemoryStore};
 
     use super::*;

@@ -4,9 +4,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use zarr_proto::key;
-use zarr_proto::ConsolidatedMetadata;
-use zarr_proto::Response;
-use zarr_proto::{GroupMetadata, NodeMetadata};
+use zarr_proto::{ConsolidatedMetadata, GroupMetadata, NodeMetadata, Response};
 use zarr_proto::{OpenOp, OpenOptions};
 use zarr_store::Store;
 

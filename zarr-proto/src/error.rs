@@ -5,6 +5,7 @@
 
 use alloc::boxed::Box;
 use alloc::string::String;
+use alloc::vec::Vec;
 
 /// Shorthand for results whose error is [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;
@@ -58,6 +59,16 @@ pub enum Error {
     /// A selection that is malformed or out of bounds for the array.
     #[error("invalid selection: {0}")]
     Selection(String),
+    /// A chunk index outside an array's chunk grid, or of the wrong number of dimensions.
+    #[error("chunk index {index:?} is outside the {grid} grid of shape {grid_shape:?}")]
+    ChunkIndex {
+        /// The index asked for.
+        index: Vec<u64>,
+        /// Which grid: `chunk`, `inner chunk` (of shards) or `shard`.
+        grid: &'static str,
+        /// Number of chunks of that grid along each dimension.
+        grid_shape: Vec<u64>,
+    },
     /// A caller's output buffer whose size is not the selection's.
     #[error("output buffer of {got} bytes for a selection of {expected} bytes")]
     BufferSize {

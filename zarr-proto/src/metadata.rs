@@ -21,6 +21,7 @@ use crate::limits::Limits;
 pub(crate) mod builder;
 pub(crate) mod chunk_grid;
 pub(crate) mod chunk_key;
+mod chunks;
 pub(crate) mod consolidated;
 mod json;
 pub(crate) mod update;

@@ -1,22 +1,18 @@
 //! Async arrays and groups.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use bytemuck::Pod;
+use bytes::Bytes;
 use serde_json::{Map, Value};
 use zarr_proto::key;
-use zarr_proto::ConsolidatedMetadata;
-use zarr_proto::Element;
-use zarr_proto::NdArray;
-use zarr_proto::ReadOp;
-use zarr_proto::Selection;
-use zarr_proto::{ArrayMetadata, GroupMetadata, NodeMetadata};
-use zarr_proto::{OpenOp, OpenOptions};
+use zarr_proto::{ArrayMetadata, ConsolidatedMetadata, GroupMetadata, NodeMetadata};
+use zarr_proto::{DimSelector, Element, NdArray, OpenOp, OpenOptions, ReadOp, ReadOptions, Selection};
 use zarr_store::Store;
 
 use crate::read;
 use crate::Error;
-use zarr_proto::ReadOptions;
 
 /// An array or a group.
 #[derive(Debug, Clone)]
@@ -200,6 +196,17 @@ impl Array {
         &self.path
     }
 
+    /// The store the array lives in.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Key of a chunk of the stored grid (the shard when sharded), relative to the
+    /// store root; [`read_encoded_chunk`](Self::read_encoded_chunk) checks the index, this does not.
+    pub fn chunk_key(&self, chunk: &[u64]) -> String {
+        key::join(&self.path, &self.meta.chunk_key(chunk))
+    }
+
     /// Reads `selection` with default options.
     ///
     /// # Errors
@@ -222,7 +229,7 @@ impl Array {
     /// # Errors
     /// As for [`read`](Self::read); `T` not the array's data type.
     pub async fn read_elements<T: Element + Pod>(&self, selection: &Selection) -> Result<Vec<T>, Error> {
-        let shape = selection.resolve(&self.meta.shape, &self.meta.chunk_grid.dims())?.output_shape();
+        let shape = self.output_shape(selection)?;
         let n = shape.iter().try_fold(1u64, |a, &b| a.checked_mul(b)).and_then(|n| usize::try_from(n).ok());
         let n = n.ok_or(zarr_proto::Error::LimitExceeded {
             what: "output elements",
@@ -230,7 +237,7 @@ impl Array {
             limit: usize::MAX as u64,
         })?;
         let mut out = vec![T::zeroed(); n];
-        self.read_into_elements(selection, &mut out, &ReadOptions::default()).await?;
+        self.read_into_elements(selection, &mut out).await?;
         Ok(out)
     }
 
@@ -242,10 +249,162 @@ impl Array {
         &self,
         selection: &Selection,
         out: &mut [T],
-        options: &ReadOptions,
     ) -> Result<(), Error> {
         check_element::<T>(&self.meta.data_type)?;
-        self.read_into(selection, bytemuck::cast_slice_mut(out), options).await
+        self.read_into(selection, bytemuck::cast_slice_mut(out)).await
+    }
+
+    /// The shape of the array a read of `selection` gives.
+    fn output_shape(&self, selection: &Selection) -> Result<Vec<u64>, Error> {
+        Ok(selection.resolve(&self.meta.shape, &self.meta.chunk_grid.dims())?.output_shape())
+    }
+
+    /// Reads `selection` into an [`ndarray::ArrayD`], built on the vector
+    /// [`read_elements`](Self::read_elements) decodes into: no copy.
+    ///
+    /// # Errors
+    /// As for [`read_elements`](Self::read_elements); [`Error::Shape`] when the
+    /// selection's shape does not fit this machine's `usize`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// use zarr_smol::{s, Array, MemoryStore};
+    ///
+    /// let store = MemoryStore::new();
+    /// store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[2,3],"data_type":"int32",
+    ///     "chunk_grid":{"name":"regular","configuration":{"chunk_shape":[1,3]}},
+    ///     "chunk_key_encoding":{"name":"default"},"fill_value":0,
+    ///     "codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// store.insert("c/1/0", [4i32, 5, 6].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>());
+    /// let array = Array::open_in(store, "").await?;
+    /// let a = array.read_ndarray::<i32>(&s![.., 1..]).await?;
+    /// assert_eq!(a, zarr_smol::ndarray::arr2(&[[0, 0], [5, 6]]).into_dyn());
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
+    #[cfg(feature = "ndarray")]
+    pub async fn read_ndarray<T: Element + Pod>(&self, selection: &Selection) -> Result<ndarray::ArrayD<T>, Error> {
+        let shape = self.output_shape(selection)?;
+        let elements = self.read_elements::<T>(selection).await?;
+        to_ndarray(shape, elements)
+    }
+
+    /// The element region of chunk `chunk` of the *read grid* (the inner chunk of a
+    /// shard when the array is sharded, the chunk otherwise), one range per
+    /// dimension, clipped to the array's shape.
+    ///
+    /// # Errors
+    /// [`zarr_proto::Error::ChunkIndex`] naming the index and the grid's shape when
+    /// `chunk` lies outside the read grid.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// use zarr_smol::{Array, MemoryStore};
+    ///
+    /// let store = MemoryStore::new();
+    /// store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[5],"data_type":"uint8",
+    ///     "chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},
+    ///     "chunk_key_encoding":{"name":"default"},"fill_value":0,"codecs":[{"name":"bytes"}]}"#);
+    /// let array = Array::open_in(store, "").await?;
+    /// assert_eq!(array.chunk_subset(&[2])?, [4..5]);
+    /// assert!(array.chunk_subset(&[3]).is_err());
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn chunk_subset(&self, chunk: &[u64]) -> Result<Vec<Range<u64>>, Error> {
+        Ok(self.meta.chunk_subset(chunk)?)
+    }
+
+    /// The chunks of the *read grid* (inner chunks of shards when the array is
+    /// sharded) that `selection` touches, each once, in C order: the indices
+    /// [`read_chunk`](Self::read_chunk) takes.
+    ///
+    /// # Errors
+    /// An invalid selection; more chunks than the array's
+    /// [`Limits::max_chunks_per_read`](crate::Limits::max_chunks_per_read).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// use zarr_smol::{s, Array, MemoryStore, Selection};
+    ///
+    /// let store = MemoryStore::new();
+    /// store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4,4],"data_type":"uint8",
+    ///     "chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2,2]}},
+    ///     "chunk_key_encoding":{"name":"default"},"fill_value":0,"codecs":[{"name":"bytes"}]}"#);
+    /// let array = Array::open_in(store, "").await?;
+    /// assert_eq!(array.chunk_indices(&s![1..3, 3])?, [[0, 1], [1, 1]]);
+    /// assert_eq!(array.chunk_indices(&Selection::all())?.len(), 4);
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn chunk_indices(&self, selection: &Selection) -> Result<Vec<Vec<u64>>, Error> {
+        Ok(self.meta.chunk_indices(selection, &self.options.limits)?)
+    }
+
+    /// Reads and decodes chunk `chunk` of the *read grid*: the inner chunk of a shard
+    /// when the array is sharded (fetching only the shard's index and that inner
+    /// chunk's bytes, or the whole shard when it holds no other), the chunk otherwise. The array has the shape of
+    /// [`chunk_subset`](Self::chunk_subset): an edge chunk is clipped to the array.
+    /// A chunk that was never written reads as the fill value.
+    ///
+    /// # Errors
+    /// As for [`chunk_subset`](Self::chunk_subset) and [`read`](Self::read).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// use zarr_smol::{Array, MemoryStore};
+    ///
+    /// let store = MemoryStore::new();
+    /// store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[3],"data_type":"uint8",
+    ///     "chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},
+    ///     "chunk_key_encoding":{"name":"default"},"fill_value":9,"codecs":[{"name":"bytes"}]}"#);
+    /// store.insert("c/1", vec![5u8, 6]);
+    /// let array = Array::open_in(store, "").await?;
+    /// assert_eq!(array.read_chunk(&[1]).await?.to_vec::<u8>()?, [5]);
+    /// assert_eq!(array.read_chunk(&[0]).await?.to_vec::<u8>()?, [9, 9]);
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn read_chunk(&self, chunk: &[u64]) -> Result<NdArray, Error> {
+        self.read(&chunk_selection(self.meta.chunk_subset(chunk)?)).await
+    }
+
+    /// The stored bytes of chunk `chunk` of the *stored grid* (the whole shard when the
+    /// array is sharded, the chunk otherwise), still encoded: for tools that copy
+    /// chunks without decoding them. `None` when the chunk was never written.
+    ///
+    /// # Errors
+    /// [`zarr_proto::Error::ChunkIndex`] naming the index and the grid's shape when
+    /// `chunk` lies outside the stored grid; store failures.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// use zarr_smol::{Array, MemoryStore};
+    ///
+    /// let store = MemoryStore::new();
+    /// store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[3],"data_type":"uint8",
+    ///     "chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},
+    ///     "chunk_key_encoding":{"name":"default"},"fill_value":9,"codecs":[{"name":"bytes"}]}"#);
+    /// store.insert("c/1", vec![5u8, 6]);
+    /// let array = Array::open_in(store, "").await?;
+    /// assert_eq!(array.read_encoded_chunk(&[1]).await?.as_deref(), Some(&[5u8, 6][..]));
+    /// assert_eq!(array.read_encoded_chunk(&[0]).await?, None);
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn read_encoded_chunk(&self, chunk: &[u64]) -> Result<Option<Bytes>, Error> {
+        let key = self.meta.stored_chunk_key(&self.path, chunk)?;
+        Ok(self.store.get(&key, None).await?)
     }
 
     /// Reads `selection` into `out`, which must hold exactly the selection's bytes
@@ -255,7 +414,20 @@ impl Array {
     /// # Errors
     /// As for [`read`](Self::read); [`zarr_proto::Error::BufferSize`] when `out` does
     /// not fit the selection.
-    pub async fn read_into(&self, selection: &Selection, out: &mut [u8], options: &ReadOptions) -> Result<(), Error> {
+    pub async fn read_into(&self, selection: &Selection, out: &mut [u8]) -> Result<(), Error> {
+        self.read_into_with(selection, out, &ReadOptions::default()).await
+    }
+
+    /// [`read_into`](Self::read_into) with explicit concurrency, limits or a progress callback.
+    ///
+    /// # Errors
+    /// As for [`read_into`](Self::read_into).
+    pub async fn read_into_with(
+        &self,
+        selection: &Selection,
+        out: &mut [u8],
+        options: &ReadOptions,
+    ) -> Result<(), Error> {
         let limits = options.limits.unwrap_or(self.options.limits);
         let op = ReadOp::new_into(&self.meta, &self.path, selection, limits, out)?;
         read::run(op, self.store.clone(), options, Some(out)).await?;
@@ -345,6 +517,24 @@ impl Group {
             Node::Group(_) => Err(Error::WrongNodeType { path: relative.into(), expected: "array", found: "group" }),
         }
     }
+}
+
+/// An `ndarray` over `elements`, which a read of `shape` gave: no copy.
+#[cfg(feature = "ndarray")]
+fn to_ndarray<T>(shape: Vec<u64>, elements: Vec<T>) -> Result<ndarray::ArrayD<T>, Error> {
+    let fail = |shape: Vec<u64>, elements: usize, reason: String| Error::Shape { shape, elements, reason };
+    let dims: Result<Vec<usize>, _> = shape.iter().map(|&n| usize::try_from(n)).collect();
+    let dims = match dims {
+        Ok(dims) => dims,
+        Err(_) => return Err(fail(shape, elements.len(), "an extent does not fit usize".into())),
+    };
+    let n = elements.len();
+    ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&dims), elements).map_err(|e| fail(shape, n, e.to_string()))
+}
+
+/// The selection of exactly `subset`.
+fn chunk_selection(subset: Vec<Range<u64>>) -> Selection {
+    Selection::Orthogonal(subset.into_iter().map(DimSelector::from).collect())
 }
 
 /// Refuses a Rust element type that is not the array's data type.

@@ -25,6 +25,17 @@ pub enum Error {
         /// The store's location and the node's path in it.
         path: String,
     },
+    /// Elements that cannot form an array of the shape a read gives (a shape whose
+    /// extents do not fit this machine's `usize`).
+    #[error("{elements} elements cannot form an array of shape {shape:?}: {reason}")]
+    Shape {
+        /// The read's shape.
+        shape: Vec<u64>,
+        /// Number of elements read.
+        elements: usize,
+        /// Why they do not fit.
+        reason: String,
+    },
     /// The node exists but is not what was asked for.
     #[error("`{path}` is a {found}, not a {expected}")]
     WrongNodeType {

@@ -30,13 +30,16 @@ mod error;
 pub mod read;
 
 pub use array::{Array, Group, Node};
+pub use bytemuck::Pod;
+pub use bytes::Bytes;
 pub use error::Error;
-pub use zarr_proto::NdArray;
-pub use zarr_proto::OpenOptions;
-pub use zarr_proto::Selection;
-pub use zarr_proto::{s, DataType, DimSelector, Limits, SelectionKind};
-pub use zarr_proto::{ArrayBuilder, ArrayMetadata, GroupMetadata, ZarrFormat};
-pub use zarr_proto::{Progress, ReadOptions};
+#[cfg(feature = "ndarray")]
+pub use ndarray;
+/// The core's error (bad metadata, chunk, selection or chunk index), which [`Error::Proto`] carries.
+pub use zarr_proto::Error as ProtoError;
+pub use zarr_proto::{s, DataType, DimSelector, Element, Limits, NdArray, Selection, SelectionKind};
+pub use zarr_proto::{ArrayBuilder, ArrayMetadata, ConsolidatedMetadata, GroupMetadata, ZarrFormat};
+pub use zarr_proto::{Compression, OpenOptions, Progress, ReadOptions};
 pub use zarr_store as store;
 pub use zarr_store::store_for;
 #[cfg(feature = "http")]

@@ -6,14 +6,12 @@
 
 use std::sync::Arc;
 
-use zarr_proto::NdArray;
-use zarr_proto::{Decoded, ReadOp, Request, Response};
+use zarr_proto::{Decoded, NdArray, ReadOp, Request, Response};
 use zarr_proto::{Flow, FlowControl, ProgressReport, ReadOptions};
 
 use crate::Error;
-use zarr_proto::codec::CodecRegistry;
-use zarr_proto::NodeMetadata;
 use zarr_proto::OpenOp;
+use zarr_proto::{CodecRegistry, NodeMetadata};
 use zarr_store::{Store, StoreResult};
 
 enum Event {
