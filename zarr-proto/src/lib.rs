@@ -22,7 +22,8 @@ extern crate std;
 // `zarr_proto::ArrayMetadata`, not where it is defined. Three stay public as
 // namespaces of families that read better qualified: `codec::Blosc`-style codec
 // configurations (a catalogue, not a vocabulary), and the `key` and `http` rules
-// (free functions such as `key::join` and `http::classify_status`).
+// (free functions such as `key::join` and `http::classify_status`), and `sigv4`,
+// the request signing of S3 (`sigv4::sign`).
 mod byte_range;
 pub mod codec;
 mod dtype;
@@ -37,6 +38,7 @@ mod open;
 mod read;
 mod read_options;
 mod selection;
+pub mod sigv4;
 mod version;
 
 // What a driver or a user needs, flat: `zarr_proto::ReadOp`, not a module path to learn.
