@@ -29,9 +29,9 @@ use futures_lite::future::block_on;
 use zarr_proto::http::{BodyError, ByteRange};
 use zarr_proto::StoreKind;
 
-#[cfg(feature = "http")]
 pub mod bulk;
 pub(crate) mod fs;
+#[cfg(feature = "http")]
 mod http;
 mod memory;
 #[cfg(feature = "http")]
