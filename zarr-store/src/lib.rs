@@ -36,6 +36,7 @@ mod http;
 mod memory;
 #[cfg(feature = "http")]
 mod rt;
+mod s3_config;
 #[cfg(feature = "server")]
 pub mod server;
 
@@ -43,6 +44,7 @@ pub use self::fs::FsStore;
 #[cfg(feature = "http")]
 pub use self::http::{HttpConfig, HttpStore, HttpVersion};
 pub use self::memory::MemoryStore;
+pub use self::s3_config::{Addressing, S3Config, S3Options};
 
 /// Opens the store for a URL: `http(s)://` with `config` (feature `http`), otherwise
 /// a local path or `file://` URL.
@@ -388,6 +390,14 @@ pub enum StoreError {
         /// The error of the last attempt.
         last: Box<StoreError>,
     },
+    /// A store configuration that cannot work (a malformed URL, a missing profile).
+    #[error("cannot configure a store for {location}: {reason}")]
+    Config {
+        /// The URL or path the store was for.
+        location: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// An operation this store cannot do (e.g. listing over plain HTTP).
     #[error("{store} does not support {op} (key `{key}`)")]
     Unsupported {
@@ -413,6 +423,7 @@ impl StoreError {
             | StoreError::TooLarge { key, .. }
             | StoreError::RetriesExhausted { key, .. }
             | StoreError::Unsupported { key, .. } => key,
+            StoreError::Config { location, .. } => location,
         }
     }
 
