@@ -33,8 +33,15 @@ mod group;
 pub use array::Array;
 pub use error::Error;
 pub use group::{Group, Node};
+/// The sans-IO core, for what the driver's types name: its [`Error`](zarr_proto::Error)
+/// (inside [`Error::Proto`]), metadata types, codecs, [`Element`](zarr_proto::ndarray::Element).
+pub use zarr_proto as proto;
+pub use zarr_proto::metadata::consolidated::ConsolidatedMetadata;
+pub use zarr_proto::metadata::{ArrayMetadata, GroupMetadata, ZarrFormat};
+pub use zarr_proto::ndarray::Element;
 pub use zarr_proto::ndarray::NdArray;
 pub use zarr_proto::selection::Selection;
+pub use zarr_proto::CodecRegistry;
 pub use zarr_proto::OpenOptions;
 pub use zarr_proto::{s, DataType, DimSelector, Limits, SelectionKind};
 pub use zarr_proto::{Progress, ReadOptions};

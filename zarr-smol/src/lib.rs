@@ -1,8 +1,10 @@
 //! Async Zarr reads: the [`zarr_proto`] state machines driven by store futures.
 //!
-//! The library uses futures-lite and async-io only, so it runs under smol,
+//! The library uses futures-lite and async-io only, so it runs under smol, tokio,
 //! `futures_lite::future::block_on`, or any other executor; no runtime is
-//! started behind your back. The stores are [`zarr_store`]'s (re-exported here as
+//! started behind your back. Every future it returns is `Send`, so multi-threaded
+//! executors can move it between threads (`tokio::spawn` takes a read: see
+//! `examples/tokio.rs`; `tests/send.rs` checks each entry point at compile time). The stores are [`zarr_store`]'s (re-exported here as
 //! [`store`]); the HTTP client runs its connections on threads of its own, see
 //! [`HttpStore`].
 //!
@@ -30,8 +32,15 @@ pub mod read;
 
 pub use array::{Array, Group, Node};
 pub use error::Error;
+/// The sans-IO core, for what the driver's types name: its [`Error`](zarr_proto::Error)
+/// (inside [`Error::Proto`]), metadata types, codecs, [`Element`](zarr_proto::ndarray::Element).
+pub use zarr_proto as proto;
+pub use zarr_proto::metadata::consolidated::ConsolidatedMetadata;
+pub use zarr_proto::metadata::{ArrayMetadata, GroupMetadata, ZarrFormat};
+pub use zarr_proto::ndarray::Element;
 pub use zarr_proto::ndarray::NdArray;
 pub use zarr_proto::selection::Selection;
+pub use zarr_proto::CodecRegistry;
 pub use zarr_proto::OpenOptions;
 pub use zarr_proto::{s, DataType, DimSelector, Limits, SelectionKind};
 pub use zarr_proto::{Progress, ReadOptions};
