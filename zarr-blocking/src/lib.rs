@@ -34,7 +34,7 @@ pub use array::Array;
 pub use error::Error;
 pub use group::{Group, Node};
 /// The sans-IO core, for what the driver's types name: its [`Error`](zarr_proto::Error)
-/// (inside [`Error::Proto`]), metadata types, codecs, [`Element`](zarr_proto::ndarray::Element).
+/// (inside [`Error::Proto`]), metadata types, codecs, [`Element`].
 pub use zarr_proto as proto;
 pub use zarr_proto::metadata::consolidated::ConsolidatedMetadata;
 pub use zarr_proto::metadata::{ArrayMetadata, GroupMetadata, ZarrFormat};
