@@ -313,6 +313,23 @@ impl Array {
     }
 
     /// [`read_into`](Self::read_into) with explicit concurrency, limits or a progress callback.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// # let store = zarr_blocking::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("c/1", vec![1u8, 0, 2, 0]);
+    /// # let array = zarr_blocking::Array::open_in(store, "")?;
+    /// use zarr_blocking::{ReadOptions, Selection};
+    ///
+    /// let options = ReadOptions { decode_threads: Some(1), ..ReadOptions::default() };
+    /// let mut bytes = vec![0u8; 8]; // four uint16
+    /// array.read_into_with(&Selection::all(), &mut bytes, &options)?;
+    /// assert_eq!(&bytes[4..], [1u16.to_ne_bytes(), 2u16.to_ne_bytes()].concat());
+    /// # Ok(()) }
+    /// ```
     pub fn read_into_with(&self, selection: &Selection, out: &mut [u8], options: &ReadOptions) -> Result<(), Error> {
         let limits = options.limits.unwrap_or(self.options.limits);
         let op = ReadOp::new_into(&self.meta, &self.path, selection, limits, out)?;

@@ -109,6 +109,23 @@ impl Node {
     ///
     /// # Errors
     /// As for [`open`](Self::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// # let store = zarr_blocking::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("sub/zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("temperature/zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("temperature/c/1", vec![1u8, 0, 2, 0]);
+    /// use std::sync::Arc;
+    /// use zarr_blocking::{Node, OpenOptions};
+    ///
+    /// let node = Node::open_with(Arc::new(store), "sub", Arc::new(OpenOptions::default()))?;
+    /// assert!(matches!(node, Node::Group(_)));
+    /// # Ok(()) }
+    /// ```
     pub fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Node, Error> {
         let path = path.trim_matches('/');
         let meta = read_node(store.as_ref(), path, &options).map_err(|e| e.located(store.as_ref()))?;
@@ -166,6 +183,25 @@ impl Group {
     ///
     /// # Errors
     /// As for [`open`](Self::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// # let store = zarr_blocking::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("sub/zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("temperature/zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("temperature/c/1", vec![1u8, 0, 2, 0]);
+    /// use std::sync::Arc;
+    /// use zarr_blocking::{Group, OpenOptions, Store};
+    ///
+    /// // One store shared by the nodes opened from it; arrays below inherit the options.
+    /// let store: Arc<dyn Store> = Arc::new(store);
+    /// let group = Group::open_with(store.clone(), "", Arc::new(OpenOptions::default()))?;
+    /// assert_eq!(group.array("temperature")?.shape(), [4]);
+    /// # Ok(()) }
+    /// ```
     pub fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Group, Error> {
         match Node::open_with(store, path, options)? {
             Node::Group(g) => Ok(g),

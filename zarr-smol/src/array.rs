@@ -98,6 +98,24 @@ impl Node {
     ///
     /// # Errors
     /// As for [`open`](Self::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// # let store = zarr_smol::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("sub/zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("temperature/zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("temperature/c/1", vec![1u8, 0, 2, 0]);
+    /// use std::sync::Arc;
+    /// use zarr_smol::{Node, OpenOptions};
+    ///
+    /// let node = Node::open_with(Arc::new(store), "sub", Arc::new(OpenOptions::default())).await?;
+    /// assert!(matches!(node, Node::Group(_)));
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Node, Error> {
         let op = OpenOp::new(path, options.limits);
         let path = op.path().to_string();
@@ -449,6 +467,26 @@ impl Group {
     ///
     /// # Errors
     /// As for [`open`](Self::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// # let store = zarr_smol::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("sub/zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("temperature/zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("temperature/c/1", vec![1u8, 0, 2, 0]);
+    /// use std::sync::Arc;
+    /// use zarr_smol::{Group, OpenOptions, Store};
+    ///
+    /// // One store shared by the nodes opened from it; arrays below inherit the options.
+    /// let store: Arc<dyn Store> = Arc::new(store);
+    /// let group = Group::open_with(store.clone(), "", Arc::new(OpenOptions::default())).await?;
+    /// assert_eq!(group.array("temperature").await?.shape(), [4]);
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Group, Error> {
         match Node::open_with(store, path, options).await? {
             Node::Group(g) => Ok(g),
