@@ -31,6 +31,9 @@ mod error;
 mod group;
 
 pub use array::Array;
+/// The other bound of typed reads ([`Array::read_elements`]): plain-old-data element types,
+/// for generic code over them.
+pub use bytemuck::Pod;
 pub use error::Error;
 pub use group::{Group, Node};
 /// The sans-IO core, for what the driver's types name: its [`Error`](zarr_proto::Error)

@@ -31,6 +31,9 @@ mod error;
 pub mod read;
 
 pub use array::{Array, Group, Node};
+/// The other bound of typed reads ([`Array::read_elements`]): plain-old-data element types,
+/// for generic code over them.
+pub use bytemuck::Pod;
 pub use error::Error;
 /// The sans-IO core, for what the driver's types name: its [`Error`](zarr_proto::Error)
 /// (inside [`Error::Proto`]), metadata types, codecs, [`Element`].

@@ -11,8 +11,9 @@ use std::sync::{Arc, Mutex};
 use npy::{expected, fixture, fixtures_data, Expected};
 use zarr_smol::proto;
 use zarr_smol::{
-    s, Array, ArrayMetadata, DataType, DimSelector, Error, FsStore, Group, Limits, MemoryStore, Node, OpenOptions,
-    Progress, ReadOptions, Selection, SelectionKind, Store, ZarrFormat,
+    s, Array, ArrayMetadata, CodecRegistry, ConsolidatedMetadata, DataType, DimSelector, Element, Error, FsStore,
+    Group, GroupMetadata, Limits, MemoryStore, Node, OpenOptions, Pod, Progress, ReadOptions, Selection, SelectionKind,
+    Store, ZarrFormat,
 };
 
 type Result<T = (), E = Error> = std::result::Result<T, E>;
@@ -37,6 +38,11 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
     }
 }
 
+/// Generic code over element types names the bounds through the driver.
+async fn whole<T: Element + Pod>(array: &Array) -> Result<Vec<T>> {
+    array.read_elements(&Selection::all()).await
+}
+
 const SHARDED: &str = "v3_shard_nested_compression"; // uint32 [17, 13], shards [8, 6] of chunks [4, 3]
 
 fn u32s(bytes: &[u8]) -> Vec<u32> {
@@ -51,7 +57,7 @@ fn open_by_path_file_url_store_and_shared_store() -> Result {
         let by_path = Array::open(&dir).await?;
         let by_url = Array::open(&format!("file://{dir}")).await?;
         let in_store = Array::open_in(FsStore::new(fixtures_data()), &format!("{SHARDED}.zarr")).await?;
-        let options = Arc::new(OpenOptions { limits: Limits::default(), ..OpenOptions::default() });
+        let options = Arc::new(OpenOptions { limits: Limits::default(), registry: CodecRegistry::pure_rust() });
         let shared = Array::open_with(zarr_smol::store_for(&dir)?, "", options).await?;
         for array in [&by_path, &by_url, &in_store, &shared] {
             assert_eq!(array.shape(), want.shape.as_slice());
@@ -148,6 +154,7 @@ fn every_read() -> Result {
         // 3x3 shards of at most 2x2 inner chunks: 5 x 5 inner chunks in all.
         assert_eq!(calls.last(), Some(&(25, 25)), "{calls:?}");
         assert_eq!(array.read_elements::<u32>(&all).await?, want);
+        assert_eq!(whole::<u32>(&array).await?, want);
         let mut bytes = vec![0u8; want.len() * 4];
         array.read_into(&all, &mut bytes, &ReadOptions::default()).await?;
         assert_eq!(u32s(&bytes), want);
@@ -177,8 +184,10 @@ fn groups_nodes_children() -> Result {
         assert_eq!(group.children().await?, ["a", "empty", "sub"]);
         assert_eq!(group.attributes()["title"], "v3 group");
         assert_eq!(group.path(), "");
-        assert!(group.consolidated().is_some());
-        assert_eq!(group.metadata().attributes["title"], "v3 group");
+        let consolidated: Option<&ConsolidatedMetadata> = group.consolidated();
+        assert!(consolidated.is_some());
+        let meta: &GroupMetadata = group.metadata();
+        assert_eq!(meta.attributes["title"], "v3 group");
         let a = group.array("a").await?;
         let want = expected("v3_group_a", None);
         assert_eq!(a.read_elements::<i32>(&Selection::all()).await?, want.i32s());
