@@ -53,6 +53,19 @@ impl Array {
     ///
     /// # Errors
     /// As for [`open`](Self::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// # let store = zarr_blocking::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("c/1", vec![1u8, 0, 2, 0]);
+    /// // `store` holds a uint16 array of 4 elements at its root.
+    /// let array = zarr_blocking::Array::open_in(store, "")?;
+    /// assert_eq!(array.shape(), [4]);
+    /// # Ok(()) }
+    /// ```
     pub fn open_in(store: impl Store + 'static, path: &str) -> Result<Array, Error> {
         Self::open_with(Arc::new(store), path, Arc::default())
     }
@@ -62,6 +75,24 @@ impl Array {
     ///
     /// # Errors
     /// As for [`open`](Self::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// # let store = zarr_blocking::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("c/1", vec![1u8, 0, 2, 0]);
+    /// use std::sync::Arc;
+    /// use zarr_blocking::{Array, Limits, OpenOptions, Store};
+    ///
+    /// // Tighter bounds for data from strangers; any store, shared with `Arc`.
+    /// let options = OpenOptions { limits: Limits::default(), ..OpenOptions::default() };
+    /// let store: Arc<dyn Store> = Arc::new(store);
+    /// let array = Array::open_with(store, "", Arc::new(options))?;
+    /// assert_eq!(array.data_type().to_string(), "uint16");
+    /// # Ok(()) }
+    /// ```
     pub fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Array, Error> {
         match crate::Node::open_with(store, path, options)? {
             crate::Node::Array(array) => Ok(array),
@@ -143,11 +174,49 @@ impl Array {
     ///
     /// # Errors
     /// Invalid selections, store failures and corrupt chunks, each naming the key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// # let store = zarr_blocking::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("c/1", vec![1u8, 0, 2, 0]);
+    /// # let array = zarr_blocking::Array::open_in(store, "")?;
+    /// use zarr_blocking::s;
+    ///
+    /// // `array` is a uint16 array [7, 7, 1, 2].
+    /// let part = array.read(&s![1..3])?;
+    /// assert_eq!(part.shape, [2]);
+    /// assert_eq!(part.to_vec::<u16>()?, [7, 1]);
+    /// # Ok(()) }
+    /// ```
     pub fn read(&self, selection: &Selection) -> Result<NdArray, Error> {
         self.read_with(selection, &ReadOptions::default())
     }
 
     /// Reads `selection` with explicit concurrency, limits or a progress callback.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// # let store = zarr_blocking::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("c/1", vec![1u8, 0, 2, 0]);
+    /// # let array = zarr_blocking::Array::open_in(store, "")?;
+    /// use std::sync::Arc;
+    /// use zarr_blocking::{ReadOptions, Selection};
+    ///
+    /// let options = ReadOptions {
+    ///     progress: Some(Arc::new(|done, total| eprintln!("{done}/{total} chunks"))),
+    ///     concurrency: Some(8), // requests in flight
+    ///     ..ReadOptions::default()
+    /// };
+    /// let all = array.read_with(&Selection::all(), &options)?;
+    /// assert_eq!(all.to_vec::<u16>()?, [7, 7, 1, 2]);
+    /// # Ok(()) }
+    /// ```
     pub fn read_with(&self, selection: &Selection, options: &ReadOptions) -> Result<NdArray, Error> {
         let limits = options.limits.unwrap_or(self.options.limits);
         let op = ReadOp::new_at(&self.meta, &self.path, selection, limits)?;
@@ -163,10 +232,16 @@ impl Array {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// let array = zarr_blocking::Array::open("data/temperature.zarr")?;
-    /// let first_row: Vec<f32> = array.read_elements(&zarr_blocking::s![0, ..])?;
-    /// # Ok::<(), zarr_blocking::Error>(())
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// # let store = zarr_blocking::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("c/1", vec![1u8, 0, 2, 0]);
+    /// # let array = zarr_blocking::Array::open_in(store, "")?;
+    /// // `array` is a uint16 array [7, 7, 1, 2]: elements are `u16`.
+    /// let values: Vec<u16> = array.read_elements(&zarr_blocking::s![2..])?;
+    /// assert_eq!(values, [1, 2]);
+    /// # Ok(()) }
     /// ```
     pub fn read_elements<T: Element + Pod>(&self, selection: &Selection) -> Result<Vec<T>, Error> {
         let mut out = vec![T::zeroed(); self.selection_len(selection)?];
@@ -178,6 +253,21 @@ impl Array {
     ///
     /// # Errors
     /// As for [`read_into`](Self::read_into); `T` not the array's data type.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// # let store = zarr_blocking::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("c/1", vec![1u8, 0, 2, 0]);
+    /// # let array = zarr_blocking::Array::open_in(store, "")?;
+    /// // A buffer the caller owns and can reuse: the read allocates no output.
+    /// let mut out = vec![0u16; 4];
+    /// array.read_into_elements(&zarr_blocking::Selection::all(), &mut out)?;
+    /// assert_eq!(out, [7, 7, 1, 2]);
+    /// # Ok(()) }
+    /// ```
     pub fn read_into_elements<T: Element + Pod>(&self, selection: &Selection, out: &mut [T]) -> Result<(), Error> {
         check_element::<T>(&self.meta.data_type)?;
         self.read_into(selection, bytemuck::cast_slice_mut(out))
@@ -349,6 +439,21 @@ impl Array {
     /// # Errors
     /// As for [`read`](Self::read); [`zarr_proto::Error::BufferSize`] when `out` does
     /// not fit the selection.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// # let store = zarr_blocking::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("c/1", vec![1u8, 0, 2, 0]);
+    /// # let array = zarr_blocking::Array::open_in(store, "")?;
+    /// // Two uint16 elements: four bytes, native byte order.
+    /// let mut bytes = [0u8; 4];
+    /// array.read_into(&zarr_blocking::s![2..], &mut bytes)?;
+    /// assert_eq!(bytes, [1u16.to_ne_bytes(), 2u16.to_ne_bytes()].concat()[..]);
+    /// # Ok(()) }
+    /// ```
     pub fn read_into(&self, selection: &Selection, out: &mut [u8]) -> Result<(), Error> {
         self.read_into_with(selection, out, &ReadOptions::default())
     }
@@ -357,6 +462,23 @@ impl Array {
     ///
     /// # Errors
     /// As for [`read_into`](Self::read_into).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// # let store = zarr_blocking::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("c/1", vec![1u8, 0, 2, 0]);
+    /// # let array = zarr_blocking::Array::open_in(store, "")?;
+    /// use zarr_blocking::{ReadOptions, Selection};
+    ///
+    /// let options = ReadOptions { decode_threads: Some(1), ..ReadOptions::default() };
+    /// let mut bytes = vec![0u8; 8]; // four uint16
+    /// array.read_into_with(&Selection::all(), &mut bytes, &options)?;
+    /// assert_eq!(&bytes[4..], [1u16.to_ne_bytes(), 2u16.to_ne_bytes()].concat());
+    /// # Ok(()) }
+    /// ```
     pub fn read_into_with(&self, selection: &Selection, out: &mut [u8], options: &ReadOptions) -> Result<(), Error> {
         let limits = options.limits.unwrap_or(self.options.limits);
         let op = ReadOp::new_into(&self.meta, &self.path, selection, limits, out)?;

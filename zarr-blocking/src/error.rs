@@ -46,7 +46,7 @@ pub enum Error {
         reason: String,
     },
     /// The node exists but is not what was asked for.
-    #[error("`{path}` is a {found}, not a {expected}")]
+    #[error("expected {expected}, found {found} at `{path}`")]
     WrongNodeType {
         /// The node's path.
         path: String,

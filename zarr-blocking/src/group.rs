@@ -63,6 +63,17 @@ impl Node {
     /// # Errors
     /// [`Error::NotFound`] naming the place when there is nothing there, metadata and
     /// store errors.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// match zarr_blocking::Node::open("https://example.org/data/survey.zarr")? {
+    ///     zarr_blocking::Node::Array(array) => println!("array {:?}", array.shape()),
+    ///     zarr_blocking::Node::Group(group) => println!("group of {:?}", group.children()?),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn open(url_or_path: &str) -> Result<Node, Error> {
         Node::open_with(zarr_store::store_for(url_or_path)?, "", Arc::default())
     }
@@ -71,6 +82,22 @@ impl Node {
     ///
     /// # Errors
     /// As for [`open`](Self::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// # let store = zarr_blocking::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("sub/zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("temperature/zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("temperature/c/1", vec![1u8, 0, 2, 0]);
+    /// use zarr_blocking::Node;
+    ///
+    /// let Node::Array(array) = Node::open_in(store, "temperature")? else { unreachable!() };
+    /// assert_eq!(array.path(), "temperature");
+    /// # Ok(()) }
+    /// ```
     pub fn open_in(store: impl Store + 'static, path: &str) -> Result<Node, Error> {
         Node::open_with(Arc::new(store), path, Arc::default())
     }
@@ -80,6 +107,23 @@ impl Node {
     ///
     /// # Errors
     /// As for [`open`](Self::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// # let store = zarr_blocking::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("sub/zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("temperature/zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("temperature/c/1", vec![1u8, 0, 2, 0]);
+    /// use std::sync::Arc;
+    /// use zarr_blocking::{Node, OpenOptions};
+    ///
+    /// let node = Node::open_with(Arc::new(store), "sub", Arc::new(OpenOptions::default()))?;
+    /// assert!(matches!(node, Node::Group(_)));
+    /// # Ok(()) }
+    /// ```
     pub fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Node, Error> {
         let path = path.trim_matches('/');
         let meta = read_node(store.as_ref(), path, &options).map_err(|e| e.located(store.as_ref()))?;
@@ -105,6 +149,17 @@ impl Group {
     /// # Errors
     /// [`Error::NotFound`] naming the place when there is nothing there,
     /// [`Error::WrongNodeType`] for an array, metadata and store errors.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// let group = zarr_blocking::Group::open("data/survey.zarr")?;
+    /// for name in group.children()? {
+    ///     println!("{name}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn open(url_or_path: &str) -> Result<Group, Error> {
         Group::open_with(zarr_store::store_for(url_or_path)?, "", Arc::default())
     }
@@ -113,6 +168,20 @@ impl Group {
     ///
     /// # Errors
     /// As for [`open`](Self::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// # let store = zarr_blocking::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("sub/zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("temperature/zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("temperature/c/1", vec![1u8, 0, 2, 0]);
+    /// let group = zarr_blocking::Group::open_in(store, "")?;
+    /// assert!(group.attributes().is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn open_in(store: impl Store + 'static, path: &str) -> Result<Group, Error> {
         Group::open_with(Arc::new(store), path, Arc::default())
     }
@@ -121,6 +190,25 @@ impl Group {
     ///
     /// # Errors
     /// As for [`open`](Self::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// # let store = zarr_blocking::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("sub/zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("temperature/zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("temperature/c/1", vec![1u8, 0, 2, 0]);
+    /// use std::sync::Arc;
+    /// use zarr_blocking::{Group, OpenOptions, Store};
+    ///
+    /// // One store shared by the nodes opened from it; arrays below inherit the options.
+    /// let store: Arc<dyn Store> = Arc::new(store);
+    /// let group = Group::open_with(store.clone(), "", Arc::new(OpenOptions::default()))?;
+    /// assert_eq!(group.array("temperature")?.shape(), [4]);
+    /// # Ok(()) }
+    /// ```
     pub fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Group, Error> {
         match Node::open_with(store, path, options)? {
             Node::Group(g) => Ok(g),
@@ -149,6 +237,20 @@ impl Group {
     }
 
     /// The names of the direct children, sorted; from consolidated metadata when present.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// # let store = zarr_blocking::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("sub/zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("temperature/zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("temperature/c/1", vec![1u8, 0, 2, 0]);
+    /// # let group = zarr_blocking::Group::open_in(store, "")?;
+    /// assert_eq!(group.children()?, ["sub", "temperature"]);
+    /// # Ok(()) }
+    /// ```
     pub fn children(&self) -> Result<Vec<String>, Error> {
         if let Some(names) = self.meta.consolidated_children() {
             return Ok(names);
@@ -168,6 +270,27 @@ impl Group {
     }
 
     /// Opens the node at `relative` below this group (`a/b`), using consolidated metadata when present.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// # let store = zarr_blocking::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("sub/zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("temperature/zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("temperature/c/1", vec![1u8, 0, 2, 0]);
+    /// # let group = zarr_blocking::Group::open_in(store, "")?;
+    /// use zarr_blocking::Node;
+    ///
+    /// match group.child("temperature")? {
+    ///     Node::Array(array) => assert_eq!(array.shape(), [4]),
+    ///     Node::Group(_) => unreachable!("an array"),
+    /// }
+    /// assert!(matches!(group.child("sub")?, Node::Group(_)));
+    /// assert!(group.child("nothing").unwrap_err().is_not_found());
+    /// # Ok(()) }
+    /// ```
     pub fn child(&self, relative: &str) -> Result<Node, Error> {
         let path = key::join(&self.path, relative.trim_matches('/'));
         let (store, options) = (self.store.clone(), self.options.clone());
@@ -179,6 +302,21 @@ impl Group {
     }
 
     /// Opens the array at `relative` below this group.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zarr_blocking::Error> {
+    /// # let store = zarr_blocking::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("sub/zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("temperature/zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("temperature/c/1", vec![1u8, 0, 2, 0]);
+    /// # let group = zarr_blocking::Group::open_in(store, "")?;
+    /// let temperature = group.array("temperature")?;
+    /// assert_eq!(temperature.read_elements::<u16>(&zarr_blocking::s![..])?, [7, 7, 1, 2]);
+    /// # Ok(()) }
+    /// ```
     pub fn array(&self, relative: &str) -> Result<Array, Error> {
         match self.child(relative)? {
             Node::Array(a) => Ok(a),

@@ -32,17 +32,21 @@ mod error;
 mod group;
 
 pub use array::Array;
+/// The other bound of typed reads ([`Array::read_elements`]): plain-old-data element types,
+/// for generic code over them.
 pub use bytemuck::Pod;
 pub use bytes::Bytes;
 pub use error::Error;
 pub use group::{Group, Node};
 #[cfg(feature = "ndarray")]
 pub use ndarray;
+/// The sans-IO core, for what the driver's types name: metadata types, codecs, [`Element`].
+pub use zarr_proto as proto;
 /// The core's error (bad metadata, chunk, selection or chunk index), which [`Error::Proto`] carries.
 pub use zarr_proto::Error as ProtoError;
 pub use zarr_proto::{s, DataType, DimSelector, Element, Limits, NdArray, Selection, SelectionKind};
 pub use zarr_proto::{ArrayBuilder, ArrayMetadata, ConsolidatedMetadata, GroupMetadata, ZarrFormat};
-pub use zarr_proto::{Compression, OpenOptions, Progress, ReadOptions};
+pub use zarr_proto::{CodecRegistry, Compression, OpenOptions, Progress, ReadOptions};
 pub use zarr_store as store;
 pub use zarr_store::store_for;
 #[cfg(feature = "http")]

@@ -70,6 +70,18 @@ impl Node {
     /// # Errors
     /// [`Error::NotFound`] naming the place when there is nothing there, metadata and
     /// store errors.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # futures_lite::future::block_on(async {
+    /// match zarr_smol::Node::open("https://example.org/data/survey.zarr").await? {
+    ///     zarr_smol::Node::Array(array) => println!("array {:?}", array.shape()),
+    ///     zarr_smol::Node::Group(group) => println!("group of {:?}", group.children().await?),
+    /// }
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn open(url_or_path: &str) -> Result<Node, Error> {
         Node::open_with(zarr_store::store_for(url_or_path)?, "", Arc::default()).await
     }
@@ -78,6 +90,23 @@ impl Node {
     ///
     /// # Errors
     /// As for [`open`](Self::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// # let store = zarr_smol::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("sub/zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("temperature/zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("temperature/c/1", vec![1u8, 0, 2, 0]);
+    /// use zarr_smol::Node;
+    ///
+    /// let Node::Array(array) = Node::open_in(store, "temperature").await? else { unreachable!() };
+    /// assert_eq!(array.path(), "temperature");
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn open_in(store: impl Store + 'static, path: &str) -> Result<Node, Error> {
         Node::open_with(Arc::new(store), path, Arc::default()).await
     }
@@ -87,6 +116,24 @@ impl Node {
     ///
     /// # Errors
     /// As for [`open`](Self::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// # let store = zarr_smol::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("sub/zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("temperature/zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("temperature/c/1", vec![1u8, 0, 2, 0]);
+    /// use std::sync::Arc;
+    /// use zarr_smol::{Node, OpenOptions};
+    ///
+    /// let node = Node::open_with(Arc::new(store), "sub", Arc::new(OpenOptions::default())).await?;
+    /// assert!(matches!(node, Node::Group(_)));
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Node, Error> {
         let op = OpenOp::new(path, options.limits);
         let path = op.path().to_string();
@@ -124,6 +171,20 @@ impl Array {
     ///
     /// # Errors
     /// As for [`open`](Self::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// # let store = zarr_smol::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("c/1", vec![1u8, 0, 2, 0]);
+    /// // `store` holds a uint16 array of 4 elements at its root.
+    /// let array = zarr_smol::Array::open_in(store, "").await?;
+    /// assert_eq!(array.shape(), [4]);
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn open_in(store: impl Store + 'static, path: &str) -> Result<Array, Error> {
         Array::open_with(Arc::new(store), path, Arc::default()).await
     }
@@ -133,6 +194,25 @@ impl Array {
     ///
     /// # Errors
     /// As for [`open`](Self::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// # let store = zarr_smol::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("c/1", vec![1u8, 0, 2, 0]);
+    /// use std::sync::Arc;
+    /// use zarr_smol::{Array, Limits, OpenOptions, Store};
+    ///
+    /// // Tighter bounds for data from strangers; any store, shared with `Arc`.
+    /// let options = OpenOptions { limits: Limits::default(), ..OpenOptions::default() };
+    /// let store: Arc<dyn Store> = Arc::new(store);
+    /// let array = Array::open_with(store, "", Arc::new(options)).await?;
+    /// assert_eq!(array.data_type().to_string(), "uint16");
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Array, Error> {
         match Node::open_with(store, path, options).await? {
             Node::Array(a) => Ok(a),
@@ -211,11 +291,51 @@ impl Array {
     ///
     /// # Errors
     /// Invalid selections, store failures and corrupt chunks, each naming the key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// # let store = zarr_smol::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("c/1", vec![1u8, 0, 2, 0]);
+    /// # let array = zarr_smol::Array::open_in(store, "").await?;
+    /// use zarr_smol::s;
+    ///
+    /// // `array` is a uint16 array [7, 7, 1, 2].
+    /// let part = array.read(&s![1..3]).await?;
+    /// assert_eq!(part.shape, [2]);
+    /// assert_eq!(part.to_vec::<u16>()?, [7, 1]);
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn read(&self, selection: &Selection) -> Result<NdArray, Error> {
         self.read_with(selection, &ReadOptions::default()).await
     }
 
     /// Reads `selection` with explicit concurrency or limits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// # let store = zarr_smol::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("c/1", vec![1u8, 0, 2, 0]);
+    /// # let array = zarr_smol::Array::open_in(store, "").await?;
+    /// use std::sync::Arc;
+    /// use zarr_smol::{ReadOptions, Selection};
+    ///
+    /// let options = ReadOptions {
+    ///     progress: Some(Arc::new(|done, total| eprintln!("{done}/{total} chunks"))),
+    ///     concurrency: Some(8), // requests in flight
+    ///     ..ReadOptions::default()
+    /// };
+    /// let all = array.read_with(&Selection::all(), &options).await?;
+    /// assert_eq!(all.to_vec::<u16>()?, [7, 7, 1, 2]);
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn read_with(&self, selection: &Selection, options: &ReadOptions) -> Result<NdArray, Error> {
         let limits = options.limits.unwrap_or(self.options.limits);
         let op = ReadOp::new_at(&self.meta, &self.path, selection, limits)?;
@@ -228,6 +348,21 @@ impl Array {
     ///
     /// # Errors
     /// As for [`read`](Self::read); `T` not the array's data type.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// # let store = zarr_smol::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("c/1", vec![1u8, 0, 2, 0]);
+    /// # let array = zarr_smol::Array::open_in(store, "").await?;
+    /// // `array` is a uint16 array [7, 7, 1, 2]: elements are `u16`.
+    /// let values: Vec<u16> = array.read_elements(&zarr_smol::s![2..]).await?;
+    /// assert_eq!(values, [1, 2]);
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn read_elements<T: Element + Pod>(&self, selection: &Selection) -> Result<Vec<T>, Error> {
         let shape = self.output_shape(selection)?;
         let n = shape.iter().try_fold(1u64, |a, &b| a.checked_mul(b)).and_then(|n| usize::try_from(n).ok());
@@ -245,6 +380,22 @@ impl Array {
     ///
     /// # Errors
     /// As for [`read_into`](Self::read_into); `T` not the array's data type.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// # let store = zarr_smol::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("c/1", vec![1u8, 0, 2, 0]);
+    /// # let array = zarr_smol::Array::open_in(store, "").await?;
+    /// // A buffer the caller owns and can reuse: the read allocates no output.
+    /// let mut out = vec![0u16; 4];
+    /// array.read_into_elements(&zarr_smol::Selection::all(), &mut out, &Default::default()).await?;
+    /// assert_eq!(out, [7, 7, 1, 2]);
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn read_into_elements<T: Element + Pod>(
         &self,
         selection: &Selection,
@@ -414,6 +565,22 @@ impl Array {
     /// # Errors
     /// As for [`read`](Self::read); [`zarr_proto::Error::BufferSize`] when `out` does
     /// not fit the selection.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// # let store = zarr_smol::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("c/1", vec![1u8, 0, 2, 0]);
+    /// # let array = zarr_smol::Array::open_in(store, "").await?;
+    /// // Two uint16 elements: four bytes, native byte order.
+    /// let mut bytes = [0u8; 4];
+    /// array.read_into(&zarr_smol::s![2..], &mut bytes).await?;
+    /// assert_eq!(bytes, [1u16.to_ne_bytes(), 2u16.to_ne_bytes()].concat()[..]);
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn read_into(&self, selection: &Selection, out: &mut [u8]) -> Result<(), Error> {
         self.read_into_with(selection, out, &ReadOptions::default()).await
     }
@@ -441,6 +608,18 @@ impl Group {
     /// # Errors
     /// [`Error::NotFound`] naming the place when there is nothing there,
     /// [`Error::WrongNodeType`] for an array, metadata and store errors.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # futures_lite::future::block_on(async {
+    /// let group = zarr_smol::Group::open("data/survey.zarr").await?;
+    /// for name in group.children().await? {
+    ///     println!("{name}");
+    /// }
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn open(url_or_path: &str) -> Result<Group, Error> {
         Group::open_with(zarr_store::store_for(url_or_path)?, "", Arc::default()).await
     }
@@ -449,6 +628,21 @@ impl Group {
     ///
     /// # Errors
     /// As for [`open`](Self::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// # let store = zarr_smol::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("sub/zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("temperature/zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("temperature/c/1", vec![1u8, 0, 2, 0]);
+    /// let group = zarr_smol::Group::open_in(store, "").await?;
+    /// assert!(group.attributes().is_empty());
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn open_in(store: impl Store + 'static, path: &str) -> Result<Group, Error> {
         Group::open_with(Arc::new(store), path, Arc::default()).await
     }
@@ -457,6 +651,26 @@ impl Group {
     ///
     /// # Errors
     /// As for [`open`](Self::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// # let store = zarr_smol::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("sub/zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("temperature/zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("temperature/c/1", vec![1u8, 0, 2, 0]);
+    /// use std::sync::Arc;
+    /// use zarr_smol::{Group, OpenOptions, Store};
+    ///
+    /// // One store shared by the nodes opened from it; arrays below inherit the options.
+    /// let store: Arc<dyn Store> = Arc::new(store);
+    /// let group = Group::open_with(store.clone(), "", Arc::new(OpenOptions::default())).await?;
+    /// assert_eq!(group.array("temperature").await?.shape(), [4]);
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Group, Error> {
         match Node::open_with(store, path, options).await? {
             Node::Group(g) => Ok(g),
@@ -479,8 +693,28 @@ impl Group {
         self.meta.consolidated.as_ref()
     }
 
+    /// The group's path in its store.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
     /// Names of the direct children, sorted; from consolidated metadata when present
     /// (HTTP stores cannot list).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// # let store = zarr_smol::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("sub/zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("temperature/zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("temperature/c/1", vec![1u8, 0, 2, 0]);
+    /// # let group = zarr_smol::Group::open_in(store, "").await?;
+    /// assert_eq!(group.children().await?, ["sub", "temperature"]);
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn children(&self) -> Result<Vec<String>, Error> {
         if let Some(names) = self.meta.consolidated_children() {
             return Ok(names);
@@ -500,6 +734,28 @@ impl Group {
     }
 
     /// Opens the node at `relative` below this group, from consolidated metadata when present.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// # let store = zarr_smol::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("sub/zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("temperature/zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("temperature/c/1", vec![1u8, 0, 2, 0]);
+    /// # let group = zarr_smol::Group::open_in(store, "").await?;
+    /// use zarr_smol::Node;
+    ///
+    /// match group.child("temperature").await? {
+    ///     Node::Array(array) => assert_eq!(array.shape(), [4]),
+    ///     Node::Group(_) => unreachable!("an array"),
+    /// }
+    /// assert!(matches!(group.child("sub").await?, Node::Group(_)));
+    /// assert!(group.child("nothing").await.unwrap_err().is_not_found());
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn child(&self, relative: &str) -> Result<Node, Error> {
         let path = key::join(&self.path, relative.trim_matches('/'));
         let (store, options) = (self.store.clone(), self.options.clone());
@@ -511,6 +767,22 @@ impl Group {
     }
 
     /// Opens the array at `relative` below this group.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// # let store = zarr_smol::MemoryStore::new();
+    /// # store.insert("zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("sub/zarr.json", r#"{"zarr_format":3,"node_type":"group"}"#);
+    /// # store.insert("temperature/zarr.json", r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":7,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#);
+    /// # store.insert("temperature/c/1", vec![1u8, 0, 2, 0]);
+    /// # let group = zarr_smol::Group::open_in(store, "").await?;
+    /// let temperature = group.array("temperature").await?;
+    /// assert_eq!(temperature.read_elements::<u16>(&zarr_smol::s![..]).await?, [7, 7, 1, 2]);
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn array(&self, relative: &str) -> Result<Array, Error> {
         match self.child(relative).await? {
             Node::Array(a) => Ok(a),

@@ -1,8 +1,10 @@
 //! Async Zarr reads: the [`zarr_proto`] state machines driven by store futures.
 //!
-//! The library uses futures-lite and async-io only, so it runs under smol,
+//! The library uses futures-lite and async-io only, so it runs under smol, tokio,
 //! `futures_lite::future::block_on`, or any other executor; no runtime is
-//! started behind your back. The stores are [`zarr_store`]'s (re-exported here as
+//! started behind your back. Every future it returns is `Send`, so multi-threaded
+//! executors can move it between threads (`tokio::spawn` takes a read: see
+//! `examples/tokio.rs`; `tests/send.rs` checks each entry point at compile time). The stores are [`zarr_store`]'s (re-exported here as
 //! [`store`]); the HTTP client runs its connections on threads of its own, see
 //! [`HttpStore`].
 //!
@@ -30,16 +32,20 @@ mod error;
 pub mod read;
 
 pub use array::{Array, Group, Node};
+/// The other bound of typed reads ([`Array::read_elements`]): plain-old-data element types,
+/// for generic code over them.
 pub use bytemuck::Pod;
 pub use bytes::Bytes;
 pub use error::Error;
 #[cfg(feature = "ndarray")]
 pub use ndarray;
+/// The sans-IO core, for what the driver's types name: metadata types, codecs, [`Element`].
+pub use zarr_proto as proto;
 /// The core's error (bad metadata, chunk, selection or chunk index), which [`Error::Proto`] carries.
 pub use zarr_proto::Error as ProtoError;
 pub use zarr_proto::{s, DataType, DimSelector, Element, Limits, NdArray, Selection, SelectionKind};
 pub use zarr_proto::{ArrayBuilder, ArrayMetadata, ConsolidatedMetadata, GroupMetadata, ZarrFormat};
-pub use zarr_proto::{Compression, OpenOptions, Progress, ReadOptions};
+pub use zarr_proto::{CodecRegistry, Compression, OpenOptions, Progress, ReadOptions};
 pub use zarr_store as store;
 pub use zarr_store::store_for;
 #[cfg(feature = "http")]

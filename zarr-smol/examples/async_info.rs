@@ -4,7 +4,7 @@
 //! is required).
 //!
 //! ```text
-//! cargo run -p zarr-smol --example info -- tests/fixtures/data/v3_attributes.zarr
+//! cargo run -p zarr-smol --example async_info -- tests/fixtures/data/v3_attributes.zarr
 //! ```
 
 use zarr_smol::{Array, DimSelector, Error, Selection};
