@@ -491,6 +491,22 @@ impl ReadOp {
         Ok(())
     }
 
+    /// Takes the store's answer to request `id` with the version of the object read,
+    /// which a read does not need: the one call a driver makes for a
+    /// [`WriteOp`](crate::WriteOp)'s reads, accepted here too so a driver need not
+    /// know which kind of op asked.
+    ///
+    /// # Errors
+    /// As for [`handle_response`](Self::handle_response).
+    pub fn handle_response_versioned(
+        &mut self,
+        id: RequestId,
+        response: Response,
+        _version: Option<crate::Version>,
+    ) -> Result<()> {
+        self.handle_response(id, response)
+    }
+
     /// Takes the result of a [`DecodeJob`] and copies its elements into the output.
     ///
     /// # Errors
