@@ -42,7 +42,6 @@ use crate::selection::project::{self, DimItems};
 use crate::selection::{ResolvedSelection, Selection};
 use crate::version::{Condition, Version};
 
-mod empty;
 mod job;
 
 pub use job::{EncodeJob, Encoded, WriteAction};
@@ -720,3 +719,6 @@ fn distinct(items: &DimItems) -> u64 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

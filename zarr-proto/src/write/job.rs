@@ -10,8 +10,8 @@ use alloc::vec::Vec;
 
 use bytes::Bytes;
 
-use super::empty::is_all_fill;
 use crate::codec::{ChunkRepr, CodecChain};
+use crate::dtype::is_all_fill;
 use crate::error::Result;
 use crate::limits::Limits;
 use crate::ndarray::ArrayBytes;

@@ -1,10 +1,11 @@
-//! Whether a chunk holds nothing but the fill value, so it need not be stored.
+//! Whether a chunk holds nothing but the fill value, so it need not be stored
+//! (a write deletes such a chunk, a shard leaves such an inner chunk out).
 //!
 //! Bitwise, as zarr-python's `write_empty_chunks=False` check is in effect, except that
 //! a NaN element equals a NaN fill value whatever its payload (numpy's
 //! `array_equal(..., equal_nan=True)`); `-0.0` is not the fill value `0.0`, so it survives.
 
-use crate::dtype::{DataType, FillValue};
+use super::{DataType, FillValue};
 use crate::ndarray::ArrayBytes;
 
 /// Whether every element of `data` equals `fill` (see the module docs).
