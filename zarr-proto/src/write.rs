@@ -19,7 +19,10 @@
 //! A chunk whose every element equals the fill value is deleted rather than stored
 //! (unless [`WriteOptions::write_empty_chunks`]). Shards are rewritten whole with a fresh
 //! index; inner chunks equal to the fill value are left out, and a shard left empty is
-//! deleted. Outputs stay queued in the op until polled; the queues grow only in `new`
+//! deleted. A partial shard update reads the whole shard and decodes and re-encodes
+//! the inner chunks it does not touch (their values are kept, their bytes may not be);
+//! reading only the index and copying untouched inner chunks' bytes is a later
+//! optimisation. Outputs stay queued in the op until polled; the queues grow only in `new`
 //! and the `handle_*` calls, and shrink only in the `poll_*` calls.
 
 use alloc::collections::{BTreeMap, VecDeque};
@@ -562,7 +565,10 @@ impl WriteOp {
     /// twice, or from an attempt a conflict superseded).
     pub fn handle_encoded(&mut self, encoded: Encoded) -> Result<()> {
         let Encoded { unit, attempt, key, result } = encoded;
-        let expected = self.units.get(unit).is_some_and(|u| u.state == UnitState::Encoding && u.attempt == attempt);
+        let expected = self
+            .units
+            .get(unit)
+            .is_some_and(|u| u.state == UnitState::Encoding && u.attempt == attempt && u.key == key);
         if !expected {
             return Err(Error::Protocol(format!("encode result for {key} that was not expected")));
         }

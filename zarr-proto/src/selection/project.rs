@@ -147,8 +147,16 @@ pub struct OrthogonalPlan {
 /// allocation) one that touches more than `max_chunks` chunks.
 ///
 /// # Errors
-/// [`Error::LimitExceeded`](crate::Error::LimitExceeded) for too many chunks.
+/// [`Error::LimitExceeded`](crate::Error::LimitExceeded) for too many chunks;
+/// [`Error::Selection`](crate::Error::Selection) when the grid's rank is not the selection's.
 pub fn plan_orthogonal(dims: &[DimIndexer], grid: &[DimChunks], max_chunks: u64) -> crate::Result<OrthogonalPlan> {
+    if dims.len() != grid.len() {
+        return Err(crate::Error::Selection(alloc::format!(
+            "a selection of {} dimensions on a chunk grid of {}",
+            dims.len(),
+            grid.len()
+        )));
+    }
     if dims.iter().any(DimIndexer::is_empty) {
         return Ok(OrthogonalPlan { parts: Vec::new(), strides: Vec::new(), chunks: Vec::new() });
     }

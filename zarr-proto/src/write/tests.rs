@@ -258,3 +258,26 @@ fn empty_selections_are_done_at_once() {
     assert_eq!(op.progress(), (0, 0));
     assert_eq!(op.finish().unwrap(), WriteStats::default());
 }
+
+#[test]
+fn jobs_and_results_move_between_threads() {
+    fn send<T: Send + 'static>() {}
+    send::<EncodeJob>();
+    send::<Encoded>();
+    send::<StoreWrite>();
+    send::<WriteOp>();
+}
+
+#[test]
+fn results_of_another_op_are_refused() {
+    let meta = meta_1d(8, 4, 0);
+    let mut a = WriteOp::new(&meta, "a", &Selection::all(), u8s(&[1; 8]), WriteOptions::default()).unwrap();
+    let mut b = WriteOp::new(&meta, "b", &Selection::all(), u8s(&[1; 8]), WriteOptions::default()).unwrap();
+    let from_b = b.poll_encode().unwrap().run();
+    assert!(matches!(a.handle_encoded(from_b), Err(Error::Protocol(_))));
+    // A hand-made metadata whose grid's rank is not the shape's is an error, not a panic.
+    let mut bad = meta.clone();
+    bad.chunk_grid = ChunkGrid::Regular { chunk_shape: vec![4, 4] };
+    assert!(WriteOp::new(&bad, "", &Selection::all(), u8s(&[1; 8]), WriteOptions::default()).is_err());
+    assert!(ReadOp::new(&bad, &Selection::all(), Limits::default()).is_err());
+}
