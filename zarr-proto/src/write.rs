@@ -548,7 +548,7 @@ impl WriteOp {
                 self.queue_encode(unit, Some(bytes));
             }
             // A missing object has no version: the write then requires it to stay missing.
-            _ => {
+            Response::Missing => {
                 let u = &mut self.units[unit];
                 u.version = None;
                 u.existed = false;

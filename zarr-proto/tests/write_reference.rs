@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use zarr_proto::codec::CodecRegistry;
+use zarr_proto::codec::{ChunkRepr, CodecRegistry};
 use zarr_proto::dtype::{DataType, FillValue};
 use zarr_proto::metadata::{ArrayMetadata, ChunkGrid, ChunkKeyEncoding, ZarrFormat};
 use zarr_proto::{
@@ -447,14 +447,32 @@ fn run_case(p: &Params) -> Result<(), TestCaseError> {
             let repr = meta.chunk_repr(&coords).unwrap();
             let ArrayBytes::Fixed(d) = meta.codecs.decode(b, &repr, &Limits::default()).unwrap() else { panic!() };
             prop_assert!(!d.chunks_exact(item).all(|e| same(e, &fill, &dtype)), "{key} is all fill value");
+            // Nor any inner chunk a shard stores.
+            if let Some(sharding) = meta.codecs.sharding() {
+                let per_shard = sharding.chunks_per_shard(&repr.shape).unwrap();
+                let size = sharding.index_size(&per_shard).unwrap() as usize;
+                let index_bytes = if p.seed % 2 == 0 { &b[b.len() - size..] } else { &b[..size] };
+                let index = sharding.decode_index(index_bytes, &per_shard, &Limits::default()).unwrap();
+                let inner = ChunkRepr { shape: sharding.chunk_shape.clone(), ..repr.clone() };
+                for (offset, len) in (0..index.entries.len()).filter_map(|i| index.get(i)) {
+                    let bytes = &b[offset as usize..(offset + len) as usize];
+                    let ArrayBytes::Fixed(d) = sharding.codecs.decode(bytes, &inner, &Limits::default()).unwrap()
+                    else {
+                        panic!()
+                    };
+                    prop_assert!(
+                        !d.chunks_exact(item).all(|e| same(e, &fill, &dtype)),
+                        "an inner chunk of {key} is fill"
+                    );
+                }
+            }
         }
     }
     Ok(())
 }
 
+// proptest's default: 256 cases, or `PROPTEST_CASES`.
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
-
     #[test]
     fn writes_match_the_model(p in params()) {
         run_case(&p)?;
