@@ -43,12 +43,6 @@ impl Rng {
     fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = self.below(i as u64 + 1) as usize;
-            v.swap(i, j);
-        }
-    }
 }
 
 /// A store whose objects carry a generation number as their version.
@@ -89,48 +83,50 @@ impl Store {
     }
 }
 
-/// Drives `op` to the end: every output drained, answered in shuffled order.
+/// Drives `op` to the end, answering its reads, jobs and writes one at a time in a
+/// random interleaving (a write may be answered before another chunk's read).
 fn drive(mut op: WriteOp, store: &mut Store, rng: &mut Rng) -> Result<(), Error> {
+    let (mut reqs, mut jobs, mut writes) = (Vec::new(), Vec::new(), Vec::new());
     loop {
-        let mut reqs = Vec::new();
         while let Some(r) = op.poll_request() {
             reqs.push(r);
         }
-        rng.shuffle(&mut reqs);
-        for r in reqs {
-            let (response, version) = store.read(&r.key);
-            op.handle_response_versioned(r.id, response, version)?;
-        }
-        let mut jobs = Vec::new();
         while let Some(j) = op.poll_encode() {
             jobs.push(j);
         }
-        rng.shuffle(&mut jobs);
-        for j in jobs {
-            op.handle_encoded(j.run())?;
-        }
-        let mut writes = Vec::new();
         while let Some(w) = op.poll_write() {
             writes.push(w);
         }
-        rng.shuffle(&mut writes);
-        for w in writes {
-            // Now and then a conditional write loses a race that left no trace (another
-            // writer put the same bytes): the op must read, merge and write again.
-            let outcome = if w.condition != Condition::Always && rng.chance(10) {
-                WriteOutcome::ConditionFailed
-            } else {
-                store.write(w.key, w.action, &w.condition)
-            };
-            op.handle_write(w.id, outcome)?;
-        }
-        if op.is_done() {
+        if reqs.is_empty() && jobs.is_empty() && writes.is_empty() {
+            assert!(op.is_done(), "op stalled with nothing to do");
             let (done, total) = op.progress();
             assert_eq!(done, total);
             op.finish()?;
             return Ok(());
         }
-        assert!(op.peek_request().is_some() || op.requests_outstanding() > 0, "op stalled");
+        match rng.below(3) {
+            0 if !reqs.is_empty() => {
+                let r = reqs.swap_remove(rng.below(reqs.len() as u64) as usize);
+                let (response, version) = store.read(&r.key);
+                op.handle_response_versioned(r.id, response, version)?;
+            }
+            1 if !jobs.is_empty() => {
+                let j = jobs.swap_remove(rng.below(jobs.len() as u64) as usize);
+                op.handle_encoded(j.run())?;
+            }
+            2 if !writes.is_empty() => {
+                let w = writes.swap_remove(rng.below(writes.len() as u64) as usize);
+                // Now and then a conditional write loses a race that left no trace (another
+                // writer put the same bytes): the op must read, merge and write again.
+                let outcome = if w.condition != Condition::Always && rng.chance(10) {
+                    WriteOutcome::ConditionFailed
+                } else {
+                    store.write(w.key, w.action, &w.condition)
+                };
+                op.handle_write(w.id, outcome)?;
+            }
+            _ => {}
+        }
     }
 }
 
@@ -258,14 +254,15 @@ fn random_selection(rng: &mut Rng, shape: &[u64]) -> Selection {
     }
 }
 
-const DTYPES: [(DataType, usize); 5] =
-    [(DataType::UInt8, 1), (DataType::Int16, 2), (DataType::Float32, 4), (DataType::Float64, 8), (DataType::Bool, 1)];
+const DTYPES: [DataType; 6] =
+    [DataType::UInt8, DataType::Int16, DataType::Float32, DataType::Float64, DataType::Bool, DataType::String];
 
 /// A palette that makes chunks equal to the fill value likely: zero, one, NaN, -0.0, random.
 fn element(rng: &mut Rng, dtype: &DataType, fill: &[u8]) -> Vec<u8> {
-    let size = dtype.size().unwrap();
+    let size = dtype.size().unwrap_or(0);
     match (rng.below(6), dtype) {
         (0 | 1, _) => fill.to_vec(),
+        (_, DataType::String) => (0..rng.below(4)).map(|_| b'a' + rng.below(3) as u8).collect(),
         (_, DataType::Bool) => vec![rng.below(2) as u8],
         (2, _) => vec![0; size],
         (3, DataType::Float32) => f32::NAN.to_ne_bytes().to_vec(),
@@ -278,6 +275,8 @@ fn element(rng: &mut Rng, dtype: &DataType, fill: &[u8]) -> Vec<u8> {
 
 fn fill_for(kind: u8, dtype: &DataType) -> Vec<u8> {
     match (kind, dtype) {
+        (0, DataType::String) => Vec::new(),
+        (_, DataType::String) => b"ab".to_vec(),
         (0, _) => vec![0; dtype.size().unwrap()],
         (_, DataType::Bool) => vec![1],
         (1, DataType::UInt8) => vec![7],
@@ -304,14 +303,18 @@ fn same(a: &[u8], b: &[u8], dtype: &DataType) -> bool {
 }
 
 fn codecs_for(choice: u8, inner: &[u64], dtype: &DataType) -> Vec<Value> {
-    let item = dtype.size().unwrap();
+    let item = dtype.size().unwrap_or(1);
     let mut codecs = Vec::new();
     if choice == 1 && inner.len() > 1 {
         let order: Vec<usize> = (0..inner.len()).rev().collect();
         codecs.push(json!({"name": "transpose", "configuration": {"order": order}}));
     }
     let endian = if choice % 2 == 0 { "little" } else { "big" };
-    codecs.push(json!({"name": "bytes", "configuration": {"endian": endian}}));
+    if dtype.is_variable() {
+        codecs.push(json!({"name": "vlen-utf8"}));
+    } else {
+        codecs.push(json!({"name": "bytes", "configuration": {"endian": endian}}));
+    }
     match choice {
         2 => codecs.push(json!({"name": "zstd", "configuration": {"level": 1, "checksum": false}})),
         3 => codecs.push(json!({"name": "gzip", "configuration": {"level": 1}})),
@@ -369,7 +372,7 @@ fn params() -> impl Strategy<Value = Params> {
 }
 
 fn metadata(p: &Params) -> ArrayMetadata {
-    let dtype = DTYPES[p.dtype].0.clone();
+    let dtype = DTYPES[p.dtype].clone();
     let (grid_shape, codecs) = match &p.shard_mult {
         Some(mult) => {
             let shard: Vec<u64> = p.chunks.iter().zip(mult).map(|(c, m)| c * m).collect();
@@ -402,10 +405,26 @@ fn metadata(p: &Params) -> ArrayMetadata {
     }
 }
 
+/// Elements as an array's data.
+fn pack(dtype: &DataType, elements: Vec<Vec<u8>>) -> ArrayBytes {
+    if dtype.is_variable() {
+        ArrayBytes::Variable(elements)
+    } else {
+        ArrayBytes::Fixed(elements.concat())
+    }
+}
+
+/// An array's data as elements.
+fn unpack(dtype: &DataType, data: ArrayBytes) -> Vec<Vec<u8>> {
+    match data {
+        ArrayBytes::Variable(v) => v,
+        ArrayBytes::Fixed(b) => b.chunks_exact(dtype.size().unwrap()).map(<[u8]>::to_vec).collect(),
+    }
+}
+
 fn run_case(p: &Params) -> Result<(), TestCaseError> {
     let meta = metadata(p);
     let dtype = meta.data_type.clone();
-    let item = dtype.size().unwrap();
     let fill = meta.fill_value.0.clone();
     let mut rng = Rng(p.seed | 1);
     let n: u64 = p.shape.iter().product();
@@ -420,22 +439,23 @@ fn run_case(p: &Params) -> Result<(), TestCaseError> {
             for &f in &flat {
                 model[f] = value.clone();
             }
-            let scalar = NdArray { dtype: dtype.clone(), shape: vec![], data: ArrayBytes::Fixed(value) };
+            let scalar = NdArray { dtype: dtype.clone(), shape: vec![], data: pack(&dtype, vec![value]) };
             WriteOp::new_scalar(&meta, "", &sel, scalar, options)
         } else {
             let values: Vec<Vec<u8>> = flat.iter().map(|_| element(&mut rng, &dtype, &fill)).collect();
             for (&f, v) in flat.iter().zip(&values) {
                 model[f] = v.clone();
             }
-            let source = NdArray { dtype: dtype.clone(), shape: out_shape, data: ArrayBytes::Fixed(values.concat()) };
+            let source = NdArray { dtype: dtype.clone(), shape: out_shape, data: pack(&dtype, values) };
             WriteOp::new(&meta, "", &sel, source, options)
         };
         let op = op.map_err(|e| TestCaseError::fail(format!("plan {sel:?}: {e}")))?;
         drive(op, &mut store, &mut rng).map_err(|e| TestCaseError::fail(format!("write {sel:?}: {e}")))?;
     }
     let got = read_all(&meta, &store);
-    let ArrayBytes::Fixed(bytes) = &got.data else { panic!("fixed") };
-    for (i, (g, m)) in bytes.chunks_exact(item).zip(&model).enumerate() {
+    let got = unpack(&dtype, got.data);
+    prop_assert_eq!(got.len(), model.len());
+    for (i, (g, m)) in got.iter().zip(&model).enumerate() {
         prop_assert!(same(g, m, &dtype), "element {i}: read {g:?}, model {m:?}");
     }
     if !p.write_empty {
@@ -445,8 +465,8 @@ fn run_case(p: &Params) -> Result<(), TestCaseError> {
                 None => key.split('.').map(|c| c.parse().unwrap()).collect(),
             };
             let repr = meta.chunk_repr(&coords).unwrap();
-            let ArrayBytes::Fixed(d) = meta.codecs.decode(b, &repr, &Limits::default()).unwrap() else { panic!() };
-            prop_assert!(!d.chunks_exact(item).all(|e| same(e, &fill, &dtype)), "{key} is all fill value");
+            let d = unpack(&dtype, meta.codecs.decode(b, &repr, &Limits::default()).unwrap());
+            prop_assert!(!d.iter().all(|e| same(e, &fill, &dtype)), "{key} is all fill value");
             // Nor any inner chunk a shard stores.
             if let Some(sharding) = meta.codecs.sharding() {
                 let per_shard = sharding.chunks_per_shard(&repr.shape).unwrap();
@@ -456,14 +476,8 @@ fn run_case(p: &Params) -> Result<(), TestCaseError> {
                 let inner = ChunkRepr { shape: sharding.chunk_shape.clone(), ..repr.clone() };
                 for (offset, len) in (0..index.entries.len()).filter_map(|i| index.get(i)) {
                     let bytes = &b[offset as usize..(offset + len) as usize];
-                    let ArrayBytes::Fixed(d) = sharding.codecs.decode(bytes, &inner, &Limits::default()).unwrap()
-                    else {
-                        panic!()
-                    };
-                    prop_assert!(
-                        !d.chunks_exact(item).all(|e| same(e, &fill, &dtype)),
-                        "an inner chunk of {key} is fill"
-                    );
+                    let d = unpack(&dtype, sharding.codecs.decode(bytes, &inner, &Limits::default()).unwrap());
+                    prop_assert!(!d.iter().all(|e| same(e, &fill, &dtype)), "an inner chunk of {key} is fill");
                 }
             }
         }
