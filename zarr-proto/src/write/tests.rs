@@ -9,7 +9,8 @@ use alloc::vec::Vec;
 use serde_json::json;
 
 use super::*;
-use crate::metadata::ArrayBuilder;
+use crate::metadata::{ArrayBuilder, ChunkGrid};
+use crate::ndarray::ArrayBytes;
 use crate::read::ReadOp;
 use crate::selection::DimSelector;
 use crate::CodecRegistry;
