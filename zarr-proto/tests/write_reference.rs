@@ -491,6 +491,27 @@ proptest! {
     fn writes_match_the_model(p in params()) {
         run_case(&p)?;
     }
+
+    /// A store answering a read-modify-write's reads with garbage gets errors, never a panic.
+    #[test]
+    fn garbage_chunks_are_errors_not_panics(p in params(), garbage in proptest::collection::vec(any::<u8>(), 0..96)) {
+        let meta = metadata(&p);
+        let dtype = meta.data_type.clone();
+        let fill = meta.fill_value.0.clone();
+        let first = Selection::Orthogonal(p.shape.iter().map(|_| DimSelector::Index(0)).collect());
+        let mut rng = Rng(p.seed | 1);
+        let value = NdArray { dtype: dtype.clone(), shape: vec![], data: pack(&dtype, vec![element(&mut rng, &dtype, &fill)]) };
+        let mut op = WriteOp::new(&meta, "", &first, value, WriteOptions::default()).unwrap();
+        let Some(req) = op.poll_request() else {
+            // A one-element chunk is wholly covered: nothing is read.
+            return Ok(());
+        };
+        op.handle_response_versioned(req.id, Response::Bytes(garbage.into()), Some(Version::new("g"))).unwrap();
+        let job = op.poll_encode().unwrap();
+        if let Err(e) = op.handle_encoded(job.run()) {
+            prop_assert!(matches!(e, Error::Chunk { ref key, .. } if *key == req.key), "{e}");
+        }
+    }
 }
 
 fn u8_meta(shape: u64, chunk: u64) -> ArrayMetadata {
