@@ -59,7 +59,8 @@ pub struct WriteOptions {
     /// between the op's read and its put is lost.
     pub conditional: bool,
     /// Store chunks whose every element is the fill value instead of deleting them
-    /// (default `false`, as zarr-python).
+    /// (default `false`, as zarr-python). For sharded arrays this is about the shard:
+    /// the sharding encoder leaves inner chunks equal to the fill value out either way.
     pub write_empty_chunks: bool,
     /// How often one chunk is read and merged again after a failed condition (default 8).
     pub max_conflict_retries: u32,
