@@ -9,6 +9,7 @@ use alloc::vec::Vec;
 use serde_json::json;
 
 use super::*;
+use crate::metadata::chunk_grid::DimChunks;
 use crate::metadata::{ArrayBuilder, ChunkGrid};
 use crate::ndarray::ArrayBytes;
 use crate::read::ReadOp;
@@ -281,4 +282,16 @@ fn results_of_another_op_are_refused() {
     bad.chunk_grid = ChunkGrid::Regular { chunk_shape: vec![4, 4] };
     assert!(WriteOp::new(&bad, "", &Selection::all(), u8s(&[1; 8]), WriteOptions::default()).is_err());
     assert!(ReadOp::new(&bad, &Selection::all(), Limits::default()).is_err());
+}
+
+#[test]
+fn rectilinear_grids_write_chunks_of_their_own_lengths() {
+    let mut b = ArrayBuilder::new(vec![10], DataType::UInt8, vec![1]);
+    b.chunk_grid = ChunkGrid::Rectilinear { dims: vec![DimChunks::Explicit(vec![0, 3, 5, 10])] };
+    let meta = b.build_v3(&CodecRegistry::default(), &Limits::default()).unwrap();
+    let mut store = Store::default();
+    // 2..6: chunk 0 (0..3) and chunk 2 (5..10) partly, chunk 1 (3..5) wholly.
+    store.drive(WriteOp::new(&meta, "", &slice(2, 6), u8s(&[1, 2, 3, 4]), WriteOptions::default()).unwrap());
+    assert_eq!(store.log, ["get c/0", "get c/2", "put c/1 Always", "put c/0 Absent", "put c/2 Absent"]);
+    assert_eq!(store.read(&meta).to_vec::<u8>().unwrap(), [0, 0, 1, 2, 3, 4, 0, 0, 0, 0]);
 }
