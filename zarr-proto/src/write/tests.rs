@@ -295,3 +295,17 @@ fn rectilinear_grids_write_chunks_of_their_own_lengths() {
     assert_eq!(store.log, ["get c/0", "get c/2", "put c/1 Always", "put c/0 Absent", "put c/2 Absent"]);
     assert_eq!(store.read(&meta).to_vec::<u8>().unwrap(), [0, 0, 1, 2, 3, 4, 0, 0, 0, 0]);
 }
+
+#[test]
+fn zero_dimensional_arrays() {
+    let meta = ArrayBuilder::new(vec![], DataType::UInt8, vec![])
+        .build_v3(&CodecRegistry::default(), &Limits::default())
+        .unwrap();
+    let mut store = Store::default();
+    let value = |v: u8| NdArray { dtype: DataType::UInt8, shape: vec![], data: ArrayBytes::Fixed(vec![v]) };
+    store.drive(WriteOp::new(&meta, "", &Selection::all(), value(5), WriteOptions::default()).unwrap());
+    assert_eq!(store.log, ["put c Always"]);
+    assert_eq!(store.read(&meta).to_vec::<u8>().unwrap(), [5]);
+    store.drive(WriteOp::new_scalar(&meta, "", &Selection::all(), value(0), WriteOptions::default()).unwrap());
+    assert!(store.objects.is_empty());
+}
