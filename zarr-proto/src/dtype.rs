@@ -9,8 +9,11 @@ use alloc::vec::Vec;
 
 // One file per question metadata asks of a type: its name in either format, and
 // the JSON of its fill value. This file holds the model both answer from.
+mod empty;
 mod fill_value;
 mod name;
+
+pub(crate) use empty::is_all_fill;
 
 /// Unit of a `numpy.datetime64` / `numpy.timedelta64` value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -95,6 +95,23 @@ pub enum Error {
         /// The node's path in its store (`""` for the root).
         path: String,
     },
+    /// The caller's data for a write does not have the selection's shape.
+    #[error("source of shape {got:?} for a selection of shape {expected:?}")]
+    SourceShape {
+        /// The selection's shape.
+        expected: alloc::vec::Vec<u64>,
+        /// The source's shape.
+        got: alloc::vec::Vec<u64>,
+    },
+    /// A read-modify-write kept losing the race for one chunk: another writer changed it
+    /// between every read and put, more often than `WriteOptions::max_conflict_retries` allows.
+    #[error("chunk {key}: changed by another writer on each of {attempts} conditional writes")]
+    WriteConflict {
+        /// The store key of the chunk (or shard).
+        key: String,
+        /// Conditional writes tried.
+        attempts: u32,
+    },
     /// A remote store answered with a failure (see [`crate::http`]).
     #[error("store error for {key}: {reason}")]
     Store {

@@ -3,7 +3,7 @@
 //! This crate parses metadata, knows every common data type and codec, turns a
 //! selection into chunk requests and assembles the answers into an array. It does
 //! no networking, no file access, no threading and reads no clock: a driver asks a
-//! [`ReadOp`] what to fetch, fetches it however it likes (async, a
+//! [`ReadOp`] (or a [`WriteOp`]) what to fetch and store, fetches it however it likes (async, a
 //! thread pool, a test simulator) and hands the bytes back. Because the same inputs
 //! always give the same requests, the whole protocol is testable without a network.
 //!
@@ -40,6 +40,7 @@ mod read_options;
 mod selection;
 pub mod sigv4;
 mod version;
+mod write;
 
 // What a driver or a user needs, flat: `zarr_proto::ReadOp`, not a module path to learn.
 pub use byte_range::ByteRange;
@@ -63,3 +64,4 @@ pub use read_options::{Progress, ProgressReport, ReadOptions};
 pub use selection::parse::SelectionKind;
 pub use selection::{DimIndexer, DimSelector, ResolvedSelection, Selection};
 pub use version::{Condition, Version};
+pub use write::{EncodeJob, Encoded, StoreWrite, WriteAction, WriteOp, WriteOptions, WriteOutcome, WriteStats};

@@ -99,11 +99,7 @@ impl DecodeJob {
     pub fn run(self) -> Decoded {
         // A compressor reads borrowed bytes. Without one the bytes become the output,
         // and `Vec::from` takes over a unique buffer instead of copying it.
-        let result = if self.chain.bytes_to_bytes.is_empty() {
-            self.chain.decode_owned(Vec::from(self.bytes), &self.repr, &self.limits)
-        } else {
-            self.chain.decode(&self.bytes, &self.repr, &self.limits)
-        };
+        let result = decode_chunk(&self.chain, self.bytes, &self.repr, &self.limits);
         Decoded { unit: self.unit, key: self.key, result }
     }
 }
@@ -355,82 +351,17 @@ impl ReadOp {
     fn plan_units(&mut self, resolved: ResolvedSelection) -> Result<()> {
         match resolved {
             ResolvedSelection::Orthogonal(dims) => {
-                if dims.iter().any(|d| d.is_empty()) {
-                    return Ok(());
-                }
-                // Bound the chunk count before projecting: projection allocates per chunk.
-                let touched = dims
-                    .iter()
-                    .zip(&self.grid)
-                    .try_fold(1u64, |n, (ix, g)| n.checked_mul(project::chunks_touched_bound(ix, g)))
-                    .unwrap_or(u64::MAX);
-                if touched > self.limits.max_chunks_per_read {
-                    return Err(Error::LimitExceeded {
-                        what: "chunks touched by one read",
-                        requested: touched,
-                        limit: self.limits.max_chunks_per_read,
-                    });
-                }
-                self.parts = dims.iter().zip(&self.grid).map(|(ix, g)| project::project_dim(ix, g)).collect();
-                let kept: Vec<u64> = dims.iter().filter(|d| d.keeps_dim()).map(|d| d.len()).collect();
-                let kept_strides = project::c_strides(&kept);
-                let mut k = 0;
-                self.out_strides = dims
-                    .iter()
-                    .map(|d| {
-                        if d.keeps_dim() {
-                            k += 1;
-                            kept_strides[k - 1]
-                        } else {
-                            0
-                        }
-                    })
-                    .collect();
-                // Units in C order of the read grid; reversed slices list chunks descending,
-                // so sort by coordinates for a deterministic, store-friendly order.
-                let mut index = alloc::vec![0usize; dims.len()];
-                let mut units = Vec::new();
-                loop {
-                    let coords: Vec<u64> = index.iter().enumerate().map(|(d, &i)| self.parts[d][i].chunk).collect();
-                    units.push((coords, index.clone()));
-                    let mut d = dims.len();
-                    let mut advanced = false;
-                    while d > 0 {
-                        d -= 1;
-                        index[d] += 1;
-                        if index[d] < self.parts[d].len() {
-                            advanced = true;
-                            break;
-                        }
-                        index[d] = 0;
-                    }
-                    if !advanced {
-                        break;
-                    }
-                }
-                units.sort_by(|a, b| a.0.cmp(&b.0));
-                self.units = units
+                let plan = project::plan_orthogonal(&dims, &self.grid, self.limits.max_chunks_per_read)?;
+                self.parts = plan.parts;
+                self.out_strides = plan.strides;
+                self.units = plan
+                    .chunks
                     .into_iter()
                     .map(|(coords, idx)| Unit { coords, target: Target::Orthogonal(idx), state: UnitState::Waiting })
                     .collect();
             }
             ResolvedSelection::Points(points) => {
-                let mut by_chunk: BTreeMap<Vec<u64>, Vec<(u64, u64)>> = BTreeMap::new();
-                for (out, p) in points.iter().enumerate() {
-                    let mut coords = Vec::with_capacity(p.len());
-                    let mut offsets = Vec::with_capacity(p.len());
-                    for (d, &i) in p.iter().enumerate() {
-                        let (c, o) = self.grid[d].locate(i);
-                        coords.push(c);
-                        offsets.push(o);
-                    }
-                    let shape: Vec<u64> =
-                        coords.iter().enumerate().map(|(d, &c)| self.grid[d].span(c).map_or(1, |s| s.1)).collect();
-                    let strides = project::c_strides(&shape);
-                    let flat = offsets.iter().zip(&strides).map(|(o, s)| o * s).sum();
-                    by_chunk.entry(coords).or_default().push((flat, out as u64));
-                }
-                self.units = by_chunk
+                self.units = project::group_points(&points, &self.grid)
                     .into_iter()
                     .map(|(coords, pairs)| Unit { coords, target: Target::Points(pairs), state: UnitState::Waiting })
                     .collect();
@@ -559,6 +490,22 @@ impl ReadOp {
         Ok(())
     }
 
+    /// Takes the store's answer to request `id` with the version of the object read,
+    /// which a read does not need: the one call a driver makes for a
+    /// [`WriteOp`](crate::WriteOp)'s reads, accepted here too so a driver need not
+    /// know which kind of op asked.
+    ///
+    /// # Errors
+    /// As for [`handle_response`](Self::handle_response).
+    pub fn handle_response_versioned(
+        &mut self,
+        id: RequestId,
+        response: Response,
+        _version: Option<crate::Version>,
+    ) -> Result<()> {
+        self.handle_response(id, response)
+    }
+
     /// Takes the result of a [`DecodeJob`] and copies its elements into the output.
     ///
     /// # Errors
@@ -605,20 +552,7 @@ impl ReadOp {
         }
         let data = result.map_err(|e| e.in_chunk(&key))?;
         let shape = self.unit_shape(unit);
-        let expected = shape.iter().product::<u64>() as usize;
-        let ok = match &data {
-            ArrayBytes::Fixed(b) => !self.dtype.is_variable() && b.len() == expected * self.item_size,
-            ArrayBytes::Variable(v) => self.dtype.is_variable() && v.len() == expected,
-        };
-        if !ok {
-            return Err(Error::Chunk {
-                key,
-                source: alloc::boxed::Box::new(Error::codec(
-                    "codec chain",
-                    format!("decoded to the wrong size for a chunk of shape {shape:?}"),
-                )),
-            });
-        }
+        check_decoded(&data, &self.dtype, &shape, &key)?;
         let out = match out {
             Some(buf) => Output::Fixed(buf),
             None => Output::from(&mut self.output),
@@ -716,8 +650,40 @@ fn fill_with(out: &mut [u8], value: &[u8]) {
     }
 }
 
+/// Decodes one stored chunk with `chain`: the decoding a read and a read-modify-write share.
+pub(crate) fn decode_chunk(chain: &CodecChain, bytes: Bytes, repr: &ChunkRepr, limits: &Limits) -> Result<ArrayBytes> {
+    // A compressor reads borrowed bytes. Without one the bytes become the output,
+    // and `Vec::from` takes over a unique buffer instead of copying it.
+    if chain.bytes_to_bytes.is_empty() {
+        chain.decode_owned(Vec::from(bytes), repr, limits)
+    } else {
+        chain.decode(&bytes, repr, limits)
+    }
+}
+
+/// Checks that a decoded chunk holds the elements of a chunk of `shape` and `dtype`,
+/// so copying from it stays in bounds; the error names `key`.
+pub(crate) fn check_decoded(data: &ArrayBytes, dtype: &DataType, shape: &[u64], key: &str) -> Result<()> {
+    let expected = shape.iter().try_fold(1u64, |a, &n| a.checked_mul(n));
+    let ok = match (data, dtype.size(), expected) {
+        (ArrayBytes::Fixed(b), Some(item), Some(n)) => (item as u64).checked_mul(n) == Some(b.len() as u64),
+        (ArrayBytes::Variable(v), None, Some(n)) => v.len() as u64 == n,
+        _ => false,
+    };
+    if !ok {
+        return Err(Error::Chunk {
+            key: key.into(),
+            source: alloc::boxed::Box::new(Error::codec(
+                "codec chain",
+                format!("decoded to the wrong size for a chunk of shape {shape:?}"),
+            )),
+        });
+    }
+    Ok(())
+}
+
 /// The store key of the chunk (or shard) at grid `coords` of the array at `prefix`;
 /// a free function so code holding part of the op mutably can call it too.
-fn store_key(prefix: &str, encoding: ChunkKeyEncoding, coords: &[u64]) -> String {
+pub(crate) fn store_key(prefix: &str, encoding: ChunkKeyEncoding, coords: &[u64]) -> String {
     crate::key::join(prefix, &encoding.key(coords))
 }

@@ -15,7 +15,7 @@ use alloc::vec::Vec;
 use serde_json::{json, Value};
 
 use crate::codec::{ArrayToArrayCodec, ArrayToBytesCodec, BytesToBytesCodec, ChunkRepr, CodecChain};
-use crate::dtype::{DataType, FillValue};
+use crate::dtype::{is_all_fill, DataType, FillValue};
 use crate::error::{Error, Result};
 use crate::limits::{self, Limits};
 use crate::ndarray::ArrayBytes;
@@ -251,7 +251,8 @@ impl ShardingCodec {
 
     /// Encodes a whole shard.
     ///
-    /// Inner chunks whose every element equals the fill value (bytewise) are not stored.
+    /// Inner chunks whose every element equals the fill value are not stored (bytewise,
+    /// except that any NaN equals a NaN fill value, as zarr-python compares).
     /// Inner chunks are written in Morton order, like zarr-python, so shards match its
     /// output byte for byte. A shard with no stored inner chunk is just an index of empty
     /// entries; callers that delete such shards check [`ShardIndex`] or the fill value first.
@@ -283,10 +284,11 @@ impl ShardingCodec {
                 ArrayBytes::Fixed(src) => {
                     let mut dst = alloc::vec![0u8; chunk_n * item];
                     copy_block(src, &mut dst, &shard_shape, &chunk_shape, &origin, item, false);
-                    if dst.chunks_exact(item).all(|e| e == fill.as_bytes()) {
+                    let dst = ArrayBytes::Fixed(dst);
+                    if is_all_fill(&dst, &repr.dtype, &fill) {
                         continue;
                     }
-                    ArrayBytes::Fixed(dst)
+                    dst
                 }
                 ArrayBytes::Variable(src) => {
                     let mut dst = alloc::vec![Vec::new(); chunk_n];

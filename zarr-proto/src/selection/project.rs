@@ -130,6 +130,99 @@ fn project_range(start: u64, step: i64, len: u64, chunks: &DimChunks) -> Vec<Dim
     parts
 }
 
+/// An orthogonal selection split into chunks: what a read or a write needs to plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrthogonalPlan {
+    /// Each dimension's parts, one per chunk it touches.
+    pub parts: Vec<Vec<DimChunkPart>>,
+    /// The selection array's stride per dimension, in elements (0 for a dimension an
+    /// integer index removed).
+    pub strides: Vec<u64>,
+    /// Every chunk touched: its grid coordinates and the index of its part in each
+    /// dimension's list, sorted by coordinates (C order of the grid).
+    pub chunks: Vec<(Vec<u64>, Vec<usize>)>,
+}
+
+/// Projects an orthogonal selection onto a chunk grid, refusing (before any per-chunk
+/// allocation) one that touches more than `max_chunks` chunks.
+///
+/// # Errors
+/// [`Error::LimitExceeded`](crate::Error::LimitExceeded) for too many chunks;
+/// [`Error::Selection`](crate::Error::Selection) when the grid's rank is not the selection's.
+pub fn plan_orthogonal(dims: &[DimIndexer], grid: &[DimChunks], max_chunks: u64) -> crate::Result<OrthogonalPlan> {
+    if dims.len() != grid.len() {
+        return Err(crate::Error::Selection(alloc::format!(
+            "a selection of {} dimensions on a chunk grid of {}",
+            dims.len(),
+            grid.len()
+        )));
+    }
+    if dims.iter().any(DimIndexer::is_empty) {
+        return Ok(OrthogonalPlan { parts: Vec::new(), strides: Vec::new(), chunks: Vec::new() });
+    }
+    let touched = dims
+        .iter()
+        .zip(grid)
+        .try_fold(1u64, |n, (ix, g)| n.checked_mul(chunks_touched_bound(ix, g)))
+        .unwrap_or(u64::MAX);
+    if touched > max_chunks {
+        return Err(crate::Error::LimitExceeded {
+            what: "chunks touched by one operation",
+            requested: touched,
+            limit: max_chunks,
+        });
+    }
+    let parts: Vec<Vec<DimChunkPart>> = dims.iter().zip(grid).map(|(ix, g)| project_dim(ix, g)).collect();
+    let kept: Vec<u64> = dims.iter().filter(|d| d.keeps_dim()).map(DimIndexer::len).collect();
+    let mut kept_strides = c_strides(&kept).into_iter();
+    let strides = dims.iter().map(|d| if d.keeps_dim() { kept_strides.next().unwrap_or(0) } else { 0 }).collect();
+    // Reversed slices list chunks descending, so sort by coordinates for a
+    // deterministic, store-friendly order.
+    let mut index = alloc::vec![0usize; dims.len()];
+    let mut chunks = Vec::new();
+    loop {
+        let coords: Vec<u64> = index.iter().enumerate().map(|(d, &i)| parts[d][i].chunk).collect();
+        chunks.push((coords, index.clone()));
+        let mut d = dims.len();
+        let mut advanced = false;
+        while d > 0 {
+            d -= 1;
+            index[d] += 1;
+            if index[d] < parts[d].len() {
+                advanced = true;
+                break;
+            }
+            index[d] = 0;
+        }
+        if !advanced {
+            break;
+        }
+    }
+    chunks.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(OrthogonalPlan { parts, strides, chunks })
+}
+
+/// Groups points by the chunk holding them: per chunk (by grid coordinates, sorted),
+/// `(element offset in the chunk, C order of its stored shape; point number)` pairs
+/// in point order.
+pub fn group_points(points: &[Vec<u64>], grid: &[DimChunks]) -> BTreeMap<Vec<u64>, Vec<(u64, u64)>> {
+    let mut by_chunk: BTreeMap<Vec<u64>, Vec<(u64, u64)>> = BTreeMap::new();
+    for (k, p) in points.iter().enumerate() {
+        let mut coords = Vec::with_capacity(p.len());
+        let mut offsets = Vec::with_capacity(p.len());
+        for (g, &i) in grid.iter().zip(p) {
+            let (c, o) = g.locate(i);
+            coords.push(c);
+            offsets.push(o);
+        }
+        let shape: Vec<u64> = coords.iter().zip(grid).map(|(&c, g)| g.span(c).map_or(1, |s| s.1)).collect();
+        let strides = c_strides(&shape);
+        let flat = offsets.iter().zip(&strides).map(|(o, s)| o * s).sum();
+        by_chunk.entry(coords).or_default().push((flat, k as u64));
+    }
+    by_chunk
+}
+
 /// C-order strides, in elements, of an array of `shape`.
 pub(crate) fn c_strides(shape: &[u64]) -> Vec<u64> {
     let mut strides = alloc::vec![1u64; shape.len()];
@@ -154,37 +247,11 @@ pub(crate) fn scatter(
     item_size: usize,
 ) {
     let src_strides = c_strides(src_shape);
-    let ndim = src_shape.len();
-    if ndim == 0 {
+    if src_shape.is_empty() {
         copy_run(src, 0, out, 0, 1, item_size);
         return;
     }
-    // Merge trailing dimensions that are taken whole and land contiguously in the output:
-    // a chunk fully inside a C-order output becomes a few long runs, not many short ones.
-    let mut inner = ndim - 1;
-    let mut run_len = match items[inner] {
-        DimItems::Strided { step: 1, count, .. } if out_strides[inner] == 1 => Some(*count),
-        _ => None,
-    };
-    if let Some(mut len) = run_len {
-        while inner > 0 && items[inner].covers(src_shape[inner]) && out_strides[inner - 1] == len {
-            match items[inner - 1] {
-                DimItems::Strided { step: 1, count, .. } => {
-                    len *= count;
-                    inner -= 1;
-                }
-                _ => break,
-            }
-        }
-        run_len = Some(len);
-    }
-    let outer: Vec<Vec<(u64, u64)>> = items[..inner].iter().map(|it| it.pairs()).collect();
-    let inner_pairs = if run_len.is_none() { items[inner].pairs() } else { Vec::new() };
-    let (inner_src, inner_out) = match items[inner] {
-        DimItems::Strided { chunk_start, out_start, .. } => (*chunk_start, *out_start),
-        DimItems::Pairs(_) => (0, 0),
-    };
-    let runs = Runs { outer, inner_pairs, inner_src, inner_out, run_len, src_strides: &src_strides, out_strides };
+    let runs = Runs::new(src_shape, items, &src_strides, out_strides);
     // Match the buffer kinds once per chunk, not once per run.
     match (src, out) {
         (ArrayBytes::Fixed(s), Output::Fixed(o)) => runs.for_each(|src_el, dst_el, len| {
@@ -197,6 +264,49 @@ pub(crate) fn scatter(
         }
         // The read op checks the decoded representation before scattering.
         _ => unreachable!("fixed and variable-length buffers never mix"),
+    }
+}
+
+/// Copies elements of a caller's array into the selected positions of one chunk: the
+/// inverse of [`scatter`], for writes.
+///
+/// `chunk_shape` is the chunk's stored shape and `items[d]` the positions dimension `d`
+/// writes; `src_strides[d]` is the source's stride of dimension `d` in elements (0 for a
+/// dimension an integer index removed; all 0 broadcasts a one-element source). Callers
+/// guarantee that offsets are in bounds and both buffers are of the same kind.
+pub fn gather(
+    src: &ArrayBytes,
+    src_strides: &[u64],
+    chunk: Output<'_>,
+    chunk_shape: &[u64],
+    items: &[&DimItems],
+    item_size: usize,
+) {
+    let chunk_strides = c_strides(chunk_shape);
+    if chunk_shape.is_empty() {
+        copy_back(src, 0, chunk, 0, 1, item_size);
+        return;
+    }
+    let runs = Runs::new(chunk_shape, items, &chunk_strides, src_strides);
+    match (src, chunk) {
+        (ArrayBytes::Fixed(s), Output::Fixed(c)) => runs.for_each(|chunk_el, src_el, len| {
+            let n = len * item_size;
+            let (c0, s0) = (chunk_el * item_size, src_el * item_size);
+            c[c0..c0 + n].copy_from_slice(&s[s0..s0 + n]);
+        }),
+        (ArrayBytes::Variable(s), Output::Variable(c)) => runs
+            .for_each(|chunk_el, src_el, len| c[chunk_el..chunk_el + len].clone_from_slice(&s[src_el..src_el + len])),
+        // The write op checks the source's kind against the data type up front.
+        _ => unreachable!("fixed and variable-length buffers never mix"),
+    }
+}
+
+/// Copies single elements by `(chunk offset, source offset)` pairs, in elements: the
+/// inverse of [`scatter_points`]. With `broadcast`, every element comes from source offset 0.
+pub fn gather_points(src: &ArrayBytes, pairs: &[(u64, u64)], mut chunk: Output<'_>, item_size: usize, broadcast: bool) {
+    for &(c, s) in pairs {
+        let s = if broadcast { 0 } else { s as usize };
+        copy_back(src, s, chunk.reborrow(), c as usize, 1, item_size);
     }
 }
 
@@ -215,7 +325,39 @@ struct Runs<'a> {
     out_strides: &'a [u64],
 }
 
-impl Runs<'_> {
+impl<'a> Runs<'a> {
+    /// The runs of one chunk: `shape` and `strides` are the chunk's, `items[d]` the
+    /// positions dimension `d` takes, `out_strides` the other array's strides.
+    fn new(shape: &[u64], items: &[&DimItems], strides: &'a [u64], out_strides: &'a [u64]) -> Runs<'a> {
+        let ndim = shape.len();
+        // Merge trailing dimensions that are taken whole and land contiguously in the output:
+        // a chunk fully inside a C-order output becomes a few long runs, not many short ones.
+        let mut inner = ndim - 1;
+        let mut run_len = match items[inner] {
+            DimItems::Strided { step: 1, count, .. } if out_strides[inner] == 1 => Some(*count),
+            _ => None,
+        };
+        if let Some(mut len) = run_len {
+            while inner > 0 && items[inner].covers(shape[inner]) && out_strides[inner - 1] == len {
+                match items[inner - 1] {
+                    DimItems::Strided { step: 1, count, .. } => {
+                        len *= count;
+                        inner -= 1;
+                    }
+                    _ => break,
+                }
+            }
+            run_len = Some(len);
+        }
+        let outer: Vec<Vec<(u64, u64)>> = items[..inner].iter().map(|it| it.pairs()).collect();
+        let inner_pairs = if run_len.is_none() { items[inner].pairs() } else { Vec::new() };
+        let (inner_src, inner_out) = match items[inner] {
+            DimItems::Strided { chunk_start, out_start, .. } => (*chunk_start, *out_start),
+            DimItems::Pairs(_) => (0, 0),
+        };
+        Runs { outer, inner_pairs, inner_src, inner_out, run_len, src_strides: strides, out_strides }
+    }
+
     /// Calls `copy(source element, output element, length)` for every run.
     fn for_each(&self, mut copy: impl FnMut(usize, usize, usize)) {
         let inner = self.outer.len();
@@ -289,6 +431,22 @@ impl<'a> From<&'a mut ArrayBytes> for Output<'a> {
             ArrayBytes::Fixed(b) => Output::Fixed(b),
             ArrayBytes::Variable(v) => Output::Variable(v),
         }
+    }
+}
+
+/// [`copy_run`] the other way: `len` elements of `src` at `src_el` to `chunk` at `chunk_el`.
+fn copy_back(src: &ArrayBytes, src_el: usize, chunk: Output<'_>, chunk_el: usize, len: usize, item_size: usize) {
+    match (src, chunk) {
+        (ArrayBytes::Fixed(s), Output::Fixed(c)) => {
+            let n = len * item_size;
+            let (s0, c0) = (src_el * item_size, chunk_el * item_size);
+            c[c0..c0 + n].copy_from_slice(&s[s0..s0 + n]);
+        }
+        (ArrayBytes::Variable(s), Output::Variable(c)) => {
+            c[chunk_el..chunk_el + len].clone_from_slice(&s[src_el..src_el + len]);
+        }
+        // The write op checks the source's kind against the data type up front.
+        _ => unreachable!("fixed and variable-length buffers never mix"),
     }
 }
 
