@@ -175,7 +175,7 @@ enum Pending {
 ///
 /// ```
 /// use std::collections::HashMap;
-/// use zarr_proto::metadata::ArrayBuilder;
+/// use zarr_proto::ArrayBuilder;
 /// use zarr_proto::{
 ///     ArrayBytes, ArrayMetadata, CodecRegistry, Condition, DataType, DimSelector, Limits, NdArray, ReadOp,
 ///     Response, Selection, Version, WriteAction, WriteOp, WriteOptions, WriteOutcome,

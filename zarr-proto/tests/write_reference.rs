@@ -13,12 +13,12 @@ use std::collections::HashMap;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use zarr_proto::codec::{ChunkRepr, CodecRegistry};
-use zarr_proto::dtype::{DataType, FillValue};
-use zarr_proto::metadata::{ArrayMetadata, ChunkGrid, ChunkKeyEncoding, ZarrFormat};
 use zarr_proto::{
     ArrayBytes, Condition, DimSelector, Error, Limits, NdArray, ReadOp, Response, Selection, Version, WriteAction,
     WriteOp, WriteOptions, WriteOutcome,
 };
+use zarr_proto::{ArrayMetadata, ChunkGrid, ChunkKeyEncoding, ZarrFormat};
+use zarr_proto::{DataType, FillValue};
 
 /// xorshift64*: small, deterministic, good enough for test data.
 struct Rng(u64);
@@ -515,7 +515,7 @@ proptest! {
 }
 
 fn u8_meta(shape: u64, chunk: u64) -> ArrayMetadata {
-    zarr_proto::metadata::ArrayBuilder::new(vec![shape], DataType::UInt8, vec![chunk])
+    zarr_proto::ArrayBuilder::new(vec![shape], DataType::UInt8, vec![chunk])
         .build_v3(&CodecRegistry::default(), &Limits::default())
         .unwrap()
 }
@@ -626,7 +626,7 @@ fn hostile_sources_and_selections_are_typed_errors() {
     // A scalar of two elements.
     assert!(matches!(WriteOp::new_scalar(&meta, "", &all, u8s(&[1, 2]), opts), Err(Error::SourceShape { .. })));
     // Huge selections of tiny chunks are refused before planning.
-    let big = zarr_proto::metadata::ArrayBuilder::new(vec![1 << 40], DataType::UInt8, vec![1])
+    let big = zarr_proto::ArrayBuilder::new(vec![1 << 40], DataType::UInt8, vec![1])
         .build_v3(&CodecRegistry::default(), &Limits::default())
         .unwrap();
     let scalar = u8s(&[1]).reshape0();

@@ -132,7 +132,7 @@ fn project_range(start: u64, step: i64, len: u64, chunks: &DimChunks) -> Vec<Dim
 
 /// An orthogonal selection split into chunks: what a read or a write needs to plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrthogonalPlan {
+pub(crate) struct OrthogonalPlan {
     /// Each dimension's parts, one per chunk it touches.
     pub parts: Vec<Vec<DimChunkPart>>,
     /// The selection array's stride per dimension, in elements (0 for a dimension an
@@ -149,7 +149,11 @@ pub struct OrthogonalPlan {
 /// # Errors
 /// [`Error::LimitExceeded`](crate::Error::LimitExceeded) for too many chunks;
 /// [`Error::Selection`](crate::Error::Selection) when the grid's rank is not the selection's.
-pub fn plan_orthogonal(dims: &[DimIndexer], grid: &[DimChunks], max_chunks: u64) -> crate::Result<OrthogonalPlan> {
+pub(crate) fn plan_orthogonal(
+    dims: &[DimIndexer],
+    grid: &[DimChunks],
+    max_chunks: u64,
+) -> crate::Result<OrthogonalPlan> {
     if dims.len() != grid.len() {
         return Err(crate::Error::Selection(alloc::format!(
             "a selection of {} dimensions on a chunk grid of {}",
@@ -205,7 +209,7 @@ pub fn plan_orthogonal(dims: &[DimIndexer], grid: &[DimChunks], max_chunks: u64)
 /// Groups points by the chunk holding them: per chunk (by grid coordinates, sorted),
 /// `(element offset in the chunk, C order of its stored shape; point number)` pairs
 /// in point order.
-pub fn group_points(points: &[Vec<u64>], grid: &[DimChunks]) -> BTreeMap<Vec<u64>, Vec<(u64, u64)>> {
+pub(crate) fn group_points(points: &[Vec<u64>], grid: &[DimChunks]) -> BTreeMap<Vec<u64>, Vec<(u64, u64)>> {
     let mut by_chunk: BTreeMap<Vec<u64>, Vec<(u64, u64)>> = BTreeMap::new();
     for (k, p) in points.iter().enumerate() {
         let mut coords = Vec::with_capacity(p.len());
@@ -274,7 +278,7 @@ pub(crate) fn scatter(
 /// writes; `src_strides[d]` is the source's stride of dimension `d` in elements (0 for a
 /// dimension an integer index removed; all 0 broadcasts a one-element source). Callers
 /// guarantee that offsets are in bounds and both buffers are of the same kind.
-pub fn gather(
+pub(crate) fn gather(
     src: &ArrayBytes,
     src_strides: &[u64],
     chunk: Output<'_>,
@@ -303,7 +307,13 @@ pub fn gather(
 
 /// Copies single elements by `(chunk offset, source offset)` pairs, in elements: the
 /// inverse of [`scatter_points`]. With `broadcast`, every element comes from source offset 0.
-pub fn gather_points(src: &ArrayBytes, pairs: &[(u64, u64)], mut chunk: Output<'_>, item_size: usize, broadcast: bool) {
+pub(crate) fn gather_points(
+    src: &ArrayBytes,
+    pairs: &[(u64, u64)],
+    mut chunk: Output<'_>,
+    item_size: usize,
+    broadcast: bool,
+) {
     for &(c, s) in pairs {
         let s = if broadcast { 0 } else { s as usize };
         copy_back(src, s, chunk.reborrow(), c as usize, 1, item_size);
