@@ -209,6 +209,11 @@ fn error_response(e: &StoreError) -> Response<Body> {
     }
 }
 
+/// Largest file whose ranged reads carry an ETag (hashing reads all of it): the
+/// default [`HttpConfig::split_size`](crate::HttpConfig::split_size), so that an
+/// `HttpStore`'s whole-value read, which starts with a range of that size, gets one.
+const ETAG_RANGE_LIMIT: u64 = 8 << 20;
+
 /// Reads `range` of `key` with the full length of the value and its version.
 async fn read(
     backend: &Backend,
@@ -225,11 +230,15 @@ async fn read(
         Backend::Dir(d) => {
             let path = d.path_of(key)?;
             let key = key.to_owned();
-            // A whole value is hashed as it is read, for its ETag; a range is not: that
-            // would read the whole file (a shard) to answer for a few bytes of it.
-            blocking::unblock(move || match range {
-                None => Ok(fs::read_versioned(&path, &key, None)?.map(|(len, b, v)| (len, b, Some(v)))),
-                Some(_) => Ok(fs::read_with_len(&path, &key, range)?.map(|(len, b)| (len, b, None))),
+            // A value is hashed as it is read, for its ETag. A range of a large file is
+            // not: that would read a whole shard to answer for a few bytes of it.
+            blocking::unblock(move || {
+                let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= ETAG_RANGE_LIMIT);
+                if range.is_none() || small {
+                    Ok(fs::read_versioned(&path, &key, range)?.map(|(len, b, v)| (len, b, Some(v))))
+                } else {
+                    Ok(fs::read_with_len(&path, &key, range)?.map(|(len, b)| (len, b, None)))
+                }
             })
             .await
         }
