@@ -420,6 +420,61 @@ fn read_only_server_refuses_writes_by_name() {
     assert_eq!(data.get_now("a/c/0").as_deref(), Some(&b"x"[..]));
 }
 
+/// Sends one raw HTTP/1.1 request and returns the status line and headers.
+fn raw(addr: std::net::SocketAddr, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.write_all(request.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    tcp.read_to_end(&mut out).unwrap();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn writable_server_keeps_keys_in_its_root_and_tags_what_it_serves() {
+    let parent = tempdir("root");
+    let dir = parent.join("served");
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = Server::start(ServerConfig::dir(&dir).writable(true).threads(1)).unwrap();
+    for path in ["/a/%2E%2E/%2E%2E/escaped", "/..%2Fescaped", "/%2Fetc%2Fescaped", "/a%5Cb", "/a%00b", "/a//b"] {
+        for method in ["PUT", "DELETE"] {
+            let req = format!("{method} {path} HTTP/1.1\r\nhost: x\r\ncontent-length: 1\r\nconnection: close\r\n\r\nx");
+            let answer = raw(server.addr(), &req);
+            assert!(answer.starts_with("HTTP/1.1 400"), "{method} {path}: {answer}");
+        }
+    }
+    assert!(!parent.join("escaped").exists());
+    assert_eq!(walk(&parent), Vec::<String>::new());
+    // PUT, GET and HEAD carry the same strong ETag; a stale If-Match is 412.
+    let put = raw(
+        server.addr(),
+        "PUT /k HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nif-none-match: *\r\nconnection: close\r\n\r\nhi",
+    );
+    let etag = |answer: &str| {
+        let line = answer.lines().find(|l| l.to_ascii_lowercase().starts_with("etag:")).unwrap_or_default();
+        line.split_once(':').map(|(_, v)| v.trim().to_owned()).unwrap_or_default()
+    };
+    assert!(put.starts_with("HTTP/1.1 201"), "{put}");
+    let tag = etag(&put);
+    assert!(tag.starts_with('"') && tag.len() > 2, "{put}");
+    for method in ["GET", "HEAD"] {
+        let got = raw(server.addr(), &format!("{method} /k HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"));
+        assert_eq!(etag(&got), tag, "{got}");
+    }
+    let again = raw(
+        server.addr(),
+        "PUT /k HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nif-none-match: *\r\nconnection: close\r\n\r\nho",
+    );
+    assert!(again.starts_with("HTTP/1.1 412"), "{again}");
+    let stale =
+        format!("PUT /k HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nif-match: \"0-0\"\r\nconnection: close\r\n\r\nho");
+    assert!(raw(server.addr(), &stale).starts_with("HTTP/1.1 412"));
+    let fresh = format!("DELETE /k HTTP/1.1\r\nhost: x\r\nif-match: {tag}\r\nconnection: close\r\n\r\n");
+    assert!(raw(server.addr(), &fresh).starts_with("HTTP/1.1 204"));
+    server.stop();
+    std::fs::remove_dir_all(&parent).unwrap();
+}
+
 /// A store that implements only the required methods.
 #[derive(Debug)]
 struct Plain(MemoryStore);
