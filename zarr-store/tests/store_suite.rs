@@ -466,9 +466,8 @@ fn writable_server_keeps_keys_in_its_root_and_tags_what_it_serves() {
         "PUT /k HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nif-none-match: *\r\nconnection: close\r\n\r\nho",
     );
     assert!(again.starts_with("HTTP/1.1 412"), "{again}");
-    let stale =
-        format!("PUT /k HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nif-match: \"0-0\"\r\nconnection: close\r\n\r\nho");
-    assert!(raw(server.addr(), &stale).starts_with("HTTP/1.1 412"));
+    let stale = "PUT /k HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nif-match: \"0-0\"\r\nconnection: close\r\n\r\nho";
+    assert!(raw(server.addr(), stale).starts_with("HTTP/1.1 412"));
     let fresh = format!("DELETE /k HTTP/1.1\r\nhost: x\r\nif-match: {tag}\r\nconnection: close\r\n\r\n");
     assert!(raw(server.addr(), &fresh).starts_with("HTTP/1.1 204"));
     server.stop();
