@@ -15,7 +15,7 @@ use self::h1::H1Pool;
 use self::h2::H2Client;
 use zarr_proto::StoreKind;
 
-use super::{BoxFuture, ListDir, Store, StoreError, StoreResult};
+use super::{BoxFuture, Condition, ListDir, Store, StoreError, StoreResult, Version, Versioned, WriteResult};
 
 mod config;
 mod h1;
@@ -54,6 +54,27 @@ use self::via_hyper::{build_hyper, timed_out, Fallback, Via};
 /// - At most [`HttpConfig::max_requests_in_flight`] requests are out at once, the
 ///   ranges of split values included.
 /// - `set`/`delete` send `PUT`/`DELETE`; listing is not supported.
+///
+/// # Versions and conditional writes
+///
+/// A value's [`Version`] is its strong `ETag`, quotes included, from the GET that read
+/// it (a weak `W/` tag names no version: `If-Match` compares strongly, so it could never
+/// match). [`Store::put`] and [`Store::delete_if`] send the condition as `If-Match:
+/// {etag}` or `If-None-Match: *`; 412 is [`WriteResult::ConditionFailed`], and 403, 405
+/// and 501 are [`StoreError::WriteRefused`]. Whether the condition is honoured is the
+/// server's part: S3, GCS, Azure and this crate's test server check it; a server that
+/// ignores the headers cannot be told from one that checks them.
+///
+/// Retries: a GET and an unconditional PUT or DELETE are idempotent and are retried
+/// on every transient failure. A conditional write is retried only when it surely did
+/// not take effect: the connection was never made, or the server answered 408, 429 or
+/// 503. After a timeout, a reset or another 5xx its outcome is unknown; had it landed,
+/// a resent copy would fail its condition on our own write (and a caller that re-read
+/// and tried again would apply its change twice), so it fails with
+/// [`StoreError::OutcomeUnknown`] and the caller reads the key again. (One case is out
+/// of our hands: libcurl resends a request once on a reused connection that died
+/// before any byte of the answer, which can repeat a write the server applied just
+/// before it crashed.)
 ///
 /// # Threads
 ///
@@ -98,8 +119,8 @@ struct Inner {
 enum Method<'a> {
     Get(Option<ByteRange>),
     Head,
-    Put(&'a Bytes),
-    Delete,
+    Put(&'a Bytes, &'a Condition),
+    Delete(&'a Condition),
 }
 
 /// A response: the status, the headers we act on, and the body when it was wanted.
@@ -108,6 +129,8 @@ struct Answer {
     content_length: Option<u64>,
     content_range: Option<String>,
     retry_after: Option<u64>,
+    /// The strong `ETag`, quotes included.
+    etag: Option<Version>,
     body: Vec<u8>,
 }
 
@@ -120,6 +143,7 @@ impl Answer {
             content_length: header("content-length").and_then(|v| v.trim().parse().ok()),
             content_range: header("content-range"),
             retry_after: header("retry-after").as_deref().and_then(parse_retry_after),
+            etag: header("etag").map(|t| t.trim().to_owned()).filter(|t| t.starts_with('"')).map(Version::new),
             body: Vec::new(),
         }
     }
@@ -129,6 +153,7 @@ impl Answer {
 struct Part {
     body: Bytes,
     total: Option<u64>,
+    version: Option<Version>,
 }
 
 /// One failed attempt: retry it or give up.
@@ -279,8 +304,8 @@ impl Inner {
         }
     }
 
-    async fn get_once(&self, key: &str, url: &str, range: Option<ByteRange>) -> Result<Option<Bytes>, Failure> {
-        Ok(self.get_part(key, url, range, false).await?.map(|p| p.body))
+    async fn get_once(&self, key: &str, url: &str, range: Option<ByteRange>) -> Result<Option<Versioned>, Failure> {
+        Ok(self.get_part(key, url, range, false).await?.map(|p| (p.body, p.version)))
     }
 
     /// One GET. With `probe`, a 200 answer (a server that ignores `Range`) is the whole
@@ -306,7 +331,7 @@ impl Inner {
             Outcome::Retry | Outcome::Fail => return Err(self.status_failure(key, url, &answer)),
         }
         if empty {
-            return Ok(Some(Part { body: Bytes::new(), total: None }));
+            return Ok(Some(Part { body: Bytes::new(), total: None, version: answer.etag }));
         }
         let content_range = answer.content_range.as_deref();
         let total = content_range.and_then(ContentRange::parse).and_then(|cr| cr.total);
@@ -317,6 +342,7 @@ impl Inner {
             Ok(span) => Ok(Some(Part {
                 body: Bytes::from(answer.body).slice(span.start as usize..span.end as usize),
                 total: if status == 206 { total } else { None },
+                version: answer.etag,
             })),
             Err(reason) => Err(Failure::Transient(StoreError::Body { key: key.into(), url: url.into(), reason }, None)),
         }
@@ -328,7 +354,7 @@ impl Inner {
     /// tells the total, and the rest is fetched in parts of `split_size`, all at once.
     /// Small values cost one request, as before; a server that ignores `Range`
     /// answers the first request with the whole value.
-    async fn get_whole(&self, key: &str, url: &str) -> StoreResult<Option<Bytes>> {
+    async fn get_whole(&self, key: &str, url: &str) -> StoreResult<Option<Versioned>> {
         let part = self.config.split_size;
         if part == 0 {
             return self.with_retries(key, || self.get_once(key, url, None)).await;
@@ -345,7 +371,7 @@ impl Inner {
         };
         let total = match first.total {
             Some(total) if total > first.body.len() as u64 => total,
-            _ => return Ok(Some(first.body)),
+            _ => return Ok(Some((first.body, first.version))),
         };
         if total > self.config.max_response_bytes {
             return Err(StoreError::TooLarge { key: key.into(), limit: self.config.max_response_bytes });
@@ -376,21 +402,72 @@ impl Inner {
             let reason = BodyError::LengthMismatch { expected: total, got: whole.len() as u64 };
             return Err(StoreError::Body { key: key.into(), url: url.into(), reason });
         }
-        Ok(Some(Bytes::from(whole)))
+        Ok(Some((Bytes::from(whole), first.version)))
     }
 
-    async fn write_once(&self, key: &str, url: &str, value: Option<&Bytes>) -> Result<(), Failure> {
+    /// One PUT (`value`) or DELETE (`None`) with `condition`.
+    async fn write_once(
+        &self,
+        key: &str,
+        url: &str,
+        value: Option<&Bytes>,
+        condition: &Condition,
+    ) -> Result<WriteResult, Failure> {
         let _permit = self.permit().await;
         let method = match value {
-            Some(v) => Method::Put(v),
-            None => Method::Delete,
+            Some(v) => Method::Put(v, condition),
+            None => Method::Delete(condition),
         };
-        let answer = self.exchange(key, url, method, |_| false).await?;
+        let answer = match self.exchange(key, url, method, |_| false).await {
+            Ok(a) => a,
+            Err(f) => return Err(unless_idempotent(key, method, f)),
+        };
         match answer.status {
-            200..=299 => Ok(()),
-            404 if value.is_none() => Ok(()),
-            _ => Err(self.status_failure(key, url, &answer)),
+            200..=299 => Ok(WriteResult::Stored(answer.etag.filter(|_| value.is_some()))),
+            404 if value.is_none() => match condition {
+                Condition::Matches(_) => Ok(WriteResult::ConditionFailed),
+                _ => Ok(WriteResult::Stored(None)),
+            },
+            412 => Ok(WriteResult::ConditionFailed),
+            403 | 405 | 501 => Err(Failure::Fatal(StoreError::WriteRefused {
+                key: key.into(),
+                url: url.into(),
+                method: if value.is_some() { "PUT" } else { "DELETE" },
+                status: answer.status,
+            })),
+            _ => Err(unless_idempotent(key, method, self.status_failure(key, url, &answer))),
         }
+    }
+}
+
+/// A failed attempt of `method` as the retry loop must see it: a conditional write
+/// whose failure leaves its outcome open is not retried but reported as
+/// [`StoreError::OutcomeUnknown`] (see [`HttpStore`] for why).
+fn unless_idempotent(key: &str, method: Method<'_>, failure: Failure) -> Failure {
+    match failure {
+        Failure::Transient(e, _) if !method.idempotent() && !surely_not_applied(&e) => {
+            Failure::Fatal(StoreError::OutcomeUnknown { key: key.into(), source: Box::new(e) })
+        }
+        f => f,
+    }
+}
+
+/// Whether a failed request surely had no effect: the connection was never made, or
+/// the server said it did not act (408: it gave up waiting for the request; 429 and 503:
+/// it refused the work).
+fn surely_not_applied(e: &StoreError) -> bool {
+    match e {
+        StoreError::Status { status, .. } => matches!(status, 408 | 429 | 503),
+        StoreError::Transport { source, .. } => {
+            if let Some(e) = source.downcast_ref::<net::ClientError>() {
+                matches!(e, net::ClientError::Connect(_))
+            } else if let Some(e) = source.downcast_ref::<isahc::Error>() {
+                matches!(e.kind(), isahc::error::ErrorKind::ConnectionFailed | isahc::error::ErrorKind::NameResolution)
+            } else {
+                false
+            }
+        }
+        _ => false,
     }
 }
 
@@ -401,6 +478,23 @@ impl Method<'_> {
             Method::Get(Some(r)) => r.header_value(),
             _ => None,
         }
+    }
+
+    /// The header that carries a write's condition.
+    fn condition_header(self) -> Option<(&'static str, String)> {
+        match self {
+            Method::Put(_, c) | Method::Delete(c) => match c {
+                Condition::Always => None,
+                Condition::Absent => Some(("if-none-match", "*".to_owned())),
+                Condition::Matches(v) => Some(("if-match", v.as_str().to_owned())),
+            },
+            _ => None,
+        }
+    }
+
+    /// Whether sending the request twice does what sending it once does.
+    fn idempotent(self) -> bool {
+        self.condition_header().is_none()
     }
 }
 
@@ -461,6 +555,16 @@ impl HttpStore {
 impl Store for HttpStore {
     fn get(&self, key: &str, range: Option<ByteRange>) -> BoxFuture<'static, StoreResult<Option<Bytes>>> {
         self.with_key(key, move |inner, key, url| async move {
+            let got = match range {
+                None => inner.get_whole(&key, &url).await,
+                Some(_) => inner.with_retries(&key, || inner.get_once(&key, &url, range)).await,
+            };
+            Ok(got?.map(|(b, _)| b))
+        })
+    }
+
+    fn get_versioned(&self, key: &str, range: Option<ByteRange>) -> BoxFuture<'static, StoreResult<Option<Versioned>>> {
+        self.with_key(key, move |inner, key, url| async move {
             match range {
                 None => inner.get_whole(&key, &url).await,
                 Some(_) => inner.with_retries(&key, || inner.get_once(&key, &url, range)).await,
@@ -469,15 +573,29 @@ impl Store for HttpStore {
     }
 
     fn set(&self, key: &str, value: Bytes) -> BoxFuture<'static, StoreResult<()>> {
-        self.with_key(key, move |inner, key, url| async move {
-            inner.with_retries(&key, || inner.write_once(&key, &url, Some(&value))).await
-        })
+        let put = self.put(key, value, Condition::Always);
+        Box::pin(async move { put.await.map(|_| ()) })
     }
 
     fn delete(&self, key: &str) -> BoxFuture<'static, StoreResult<()>> {
-        self.with_key(key, |inner, key, url| async move {
-            inner.with_retries(&key, || inner.write_once(&key, &url, None)).await
+        let delete = self.delete_if(key, Condition::Always);
+        Box::pin(async move { delete.await.map(|_| ()) })
+    }
+
+    fn put(&self, key: &str, value: Bytes, condition: Condition) -> BoxFuture<'static, StoreResult<WriteResult>> {
+        self.with_key(key, move |inner, key, url| async move {
+            inner.with_retries(&key, || inner.write_once(&key, &url, Some(&value), &condition)).await
         })
+    }
+
+    fn delete_if(&self, key: &str, condition: Condition) -> BoxFuture<'static, StoreResult<WriteResult>> {
+        self.with_key(key, move |inner, key, url| async move {
+            inner.with_retries(&key, || inner.write_once(&key, &url, None, &condition)).await
+        })
+    }
+
+    fn supports_conditional_writes(&self) -> bool {
+        true
     }
 
     fn list(&self, prefix: &str) -> BoxFuture<'static, StoreResult<Vec<String>>> {

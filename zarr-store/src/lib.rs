@@ -28,6 +28,7 @@ use bytes::Bytes;
 use futures_lite::future::block_on;
 use zarr_proto::http::{BodyError, ByteRange};
 use zarr_proto::StoreKind;
+pub use zarr_proto::{Condition, Version};
 
 pub mod bulk;
 pub(crate) mod fs;
@@ -45,6 +46,11 @@ pub use self::fs::FsStore;
 pub use self::http::{HttpConfig, HttpStore, HttpVersion};
 pub use self::memory::MemoryStore;
 pub use self::s3_config::{Addressing, S3Config, S3Options};
+
+/// A ready future holding `result`.
+pub(crate) fn ready<T: Send + 'static>(result: StoreResult<T>) -> BoxFuture<'static, StoreResult<T>> {
+    Box::pin(async move { result })
+}
 
 /// Opens the store for a URL: `http(s)://` with `config` (feature `http`), otherwise
 /// a local path or `file://` URL.
@@ -147,10 +153,43 @@ pub struct ListDir {
     pub prefixes: Vec<String>,
 }
 
+/// A value with the version of the object it was read from, as from [`Store::get_versioned`].
+pub type Versioned = (Bytes, Option<Version>);
+
+/// What a [`Store::put`] or [`Store::delete_if`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum WriteResult {
+    /// The write happened. The object's new version, when the store names one
+    /// (`None` after a delete).
+    Stored(Option<Version>),
+    /// The condition did not hold: nothing changed. Read the object again, redo the
+    /// change on what is there now, and write with the new version.
+    ConditionFailed,
+}
+
+impl WriteResult {
+    /// True when the write happened.
+    pub fn is_stored(&self) -> bool {
+        matches!(self, WriteResult::Stored(_))
+    }
+}
+
 /// An async key-value store.
 ///
 /// Keys are `/`-separated, without a leading `/`. Every future is `'static`: the
 /// store clones what it needs (stores are cheap handles around shared state).
+///
+/// # Versions and conditional writes
+///
+/// A read-modify-write of a chunk is safe against concurrent writers when the read
+/// names the object's state ([`get_versioned`](Self::get_versioned)) and the write
+/// says "only if it is still in that state" ([`put`](Self::put) with
+/// [`Condition::after_read`]). A store either checks a condition atomically with
+/// the write ([`supports_conditional_writes`](Self::supports_conditional_writes)), or
+/// refuses every condition but [`Condition::Always`] with
+/// [`StoreError::Unsupported`]: it never ignores one, since a silently ignored
+/// condition is a lost update nobody hears about.
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Reads the value of `key`, or the part of it that `range` selects.
     ///
@@ -218,6 +257,94 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// connections resolve at once.
     fn close(&self) -> BoxFuture<'static, ()> {
         Box::pin(async {})
+    }
+
+    /// Reads like [`get`](Self::get), with the version of the object the bytes came
+    /// from.
+    ///
+    /// `Ok(None)` when the key does not exist; `Some((bytes, None))` when the store
+    /// cannot name versions (then no condition can protect a write based on this read:
+    /// [`Condition::after_read`] would wrongly say "absent"). A ranged read reports
+    /// the version of the whole object. The default reads with `get` and names no version.
+    ///
+    /// # Errors
+    ///
+    /// As for [`get`](Self::get).
+    fn get_versioned(&self, key: &str, range: Option<ByteRange>) -> BoxFuture<'static, StoreResult<Option<Versioned>>> {
+        let get = self.get(key, range);
+        Box::pin(async move { Ok(get.await?.map(|b| (b, None))) })
+    }
+
+    /// Writes `value` under `key` if `condition` holds, atomically with the check.
+    ///
+    /// [`WriteResult::ConditionFailed`] when it does not hold (nothing was written).
+    /// The default supports [`Condition::Always`] only, through [`set`](Self::set).
+    ///
+    /// # Errors
+    ///
+    /// As for [`set`](Self::set); [`StoreError::Unsupported`] for a condition the store
+    /// cannot check; [`StoreError::OutcomeUnknown`] when a conditional write failed in a
+    /// way that leaves open whether it happened (HTTP: a timeout or reset after the
+    /// request was sent), so the caller must read again rather than retry.
+    fn put(&self, key: &str, value: Bytes, condition: Condition) -> BoxFuture<'static, StoreResult<WriteResult>> {
+        if condition != Condition::Always {
+            let e = StoreError::unsupported(key, "conditional put", "this store");
+            return Box::pin(async move { Err(e) });
+        }
+        let set = self.set(key, value);
+        Box::pin(async move { set.await.map(|()| WriteResult::Stored(None)) })
+    }
+
+    /// Removes `key` if `condition` holds, atomically with the check.
+    ///
+    /// Removing a missing key with [`Condition::Always`] or [`Condition::Absent`]
+    /// succeeds; with [`Condition::Matches`] it is [`WriteResult::ConditionFailed`].
+    /// The default supports [`Condition::Always`] only, through [`delete`](Self::delete).
+    ///
+    /// # Errors
+    ///
+    /// As for [`put`](Self::put).
+    fn delete_if(&self, key: &str, condition: Condition) -> BoxFuture<'static, StoreResult<WriteResult>> {
+        if condition != Condition::Always {
+            let e = StoreError::unsupported(key, "conditional delete", "this store");
+            return Box::pin(async move { Err(e) });
+        }
+        let delete = self.delete(key);
+        Box::pin(async move { delete.await.map(|()| WriteResult::Stored(None)) })
+    }
+
+    /// Whether [`put`](Self::put) and [`delete_if`](Self::delete_if) check conditions
+    /// other than [`Condition::Always`]. When false they refuse them with
+    /// [`StoreError::Unsupported`]; they never ignore a condition.
+    fn supports_conditional_writes(&self) -> bool {
+        false
+    }
+
+    /// [`get_versioned`](Self::get_versioned) for a thread that may block.
+    ///
+    /// # Errors
+    ///
+    /// As for [`get_versioned`](Self::get_versioned).
+    fn get_versioned_blocking(&self, key: &str, range: Option<ByteRange>) -> StoreResult<Option<Versioned>> {
+        block_on(self.get_versioned(key, range))
+    }
+
+    /// [`put`](Self::put) for a thread that may block.
+    ///
+    /// # Errors
+    ///
+    /// As for [`put`](Self::put).
+    fn put_blocking(&self, key: &str, value: Bytes, condition: Condition) -> StoreResult<WriteResult> {
+        block_on(self.put(key, value, condition))
+    }
+
+    /// [`delete_if`](Self::delete_if) for a thread that may block.
+    ///
+    /// # Errors
+    ///
+    /// As for [`delete_if`](Self::delete_if).
+    fn delete_if_blocking(&self, key: &str, condition: Condition) -> StoreResult<WriteResult> {
+        block_on(self.delete_if(key, condition))
     }
 
     /// [`get`](Self::get) for a thread that may block (the blocking driver's IO threads).
@@ -309,6 +436,27 @@ impl<S: Store + ?Sized> Store for Arc<S> {
     fn list_dir_blocking(&self, prefix: &str) -> StoreResult<ListDir> {
         (**self).list_dir_blocking(prefix)
     }
+    fn get_versioned(&self, key: &str, range: Option<ByteRange>) -> BoxFuture<'static, StoreResult<Option<Versioned>>> {
+        (**self).get_versioned(key, range)
+    }
+    fn put(&self, key: &str, value: Bytes, condition: Condition) -> BoxFuture<'static, StoreResult<WriteResult>> {
+        (**self).put(key, value, condition)
+    }
+    fn delete_if(&self, key: &str, condition: Condition) -> BoxFuture<'static, StoreResult<WriteResult>> {
+        (**self).delete_if(key, condition)
+    }
+    fn supports_conditional_writes(&self) -> bool {
+        (**self).supports_conditional_writes()
+    }
+    fn get_versioned_blocking(&self, key: &str, range: Option<ByteRange>) -> StoreResult<Option<Versioned>> {
+        (**self).get_versioned_blocking(key, range)
+    }
+    fn put_blocking(&self, key: &str, value: Bytes, condition: Condition) -> StoreResult<WriteResult> {
+        (**self).put_blocking(key, value, condition)
+    }
+    fn delete_if_blocking(&self, key: &str, condition: Condition) -> StoreResult<WriteResult> {
+        (**self).delete_if_blocking(key, condition)
+    }
 }
 
 /// Everything a store operation can fail with; each variant names the key.
@@ -398,7 +546,8 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
-    /// An operation this store cannot do (e.g. listing over plain HTTP).
+    /// An operation this store cannot do (e.g. listing over plain HTTP, a conditional
+    /// write on a store that cannot check conditions).
     #[error("{store} does not support {op} (key `{key}`)")]
     Unsupported {
         /// The key or prefix.
@@ -407,6 +556,29 @@ pub enum StoreError {
         op: &'static str,
         /// The store type.
         store: &'static str,
+    },
+    /// A server that does not accept writes (HTTP 403, 405, 501 to a PUT or DELETE).
+    #[error("server refuses {method} for `{key}` ({url}): http status {status}")]
+    WriteRefused {
+        /// The key.
+        key: String,
+        /// The URL requested.
+        url: String,
+        /// `PUT` or `DELETE`.
+        method: &'static str,
+        /// The status code.
+        status: u16,
+    },
+    /// A conditional write failed in a way that leaves open whether it happened (a
+    /// timeout or a reset after the request went out). Sending it again is not safe:
+    /// had the first one landed, the second would fail its condition (or, after a
+    /// re-read, apply the change twice). Read the key again and decide from what is there.
+    #[error("conditional write of `{key}` may or may not have happened (read it again before retrying): {source}")]
+    OutcomeUnknown {
+        /// The key.
+        key: String,
+        /// What failed.
+        source: Box<StoreError>,
     },
 }
 
@@ -422,7 +594,9 @@ impl StoreError {
             | StoreError::Body { key, .. }
             | StoreError::TooLarge { key, .. }
             | StoreError::RetriesExhausted { key, .. }
-            | StoreError::Unsupported { key, .. } => key,
+            | StoreError::Unsupported { key, .. }
+            | StoreError::WriteRefused { key, .. }
+            | StoreError::OutcomeUnknown { key, .. } => key,
             StoreError::Config { location, .. } => location,
         }
     }
@@ -430,8 +604,9 @@ impl StoreError {
     /// The HTTP status of the (last) failed response, if there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            StoreError::Status { status, .. } => Some(*status),
+            StoreError::Status { status, .. } | StoreError::WriteRefused { status, .. } => Some(*status),
             StoreError::RetriesExhausted { last, .. } => last.status(),
+            StoreError::OutcomeUnknown { source, .. } => source.status(),
             _ => None,
         }
     }

@@ -7,11 +7,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use common::{chunks, client, fast_retry, join_all};
 use futures_lite::future::block_on;
 use zarr_proto::http::{ByteRange, RetryPolicy};
 use zarr_store::server::{Fault, Server, ServerConfig, ServerHandle};
-use zarr_store::{HttpConfig, HttpVersion, MemoryStore, Store, StoreError};
+use zarr_store::{Condition, HttpConfig, HttpVersion, MemoryStore, Store, StoreError, Version, WriteResult};
 
 const N: usize = 60;
 
@@ -152,4 +153,46 @@ fn permanent_failures_are_not_retried() {
     let e = block_on(store.get("c/0", Some(ByteRange::new(1 << 20, 1)))).unwrap_err();
     assert_eq!(e.status(), Some(416));
     assert_eq!(server.counters().requests, 1);
+}
+
+/// A writable server that injects `fault` into every request.
+fn writable_faulty(fault: Fault) -> ServerHandle {
+    Server::start(ServerConfig::memory(MemoryStore::new()).writable(true).fault(fault, 1.0).threads(1)).unwrap()
+}
+
+#[test]
+fn conditional_writes_with_unknown_outcome_are_not_resent() {
+    let value = || Bytes::from_static(b"v");
+    for version in [HttpVersion::Http1, HttpVersion::Http2PriorKnowledge] {
+        for fault in [Fault::Reset, Fault::Status500] {
+            for cond in [Condition::Absent, Condition::Matches(Version::new("\"1\""))] {
+                // A new server and store each time: no kept-alive connection to resend on.
+                let server = writable_faulty(fault);
+                let store = client(&server, version, HttpConfig::default().retry(fast_retry(5)));
+                let e = block_on(store.put("a/c/0", value(), cond.clone())).unwrap_err();
+                assert!(matches!(e, StoreError::OutcomeUnknown { .. }), "{version:?} {fault:?}: {e:?}");
+                assert_eq!(e.key(), "a/c/0");
+                assert!(e.to_string().contains("read it again"), "{e}");
+                assert_eq!(server.counters().requests, 1, "{version:?} {fault:?}: sent once");
+                let e = block_on(store.delete_if("a/c/0", cond)).unwrap_err();
+                assert!(matches!(e, StoreError::OutcomeUnknown { .. }), "{version:?} {fault:?}: {e:?}");
+                assert_eq!(server.counters().requests, 2, "{version:?} {fault:?}: sent once");
+            }
+            // The same failure of an unconditional write is retried: it is idempotent.
+            let server = writable_faulty(fault);
+            let store = client(&server, version, HttpConfig::default().retry(fast_retry(3)));
+            let e = block_on(store.put("a/c/0", value(), Condition::Always)).unwrap_err();
+            assert!(matches!(e, StoreError::RetriesExhausted { attempts: 3, .. }), "{version:?} {fault:?}: {e:?}");
+            assert_eq!(server.counters().requests, 3);
+        }
+        // A server that says it did not do the work (503) gets the conditional write again.
+        let server = writable_faulty(Fault::Status503);
+        let store = client(&server, version, HttpConfig::default().retry(fast_retry(3)));
+        let e = block_on(store.put("a/c/0", value(), Condition::Absent)).unwrap_err();
+        assert!(matches!(e, StoreError::RetriesExhausted { attempts: 3, .. }), "{version:?}: {e:?}");
+        assert_eq!(server.counters().requests, 3);
+        server.set_faults(Vec::new());
+        let put = block_on(store.put("a/c/0", value(), Condition::Absent)).unwrap();
+        assert!(matches!(put, WriteResult::Stored(Some(_))), "{put:?}");
+    }
 }

@@ -98,6 +98,7 @@ impl H1Pool {
     pub(super) async fn send<'a, M>(
         &'a self,
         slot: Option<async_lock::SemaphoreGuard<'a>>,
+        idempotent: bool,
         make: M,
     ) -> Result<(HyperResponse, Lease<'a>), ClientError>
     where
@@ -118,12 +119,15 @@ impl H1Pool {
             }
             match sender.send_request(make()).await {
                 Ok(resp) => return Ok((resp, Lease { pool: self, sender: Some(sender), _slot: slot })),
-                // The server closed a kept-alive connection as we reused it (GETs, PUTs
-                // and DELETEs are idempotent, so sending again is safe either way).
+                // The server closed a kept-alive connection as we reused it. GETs and
+                // unconditional PUTs and DELETEs are idempotent, so sending again is safe
+                // either way; a conditional write goes again only if it was surely not
+                // sent (canceled), since a server that processed it and closed before
+                // answering would fail the resent copy's condition on our own write.
                 Err(e)
                     if reused
                         && resent < RESEND_LIMIT
-                        && (e.is_canceled() || e.is_incomplete_message() || e.is_closed()) =>
+                        && (e.is_canceled() || (idempotent && (e.is_incomplete_message() || e.is_closed()))) =>
                 {
                     resent += 1;
                 }
@@ -205,7 +209,7 @@ mod tests {
                 .body(Full::new(Bytes::new()))
                 .unwrap()
         };
-        let (resp, lease) = pool.send(pool.slot().await, make).await?;
+        let (resp, lease) = pool.send(pool.slot().await, true, make).await?;
         let body = resp.into_body().collect().await.map_err(ClientError::Request)?.to_bytes();
         lease.release();
         Ok(body.to_vec())

@@ -24,12 +24,15 @@ impl Inner {
         let (m, body) = match method {
             Method::Get(_) => (isahc::http::Method::GET, AsyncBody::empty()),
             Method::Head => (isahc::http::Method::HEAD, AsyncBody::empty()),
-            Method::Put(b) => (isahc::http::Method::PUT, AsyncBody::from(b.to_vec())),
-            Method::Delete => (isahc::http::Method::DELETE, AsyncBody::empty()),
+            Method::Put(b, _) => (isahc::http::Method::PUT, AsyncBody::from(b.to_vec())),
+            Method::Delete(_) => (isahc::http::Method::DELETE, AsyncBody::empty()),
         };
         let mut req = Request::builder().method(m).uri(url);
         if let Some(h) = method.range_header() {
             req = req.header("range", h);
+        }
+        if let Some((name, value)) = method.condition_header() {
+            req = req.header(name, value);
         }
         // Configured headers (credentials, often) go to the store's own origin only: a
         // redirect handed over from the hyper path may point anywhere (libcurl drops

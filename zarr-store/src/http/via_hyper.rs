@@ -39,8 +39,8 @@ impl Inner {
             let (m, body) = match method {
                 Method::Get(_) => (hyper::Method::GET, Bytes::new()),
                 Method::Head => (hyper::Method::HEAD, Bytes::new()),
-                Method::Put(b) => (hyper::Method::PUT, b.clone()),
-                Method::Delete => (hyper::Method::DELETE, Bytes::new()),
+                Method::Put(b, _) => (hyper::Method::PUT, b.clone()),
+                Method::Delete(_) => (hyper::Method::DELETE, Bytes::new()),
             };
             let mut req = hyper::Request::builder().method(m).uri(target.clone());
             if let Some(h) = &host {
@@ -48,6 +48,9 @@ impl Inner {
             }
             if let Some(h) = method.range_header() {
                 req = req.header("range", h);
+            }
+            if let Some((name, value)) = method.condition_header() {
+                req = req.header(name, value);
             }
             for (name, value) in &self.config.headers {
                 req = req.header(name.as_str(), value.as_str());
@@ -64,7 +67,7 @@ impl Inner {
         // upload gets one stall period per MiB (a floor of ~35 KB/s by default), as
         // hyper does not report upload progress.
         let upload = match method {
-            Method::Put(b) => u32::try_from(b.len() >> 20).unwrap_or(u32::MAX),
+            Method::Put(b, _) => u32::try_from(b.len() >> 20).unwrap_or(u32::MAX),
             _ => 0,
         };
         let head_stall = stall.map(|t| t.saturating_mul(1 + upload));
@@ -76,11 +79,13 @@ impl Inner {
                 Some(Err(e)) => return Err(failed(e)),
                 None => return Err(Fallback::Failed(stalled(key, url, head_stall))),
             },
-            (Via::H1, _, Some(h1)) => match with_stall(head_stall, h1.send(h1.slot().await, make)).await {
-                Some(Ok((resp, lease))) => (resp, Some(lease)),
-                Some(Err(e)) => return Err(failed(e)),
-                None => return Err(Fallback::Failed(stalled(key, url, head_stall))),
-            },
+            (Via::H1, _, Some(h1)) => {
+                match with_stall(head_stall, h1.send(h1.slot().await, method.idempotent(), make)).await {
+                    Some(Ok((resp, lease))) => (resp, Some(lease)),
+                    Some(Err(e)) => return Err(failed(e)),
+                    None => return Err(Fallback::Failed(stalled(key, url, head_stall))),
+                }
+            }
             _ => return Err(Fallback::Failed(invalid_url(key))),
         };
         let status = resp.status().as_u16();

@@ -9,13 +9,14 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::header::{
-    HeaderValue, ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE, RETRY_AFTER,
+    HeaderMap, HeaderValue, ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_MATCH, IF_NONE_MATCH,
+    LOCATION, RANGE, RETRY_AFTER,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use zarr_proto::http::{ByteRange, ContentRange};
 
 use super::{Backend, Fault, Shared};
-use crate::{fs, Store, StoreError};
+use crate::{fs, Condition, Store, StoreError, Version, WriteResult};
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Body = BoxBody<Bytes, BoxError>;
@@ -133,17 +134,58 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
             get(&shared, &key, range, method == Method::HEAD, fault == Some(Fault::Truncate)).await
         }
         Method::PUT if shared.writable => put(&shared, &key, req).await,
-        Method::DELETE if shared.writable => match backend_store(&shared.backend).delete(&key).await {
-            Ok(()) => {
-                let mut r = Response::new(empty());
-                *r.status_mut() = StatusCode::NO_CONTENT;
-                r
-            }
-            Err(e) => error_response(&e),
+        Method::DELETE if shared.writable => match condition(req.headers()) {
+            Err(why) => status(StatusCode::BAD_REQUEST, why),
+            Ok(cond) => match backend_store(&shared.backend).delete_if(&key, cond).await {
+                Ok(WriteResult::Stored(_)) => with_status(empty(), StatusCode::NO_CONTENT),
+                Ok(WriteResult::ConditionFailed) => status(StatusCode::PRECONDITION_FAILED, "precondition failed"),
+                Err(e) => error_response(&e),
+            },
         },
         _ => status(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
     };
     Ok(resp)
+}
+
+fn with_status(body: Body, code: StatusCode) -> Response<Body> {
+    let mut r = Response::new(body);
+    *r.status_mut() = code;
+    r
+}
+
+/// The strong ETag of a backend version: the token in quotes (store versions are
+/// hex or decimal, never a quote).
+fn etag(version: &Version) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!("\"{version}\"")).ok()
+}
+
+/// The write condition of a request's `If-Match` / `If-None-Match: *`.
+///
+/// One strong entity tag in `If-Match` is understood; a weak one (`W/"..."`) never
+/// matches strongly, so it names no version of ours and fails the condition. Lists,
+/// `If-Match: *` and `If-None-Match` with tags are refused rather than ignored.
+fn condition(headers: &HeaderMap) -> Result<Condition, &'static str> {
+    fn text(v: &HeaderValue) -> Result<&str, &'static str> {
+        v.to_str().map(str::trim).map_err(|_| "unreadable condition header")
+    }
+    let if_match = headers.get(IF_MATCH).map(text).transpose()?;
+    let if_none_match = headers.get(IF_NONE_MATCH).map(text).transpose()?;
+    match (if_match, if_none_match) {
+        (None, None) => Ok(Condition::Always),
+        (None, Some("*")) => Ok(Condition::Absent),
+        (None, Some(_)) => Err("only `If-None-Match: *` is supported on writes"),
+        (Some(_), Some(_)) => Err("both If-Match and If-None-Match"),
+        (Some(tag), None) => {
+            if tag.starts_with("W/") {
+                // A version no backend issues: the condition fails, as RFC 9110 wants.
+                return Ok(Condition::Matches(Version::new("W/")));
+            }
+            match tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+                Some(t) if !t.contains('"') => Ok(Condition::Matches(Version::new(t))),
+                _ => Err("If-Match must be one strong entity tag"),
+            }
+        }
+    }
 }
 
 fn backend_store(b: &Backend) -> &dyn Store {
@@ -167,18 +209,38 @@ fn error_response(e: &StoreError) -> Response<Body> {
     }
 }
 
-/// Reads `range` of `key` with the full length of the value.
-async fn read(backend: &Backend, key: &str, range: Option<ByteRange>) -> Result<Option<(u64, Bytes)>, StoreError> {
+/// Largest file whose ranged reads carry an ETag (hashing reads all of it): the
+/// default [`HttpConfig::split_size`](crate::HttpConfig::split_size), so that an
+/// `HttpStore`'s whole-value read, which starts with a range of that size, gets one.
+const ETAG_RANGE_LIMIT: u64 = 8 << 20;
+
+/// Reads `range` of `key` with the full length of the value and its version.
+async fn read(
+    backend: &Backend,
+    key: &str,
+    range: Option<ByteRange>,
+) -> Result<Option<(u64, Bytes, Option<Version>)>, StoreError> {
     match backend {
         Backend::Memory(m) => {
-            let Some(v) = m.get_now(key) else { return Ok(None) };
+            crate::validate_key(key)?;
+            let Some((v, version)) = m.get_versioned_now(key) else { return Ok(None) };
             let len = v.len() as u64;
-            Ok(Some((len, crate::apply_range(key, v, range)?)))
+            Ok(Some((len, crate::apply_range(key, v, range)?, version)))
         }
         Backend::Dir(d) => {
             let path = d.path_of(key)?;
             let key = key.to_owned();
-            blocking::unblock(move || fs::read_with_len(&path, &key, range)).await
+            // A value is hashed as it is read, for its ETag. A range of a large file is
+            // not: that would read a whole shard to answer for a few bytes of it.
+            blocking::unblock(move || {
+                let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= ETAG_RANGE_LIMIT);
+                if range.is_none() || small {
+                    Ok(fs::read_versioned(&path, &key, range)?.map(|(len, b, v)| (len, b, Some(v))))
+                } else {
+                    Ok(fs::read_with_len(&path, &key, range)?.map(|(len, b)| (len, b, None)))
+                }
+            })
+            .await
         }
     }
 }
@@ -186,7 +248,7 @@ async fn read(backend: &Backend, key: &str, range: Option<ByteRange>) -> Result<
 async fn get(shared: &Shared, key: &str, range: Option<ByteRange>, head: bool, truncate: bool) -> Response<Body> {
     // An empty range cannot come from a Range header; treat it as the whole value.
     let range = range.filter(|r| !r.is_empty());
-    let (len, data) = match read(&shared.backend, key, range).await {
+    let (len, data, version) = match read(&shared.backend, key, range).await {
         Ok(Some(v)) => v,
         Ok(None) if shared.missing_is_forbidden => return status(StatusCode::FORBIDDEN, "access denied"),
         Ok(None) => return status(StatusCode::NOT_FOUND, "no such key"),
@@ -194,6 +256,9 @@ async fn get(shared: &Shared, key: &str, range: Option<ByteRange>, head: bool, t
     };
     let n = data.len() as u64;
     let mut builder = Response::builder().header(ACCEPT_RANGES, "bytes").header(CONTENT_LENGTH, n);
+    if let Some(tag) = version.as_ref().and_then(etag) {
+        builder = builder.header(ETAG, tag);
+    }
     if let Some(r) = range {
         // read() resolved the range against len, so it is satisfiable here.
         let span = r.resolve(len).unwrap_or(0..0);
@@ -218,17 +283,24 @@ async fn get(shared: &Shared, key: &str, range: Option<ByteRange>, head: bool, t
 }
 
 async fn put(shared: &Shared, key: &str, req: Request<Incoming>) -> Response<Body> {
+    let cond = match condition(req.headers()) {
+        Ok(c) => c,
+        Err(why) => return status(StatusCode::BAD_REQUEST, why),
+    };
     let limit = usize::try_from(shared.max_put_bytes).unwrap_or(usize::MAX);
     let value = match Limited::new(req.into_body(), limit).collect().await {
         Ok(c) => c.to_bytes(),
         Err(e) => return status(StatusCode::PAYLOAD_TOO_LARGE, &e.to_string()),
     };
-    match backend_store(&shared.backend).set(key, value).await {
-        Ok(()) => {
-            let mut r = Response::new(empty());
-            *r.status_mut() = StatusCode::CREATED;
+    match backend_store(&shared.backend).put(key, value, cond).await {
+        Ok(WriteResult::Stored(version)) => {
+            let mut r = with_status(empty(), StatusCode::CREATED);
+            if let Some(tag) = version.as_ref().and_then(etag) {
+                r.headers_mut().insert(ETAG, tag);
+            }
             r
         }
+        Ok(WriteResult::ConditionFailed) => status(StatusCode::PRECONDITION_FAILED, "precondition failed"),
         Err(e) => error_response(&e),
     }
 }
@@ -244,5 +316,23 @@ mod tests {
         assert_eq!(key_of("/bad%2"), None);
         assert_eq!(key_of("/bad%zz"), None);
         assert_eq!(key_of("/%FF"), None);
+    }
+
+    #[test]
+    fn write_conditions_from_headers() {
+        let h = |pairs: &[(hyper::header::HeaderName, &str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in pairs {
+                m.insert(k.clone(), HeaderValue::from_str(v).unwrap());
+            }
+            condition(&m)
+        };
+        assert_eq!(h(&[]), Ok(Condition::Always));
+        assert_eq!(h(&[(IF_NONE_MATCH, "*")]), Ok(Condition::Absent));
+        assert_eq!(h(&[(IF_MATCH, "\"7\"")]), Ok(Condition::Matches(Version::new("7"))));
+        assert_eq!(h(&[(IF_MATCH, "W/\"7\"")]), Ok(Condition::Matches(Version::new("W/"))));
+        assert!(h(&[(IF_MATCH, "\"a\", \"b\"")]).is_err());
+        assert!(h(&[(IF_MATCH, "*")]).is_err());
+        assert!(h(&[(IF_NONE_MATCH, "\"7\"")]).is_err());
     }
 }
