@@ -48,7 +48,7 @@ use self::via_hyper::{build_hyper, timed_out, Fallback, Via};
 ///   `Content-Range` (a short body is an error, never silent data);
 ///   404 (and 403 when configured) give `None`.
 /// - 5xx, 408, 429, connection failures, resets, timeouts and short bodies are
-///   retried per [`RetryPolicy`], sleeping with [`async_io::Timer`] and honouring
+///   retried per [`RetryPolicy`](zarr_proto::http::RetryPolicy), sleeping with [`async_io::Timer`] and honouring
 ///   `Retry-After`; requests an h2 server refused or dropped unprocessed (GOAWAY,
 ///   REFUSED_STREAM) go again at once on a new connection.
 /// - At most [`HttpConfig::max_requests_in_flight`] requests are out at once, the

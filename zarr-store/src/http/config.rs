@@ -18,7 +18,7 @@ pub enum HttpVersion {
     Http2PriorKnowledge,
 }
 
-/// Settings of an [`HttpStore`].
+/// Settings of an [`HttpStore`](crate::HttpStore).
 ///
 /// Build one with `HttpConfig::default()` and the chained setters.
 #[derive(Debug, Clone)]
