@@ -15,6 +15,12 @@
 //!   (hyper) where the server speaks h2, a keep-alive HTTP/1.1 pool otherwise,
 //!   retries per [`zarr_proto::http`].
 //! - [`store_for_url`]: the store a URL or path names.
+//!
+//! Every store here also reads with a [`Version`] ([`Store::get_versioned`]) and
+//! writes with a [`Condition`] ([`Store::put`], [`Store::delete_if`]), so a
+//! read-modify-write loses no concurrent update: a generation counter in memory, a
+//! content hash under a directory `flock` on disk, `ETag` / `If-Match` /
+//! `If-None-Match: *` over HTTP.
 //! - `server` (feature `server`): an HTTP/1.1 + h2c server for a directory or a
 //!   [`MemoryStore`], with Range support, latency and fault injection, for tests,
 //!   benches and `zarr serve`.
@@ -202,7 +208,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// does not match its headers.
     fn get(&self, key: &str, range: Option<ByteRange>) -> BoxFuture<'static, StoreResult<Option<Bytes>>>;
 
-    /// Writes `value` under `key`, replacing any previous value.
+    /// Writes `value` under `key`, replacing any previous value: [`put`](Self::put)
+    /// with [`Condition::Always`], without the new version.
     ///
     /// # Errors
     ///
