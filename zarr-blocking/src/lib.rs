@@ -30,6 +30,7 @@ mod create;
 mod driver;
 mod error;
 mod group;
+mod write;
 
 pub use array::Array;
 /// The other bound of typed reads ([`Array::read_elements`]): plain-old-data element types,
@@ -46,7 +47,7 @@ pub use zarr_proto as proto;
 pub use zarr_proto::Error as ProtoError;
 pub use zarr_proto::{s, DataType, DimSelector, Element, Limits, NdArray, Selection, SelectionKind};
 pub use zarr_proto::{ArrayBuilder, ArrayMetadata, ConsolidatedMetadata, GroupMetadata, ZarrFormat};
-pub use zarr_proto::{CodecRegistry, Compression, OpenOptions, Progress, ReadOptions};
+pub use zarr_proto::{CodecRegistry, Compression, OpenOptions, Progress, ReadOptions, WriteOptions};
 pub use zarr_store as store;
 pub use zarr_store::store_for;
 #[cfg(feature = "http")]

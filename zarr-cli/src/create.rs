@@ -40,12 +40,12 @@ pub(crate) struct Layout {
     /// Shard shape, a multiple of the chunk shape in each dimension (v3 only).
     #[arg(long, value_delimiter = ',')]
     shards: Option<Vec<u64>>,
-    /// Compressor.
-    #[arg(long, value_enum, default_value_t = Codec::Zstd)]
-    codec: Codec,
-    /// Zarr format version, 2 or 3.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(2..=3))]
-    zarr_format: u8,
+    /// Compressor [default: zstd].
+    #[arg(long, value_enum)]
+    codec: Option<Codec>,
+    /// Zarr format version, 2 or 3 [default: 3].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(2..=3))]
+    zarr_format: Option<u8>,
     /// User attributes, a JSON object.
     #[arg(long)]
     attrs: Option<String>,
@@ -64,7 +64,8 @@ impl Layout {
             Some(c) => c.clone(),
             None => ArrayBuilder::guess_chunks(&shape, dtype.size().unwrap_or(16), DEFAULT_CHUNK_BYTES),
         };
-        let mut builder = ArrayBuilder::new(shape, dtype, chunks).compression(self.codec.compression());
+        let codec = self.codec.unwrap_or(Codec::Zstd);
+        let mut builder = ArrayBuilder::new(shape, dtype, chunks).compression(codec.compression());
         builder.fill_value = fill;
         if let Some(shards) = &self.shards {
             builder = builder.shards(shards.clone());
@@ -79,8 +80,17 @@ impl Layout {
         Ok(builder)
     }
 
+    /// Whether any layout option was given (they apply only to a new array).
+    pub(crate) fn is_given(&self) -> bool {
+        self.chunks.is_some()
+            || self.shards.is_some()
+            || self.codec.is_some()
+            || self.zarr_format.is_some()
+            || self.attrs.is_some()
+    }
+
     pub(crate) fn format(&self) -> ZarrFormat {
-        if self.zarr_format == 2 {
+        if self.zarr_format == Some(2) {
             ZarrFormat::V2
         } else {
             ZarrFormat::V3

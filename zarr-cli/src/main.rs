@@ -25,6 +25,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod demo;
 mod format;
 mod npy;
+mod npy_read;
+mod put;
 
 #[derive(Parser)]
 #[command(name = "zarr", version, about = "Inspect and read Zarr v2 and v3 arrays")]
@@ -115,6 +117,8 @@ enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Write a .npy file into an array (creating it when there is none).
+    Put(put::PutArgs),
     /// Create an empty array: every element is the fill value until written.
     Create(create::CreateArgs),
     /// Serve a directory over HTTP/1.1 and h2c (one port), with Range support.
@@ -165,6 +169,7 @@ fn main() -> ExitCode {
             get(&url, select.as_deref(), kind, output.as_deref(), concurrency, &remote)
         }
         Command::Create(args) => create::run(args),
+        Command::Put(args) => put::run(args),
         Command::Serve { dir, addr, latency_ms, fail_rate } => serve(dir, addr, latency_ms, fail_rate),
         Command::Demo { latency_ms, sample } => demo::run(std::time::Duration::from_millis(latency_ms), sample),
         Command::Bench(args) => bench::run(args),
