@@ -72,7 +72,7 @@ impl Array {
         let op = WriteOp::new(&self.meta, &self.path, selection, source, options)?;
         let control = FlowControl::for_store(self.store.kind());
         let threads = thread::available_parallelism().map_or(2, |n| n.get());
-        run(op, self.store.as_ref(), control.max_requests, threads)?;
+        run(op, self.store.as_ref(), control.max_requests, threads, options.conflict_backoff)?;
         Ok(())
     }
 
@@ -82,9 +82,16 @@ impl Array {
     /// As for [`write`](Self::write); `T` must match the array's data type.
     pub fn write_elements<T: Element + Pod>(&self, selection: &Selection, values: &[T]) -> Result<(), Error> {
         let resolved = selection.resolve(&self.meta.shape, &self.meta.chunk_grid.dims())?;
+        let shape = resolved.output_shape();
+        if shape.iter().product::<u64>() != values.len() as u64 {
+            return Err(Error::Proto(zarr_proto::Error::SourceShape {
+                expected: shape,
+                got: vec![values.len() as u64],
+            }));
+        }
         let source = NdArray {
             dtype: self.meta.data_type.clone(),
-            shape: resolved.output_shape(),
+            shape,
             data: ArrayBytes::Fixed(bytemuck::cast_slice(values).to_vec()),
         };
         if !T::matches(&self.meta.data_type) {
@@ -104,6 +111,7 @@ pub(crate) fn run(
     store: &dyn Store,
     max_requests: usize,
     encode_threads: usize,
+    conflict_backoff: std::time::Duration,
 ) -> Result<WriteStats, Error> {
     let max_requests = max_requests.max(1);
     let encode_threads = encode_threads.max(1);
@@ -128,7 +136,7 @@ pub(crate) fn run(
                 let (task_rx, event_tx, cancelled) = (task_rx.clone(), event_tx.clone(), &cancelled);
                 thread::Builder::new()
                     .name("zarr-io".into())
-                    .spawn_scoped(scope, move || io_worker(store, &task_rx, &event_tx, cancelled))
+                    .spawn_scoped(scope, move || io_worker(store, &task_rx, &event_tx, cancelled, conflict_backoff))
                     .map_err(|e| Error::io("(spawning an IO thread)", e))?;
                 io_threads += 1;
             }
@@ -213,7 +221,13 @@ impl Drop for PanicGuard<'_> {
     }
 }
 
-fn io_worker(store: &dyn Store, tasks: &Receiver<IoTask>, events: &Sender<Event>, cancelled: &AtomicBool) {
+fn io_worker(
+    store: &dyn Store,
+    tasks: &Receiver<IoTask>,
+    events: &Sender<Event>,
+    cancelled: &AtomicBool,
+    conflict_backoff: std::time::Duration,
+) {
     let _guard = PanicGuard { events, what: "store IO" };
     for task in tasks {
         if cancelled.load(Ordering::Relaxed) {
@@ -229,6 +243,11 @@ fn io_worker(store: &dyn Store, tasks: &Receiver<IoTask>, events: &Sender<Event>
                     WriteAction::Put(bytes) => store.put_blocking(&write.key, bytes.clone(), write.condition.clone()),
                     WriteAction::Delete => store.delete_if_blocking(&write.key, write.condition.clone()),
                 };
+                if matches!(result, Ok(WriteResult::ConditionFailed)) {
+                    // Here, not on the driving thread: the op goes on with other chunks meanwhile.
+                    let max = u64::try_from(conflict_backoff.as_micros()).unwrap_or(u64::MAX);
+                    thread::sleep(std::time::Duration::from_micros(fastrand::u64(0..=max)));
+                }
                 Event::Written(write.id, result)
             }
         };

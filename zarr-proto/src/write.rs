@@ -64,6 +64,10 @@ pub struct WriteOptions {
     pub write_empty_chunks: bool,
     /// How often one chunk is read and merged again after a failed condition (default 8).
     pub max_conflict_retries: u32,
+    /// Drivers wait a random time up to this before re-reading a chunk whose
+    /// condition failed (default 5 ms): two writers contending for the same chunks
+    /// otherwise keep colliding in lockstep until one runs out of retries.
+    pub conflict_backoff: core::time::Duration,
     /// Allocation bounds: decoded chunk (whole shard) size, stored chunk size, chunks touched.
     pub limits: Limits,
 }
@@ -74,6 +78,7 @@ impl Default for WriteOptions {
             conditional: true,
             write_empty_chunks: false,
             max_conflict_retries: 8,
+            conflict_backoff: core::time::Duration::from_millis(5),
             limits: Limits::default(),
         }
     }
