@@ -94,5 +94,33 @@ for fmt in (2, 3):
         assert same(zarr.open_array(path, mode="r")[...], base), f"{path}: a refused put changed the array"
         updates += 1
 
+# `zarr cp` of a zarr-python hierarchy: as it is, converted to v2, re-chunked into shards.
+root = zarr.open_group(WORK / "tree.zarr", mode="w", zarr_format=3, attributes={"title": "tree"})
+temps = root.create_array("temps", shape=(40, 30), chunks=(7, 9), dtype="float32", fill_value=np.nan,
+                          dimension_names=["y", "x"], attributes={"units": "K"})
+temps[:25, :] = rng.standard_normal((25, 30)).astype(np.float32)
+sub = root.create_group("sub", attributes={"kind": "nested"})
+counts = sub.create_array("counts", shape=(1000,), chunks=(64,), shards=(256,), dtype="int64")
+counts[100:900] = np.arange(800)
+copies = 0
+for flags in ([], ["--zarr-format", "2", "--codec", "blosc"], ["--chunks", "5,5", "--shards", "10,15"]):
+    if flags[:2] == ["--chunks", "5,5"]:
+        src, dst = WORK / "tree.zarr" / "temps", WORK / f"cp{copies}.zarr"
+    else:
+        src, dst = WORK / "tree.zarr", WORK / f"cp{copies}.zarr"
+    zarr_cli("cp", str(src), str(dst), *flags)
+    if src.name == "temps":
+        a, b = zarr.open_array(src, mode="r"), zarr.open_array(dst, mode="r")
+        assert b.chunks == (5, 5) and b.shards == (10, 15), (b.chunks, b.shards)
+        assert same(b[...], a[...]) and dict(b.attrs) == dict(a.attrs), dst
+    else:
+        g = zarr.open_group(dst, mode="r")
+        assert dict(g.attrs) == {"title": "tree"}, dict(g.attrs)
+        assert g.metadata.zarr_format == (2 if "2" in flags else 3)
+        assert same(g["temps"][...], temps[...]) and dict(g["temps"].attrs) == {"units": "K"}
+        assert same(g["sub/counts"][...], counts[...]) and dict(g["sub"].attrs) == {"kind": "nested"}
+    copies += 1
+
 print(f"{checked} arrays written by `zarr put` read back in zarr-python {zarr.__version__}; "
-      f"{updates} zarr-python arrays updated in place by `zarr put --select`")
+      f"{updates} zarr-python arrays updated in place by `zarr put --select`; "
+      f"{copies} `zarr cp` copies of a zarr-python hierarchy equal their source")

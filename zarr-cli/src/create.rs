@@ -89,6 +89,35 @@ impl Layout {
             || self.attrs.is_some()
     }
 
+    /// Like [`build`](Self::build), for a copy: chunks and shards not given come from
+    /// the source (`chunks`, `shards`), shards only when the result is v3.
+    pub(crate) fn build_like(
+        &self,
+        shape: Vec<u64>,
+        dtype: DataType,
+        chunks: Option<Vec<u64>>,
+        shards: Option<Vec<u64>>,
+    ) -> Result<ArrayBuilder> {
+        let v3 = self.zarr_format != Some(2);
+        let layout = Layout {
+            chunks: self.chunks.clone().or(chunks),
+            shards: self.shards.clone().or(if v3 && self.chunks.is_none() { shards } else { None }),
+            codec: self.codec,
+            zarr_format: self.zarr_format,
+            attrs: self.attrs.clone(),
+        };
+        layout.build(shape, dtype, None)
+    }
+
+    /// The format asked for, else `default` (a copy keeps its source's format).
+    pub(crate) fn format_or(&self, default: ZarrFormat) -> ZarrFormat {
+        match self.zarr_format {
+            Some(2) => ZarrFormat::V2,
+            Some(_) => ZarrFormat::V3,
+            None => default,
+        }
+    }
+
     pub(crate) fn format(&self) -> ZarrFormat {
         if self.zarr_format == Some(2) {
             ZarrFormat::V2

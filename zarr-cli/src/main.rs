@@ -15,6 +15,7 @@ use zarr_proto::{ArrayMetadata, ChunkGrid, ZarrFormat};
 
 mod bench;
 mod bench_seed;
+mod cp;
 mod create;
 /// mimalloc keeps freed memory for reuse; with glibc's allocator, every decoded chunk's
 /// buffer came back from the kernel as fresh zeroed pages (a third of a read's CPU was
@@ -117,6 +118,8 @@ enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Copy an array or a hierarchy between stores, optionally re-chunked, re-compressed or converted.
+    Cp(cp::CpArgs),
     /// Write a .npy file into an array (creating it when there is none).
     Put(put::PutArgs),
     /// Create an empty array: every element is the fill value until written.
@@ -170,6 +173,7 @@ fn main() -> ExitCode {
         }
         Command::Create(args) => create::run(args),
         Command::Put(args) => put::run(args),
+        Command::Cp(args) => cp::run(args),
         Command::Serve { dir, addr, latency_ms, fail_rate } => serve(dir, addr, latency_ms, fail_rate),
         Command::Demo { latency_ms, sample } => demo::run(std::time::Duration::from_millis(latency_ms), sample),
         Command::Bench(args) => bench::run(args),
