@@ -297,8 +297,12 @@ static ALL: Count = Count::new();
 /// run in reverse order of registration, and this one is registered when the first
 /// connection starts, long after OpenSSL's, so it runs first. It covers stores that
 /// are never dropped (kept in a static, leaked); the TLS clients' `Drop` waits too.
+///
+/// It waits up to [`EXIT_WAIT`], longer than a `Drop` does: on a loaded machine a close
+/// can take more than `CLOSE_WAIT`, and a crash at exit is worse than a slow exit. A
+/// store still alive at exit (its idle connections open) costs that wait once.
 extern "C" fn wait_at_exit() {
-    ALL.wait_zero(CLOSE_WAIT);
+    ALL.wait_zero(EXIT_WAIT);
 }
 
 /// The connection tasks of one client, counted while they run.
@@ -353,6 +357,9 @@ impl Connections {
 
 /// How long dropping a client waits for its connections to close.
 pub(super) const CLOSE_WAIT: Duration = Duration::from_millis(500);
+
+/// How long the process-exit hook waits for TLS connections still closing.
+const EXIT_WAIT: Duration = Duration::from_secs(2);
 
 /// hyper's executor for the tasks of a connection (request bodies), on the driver.
 pub(super) fn driver_executor() -> HyperExecutor {
