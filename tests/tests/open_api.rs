@@ -31,6 +31,7 @@ fn blocking_opens_paths_file_urls_and_http_urls_alike() {
     assert!(matches!(zarr_blocking::Node::open(&dir.to_string_lossy()), Ok(zarr_blocking::Node::Array(_))));
     let e = zarr_blocking::Group::open(&dir.to_string_lossy()).unwrap_err();
     assert!(matches!(e, zarr_blocking::Error::WrongNodeType { found: "array", .. }), "{e}");
+    assert!(e.to_string().contains("v3_zstd_gzip.zarr`"), "the message names the place: {e}");
 }
 
 #[test]

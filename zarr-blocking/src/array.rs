@@ -96,7 +96,9 @@ impl Array {
     pub fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Array, Error> {
         match crate::Node::open_with(store, path, options)? {
             crate::Node::Array(array) => Ok(array),
-            crate::Node::Group(_) => Err(Error::WrongNodeType { path: path.into(), expected: "array", found: "group" }),
+            crate::Node::Group(g) => {
+                Err(Error::WrongNodeType { path: g.location(), expected: "array", found: "group" })
+            }
         }
     }
 

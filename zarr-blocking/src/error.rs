@@ -48,7 +48,7 @@ pub enum Error {
     /// The node exists but is not what was asked for.
     #[error("expected {expected}, found {found} at `{path}`")]
     WrongNodeType {
-        /// The node's path.
+        /// The store's location and the node's path in it.
         path: String,
         /// What the caller wanted.
         expected: &'static str,

@@ -212,8 +212,17 @@ impl Group {
     pub fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Group, Error> {
         match Node::open_with(store, path, options)? {
             Node::Group(g) => Ok(g),
-            Node::Array(_) => Err(Error::WrongNodeType { path: path.into(), expected: "group", found: "array" }),
+            Node::Array(a) => Err(Error::WrongNodeType {
+                path: zarr_store::node_location(a.store().as_ref(), a.path()),
+                expected: "group",
+                found: "array",
+            }),
         }
+    }
+
+    /// Where the group is, for messages: the store's location and the group's path.
+    pub(crate) fn location(&self) -> String {
+        zarr_store::node_location(self.store.as_ref(), &self.path)
     }
 
     /// The group's metadata.
@@ -320,7 +329,7 @@ impl Group {
     pub fn array(&self, relative: &str) -> Result<Array, Error> {
         match self.child(relative)? {
             Node::Array(a) => Ok(a),
-            Node::Group(_) => Err(Error::WrongNodeType { path: relative.into(), expected: "array", found: "group" }),
+            Node::Group(g) => Err(Error::WrongNodeType { path: g.location(), expected: "array", found: "group" }),
         }
     }
 }

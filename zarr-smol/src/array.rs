@@ -216,7 +216,11 @@ impl Array {
     pub async fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Array, Error> {
         match Node::open_with(store, path, options).await? {
             Node::Array(a) => Ok(a),
-            Node::Group(g) => Err(Error::WrongNodeType { path: g.path, expected: "array", found: "group" }),
+            Node::Group(g) => Err(Error::WrongNodeType {
+                path: zarr_store::node_location(g.store.as_ref(), &g.path),
+                expected: "array",
+                found: "group",
+            }),
         }
     }
 
@@ -674,7 +678,11 @@ impl Group {
     pub async fn open_with(store: Arc<dyn Store>, path: &str, options: Arc<OpenOptions>) -> Result<Group, Error> {
         match Node::open_with(store, path, options).await? {
             Node::Group(g) => Ok(g),
-            Node::Array(a) => Err(Error::WrongNodeType { path: a.path, expected: "group", found: "array" }),
+            Node::Array(a) => Err(Error::WrongNodeType {
+                path: zarr_store::node_location(a.store.as_ref(), &a.path),
+                expected: "group",
+                found: "array",
+            }),
         }
     }
 
@@ -786,7 +794,11 @@ impl Group {
     pub async fn array(&self, relative: &str) -> Result<Array, Error> {
         match self.child(relative).await? {
             Node::Array(a) => Ok(a),
-            Node::Group(_) => Err(Error::WrongNodeType { path: relative.into(), expected: "array", found: "group" }),
+            Node::Group(g) => Err(Error::WrongNodeType {
+                path: zarr_store::node_location(g.store.as_ref(), &g.path),
+                expected: "array",
+                found: "group",
+            }),
         }
     }
 }
