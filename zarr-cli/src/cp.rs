@@ -133,7 +133,8 @@ impl Copier<'_> {
 
     /// Runs `copy` on every index of `grid` (C order) on `threads` threads; the count.
     fn each_unit(&self, grid: &[u64], copy: impl Fn(&[u64]) -> Result<()> + Sync) -> Result<u64> {
-        let total: u64 = grid.iter().product();
+        let total =
+            grid.iter().try_fold(1u64, |a, &n| a.checked_mul(n)).ok_or("more than 2^64 chunks: too many to copy")?;
         let next = AtomicU64::new(0);
         let failure: Mutex<Option<String>> = Mutex::new(None);
         let bar = crate::progress_bar();

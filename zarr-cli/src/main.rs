@@ -261,7 +261,8 @@ fn info(url: &str, as_json: bool, remote: &Remote) -> Result<()> {
         Node::Array(a) => {
             let meta = a.metadata();
             let grid = meta.chunk_grid.grid_shape(&meta.shape);
-            let n_chunks: u64 = grid.iter().product();
+            // `None` beyond 64 bits: arrays that large open, and read where a selection is small.
+            let n_chunks: Option<u64> = grid.iter().try_fold(1u64, |a, &n| a.checked_mul(n));
             let shards = meta.codecs.sharding().map(|s| s.chunk_shape.clone());
             // Stores that cannot list (plain HTTP) do not know what is stored.
             let (stored_bytes, stored_chunks) = match stored(&a) {
@@ -302,7 +303,8 @@ fn info(url: &str, as_json: bool, remote: &Remote) -> Result<()> {
                 println!("Data type    {}", meta.data_type.name());
                 println!("Fill value   {fill}");
                 println!("Codecs       {}", format::codecs(&meta.codecs));
-                println!("Grid         {grid:?} = {n_chunks} {}", if shards.is_some() { "shards" } else { "chunks" });
+                let count = n_chunks.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string());
+                println!("Grid         {grid:?} = {count} {}", if shards.is_some() { "shards" } else { "chunks" });
                 match (stored_chunks, stored_bytes) {
                     (Some(n), Some(b)) => println!("Stored       {n} objects, {b} bytes"),
                     _ => println!("Stored       unknown (the store cannot list)"),

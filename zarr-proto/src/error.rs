@@ -47,7 +47,7 @@ pub enum Error {
         source: Box<Error>,
     },
     /// Input asked for more memory than [`Limits`](crate::Limits) allows.
-    #[error("{what} of {requested} bytes exceeds the limit of {limit} bytes")]
+    #[error("{what} of {} exceeds the limit of {limit} bytes", size_text(*requested))]
     LimitExceeded {
         /// What would have been allocated.
         what: &'static str,
@@ -139,5 +139,14 @@ impl Error {
     /// Builds an [`Error::InvalidMetadata`].
     pub fn metadata(key: &str, reason: impl Into<String>) -> Error {
         Error::InvalidMetadata { key: key.into(), reason: reason.into() }
+    }
+}
+
+/// A size for messages; `u64::MAX` stands for a size whose computation overflowed.
+fn size_text(bytes: u64) -> alloc::string::String {
+    if bytes == u64::MAX {
+        "more than 2^64 bytes".into()
+    } else {
+        alloc::format!("{bytes} bytes")
     }
 }

@@ -89,6 +89,17 @@ pub(crate) fn u64_list(v: &Value, name: &str, key: &str) -> Result<Vec<u64>> {
 }
 
 /// Checks that the element count of `shape` fits in a u64.
+/// An array's extents: each must be a valid numpy index bound (at most `i64::MAX`,
+/// as selections index with `i64`). Their product may overflow 64 bits: such an array
+/// still reads where a selection is small, as zarr-python and tensorstore read it, and
+/// everything a read or write touches is checked then.
+pub(crate) fn check_array_shape(shape: &[u64], key: &str) -> Result<()> {
+    match shape.iter().find(|&&n| n > i64::MAX as u64) {
+        Some(n) => Err(Error::metadata(key, format!("`shape` extent {n} is larger than {}", i64::MAX))),
+        None => Ok(()),
+    }
+}
+
 pub(crate) fn check_shape(shape: &[u64], name: &str, key: &str) -> Result<()> {
     shape
         .iter()

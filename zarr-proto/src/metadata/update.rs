@@ -85,7 +85,7 @@ impl ArrayMetadata {
         if matches!(self.chunk_grid, ChunkGrid::Rectilinear { .. }) {
             return Err(Error::metadata(key, "cannot resize an array with a rectilinear chunk grid"));
         }
-        json::check_shape(shape, "shape", key)?;
+        json::check_array_shape(shape, key)?;
         let mut doc = self.document.clone();
         set_field(&mut doc, "shape", Value::from(shape.to_vec()), key)?;
         match self.zarr_format {

@@ -171,7 +171,7 @@ pub(crate) fn array_from_value(
     let map = json::object(&doc, key)?;
     check_format(map, key)?;
     let shape = json::u64_list(json::field(map, "shape", key)?, "shape", key)?;
-    json::check_shape(&shape, "shape", key)?;
+    json::check_array_shape(&shape, key)?;
     let chunks = json::chunk_shape(json::field(map, "chunks", key)?, "chunks", &shape, key)?;
     let filters = list_or_null(map, "filters", key)?;
     let (data_type, endian) = parse_dtype(json::field(map, "dtype", key)?, filters, key)?;

@@ -302,7 +302,7 @@ pub(crate) fn array_from_value(
     check_format(map, Some("array"), key)?;
     check_fields(map, &ARRAY_FIELDS)?;
     let shape = json::u64_list(json::field(map, "shape", key)?, "shape", key)?;
-    json::check_shape(&shape, "shape", key)?;
+    json::check_array_shape(&shape, key)?;
     let data_type = DataType::from_v3_json(json::field(map, "data_type", key)?)?;
     if let Some(size) = data_type.size() {
         limits::check("data type element", size as u64, limits.max_chunk_bytes)?;
