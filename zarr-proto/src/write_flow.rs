@@ -109,7 +109,8 @@ impl WriteFlow {
     /// Whether `req`, the op's next read, fits the concurrency and the memory budget.
     ///
     /// Before the first answer the size of a chunk is unknown, so the first read goes
-    /// alone (one round trip); afterwards each read is estimated at the largest answer so far.
+    /// alone (one round trip, beside encodes and writes that need no read); afterwards
+    /// each read is estimated at the largest answer so far.
     pub fn may_read(&self, op: &WriteOp) -> bool {
         if !self.may_start_request() {
             return false;
@@ -118,7 +119,7 @@ impl WriteFlow {
             return true;
         }
         match self.largest {
-            None => false,
+            None => self.reading.is_empty() && self.held(op) <= self.control.buffer_bytes,
             Some(estimate) => self.held(op) + estimate.max(1) <= self.control.buffer_bytes,
         }
     }

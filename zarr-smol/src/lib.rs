@@ -30,6 +30,7 @@ mod array;
 mod create;
 mod error;
 pub mod read;
+mod write;
 
 pub use array::{Array, Group, Node};
 /// The other bound of typed reads ([`Array::read_elements`]): plain-old-data element types,
@@ -45,7 +46,7 @@ pub use zarr_proto as proto;
 pub use zarr_proto::Error as ProtoError;
 pub use zarr_proto::{s, DataType, DimSelector, Element, Limits, NdArray, Selection, SelectionKind};
 pub use zarr_proto::{ArrayBuilder, ArrayMetadata, ConsolidatedMetadata, GroupMetadata, ZarrFormat};
-pub use zarr_proto::{CodecRegistry, Compression, OpenOptions, Progress, ReadOptions};
+pub use zarr_proto::{CodecRegistry, Compression, OpenOptions, Progress, ReadOptions, WriteOptions};
 pub use zarr_store as store;
 pub use zarr_store::store_for;
 #[cfg(feature = "http")]
