@@ -356,3 +356,70 @@ fn errors_name_the_key_and_stop_the_write() {
         assert!(array.write_elements(&Selection::all(), &[1u16; 8]).await.is_err());
     });
 }
+
+/// A memory store without versions or conditions (the trait's defaults) that counts
+/// the requests in flight.
+#[derive(Debug, Clone, Default)]
+struct Plain {
+    inner: MemoryStore,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    peak: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Plain {
+    fn counted<T: Send + 'static>(&self, fut: BoxFuture<'static, T>) -> BoxFuture<'static, T> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+        self.peak.fetch_max(now, SeqCst);
+        let in_flight = self.in_flight.clone();
+        Box::pin(async move {
+            let out = fut.await;
+            in_flight.fetch_sub(1, SeqCst);
+            out
+        })
+    }
+}
+
+impl Store for Plain {
+    fn get(
+        &self,
+        key: &str,
+        range: Option<zarr_smol::proto::ByteRange>,
+    ) -> BoxFuture<'static, StoreResult<Option<Bytes>>> {
+        self.counted(self.inner.get(key, range))
+    }
+    fn set(&self, key: &str, value: Bytes) -> BoxFuture<'static, StoreResult<()>> {
+        self.counted(self.inner.set(key, value))
+    }
+    fn delete(&self, key: &str) -> BoxFuture<'static, StoreResult<()>> {
+        self.counted(self.inner.delete(key))
+    }
+    fn list(&self, prefix: &str) -> BoxFuture<'static, StoreResult<Vec<String>>> {
+        self.inner.list(prefix)
+    }
+    fn list_dir(&self, prefix: &str) -> BoxFuture<'static, StoreResult<ListDir>> {
+        self.inner.list_dir(prefix)
+    }
+    fn kind(&self) -> zarr_smol::proto::StoreKind {
+        self.inner.kind()
+    }
+}
+
+#[test]
+fn a_store_without_conditions_writes_unconditionally_within_the_request_budget() {
+    block_on(async {
+        let store = Plain::default();
+        assert!(!store.supports_conditional_writes());
+        let meta = ArrayBuilder::new(vec![64], DataType::UInt8, vec![2]).build(ZarrFormat::V3).unwrap();
+        let array = Array::create(Arc::new(store.clone()), "", meta).await.unwrap();
+        let all: Vec<u8> = (1..=64).collect();
+        array.write_elements(&Selection::all(), &all).await.unwrap();
+        // Every other element: 32 read-modify-writes, which would need conditions by default.
+        let odd = Selection::from([DimSelector::Slice { start: Some(1), stop: None, step: 2 }]);
+        array.write_elements(&odd, &[0u8; 32]).await.unwrap();
+        let expected: Vec<u8> = all.iter().enumerate().map(|(i, &v)| if i % 2 == 1 { 0 } else { v }).collect();
+        assert_eq!(array.read_elements::<u8>(&Selection::all()).await.unwrap(), expected);
+        let peak = store.peak.load(std::sync::atomic::Ordering::SeqCst);
+        assert!((2..=zarr_smol::proto::MEMORY_REQUESTS).contains(&peak), "{peak} requests in flight");
+    });
+}
