@@ -1,4 +1,8 @@
-//! Async Zarr reads: the [`zarr_proto`] state machines driven by store futures.
+//! Async Zarr reads and writes: the [`zarr_proto`] state machines driven by store futures.
+//!
+//! [`Array::write`] runs a [`WriteOp`](zarr_proto::WriteOp): chunks a selection covers
+//! wholly are encoded and put, chunks it covers in part are read, merged and put with a
+//! condition (on stores that check them), chunks left all fill value are deleted.
 //!
 //! The library uses futures-lite and async-io only, so it runs under smol, tokio,
 //! `futures_lite::future::block_on`, or any other executor; no runtime is
