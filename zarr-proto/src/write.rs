@@ -66,6 +66,11 @@ pub struct WriteOptions {
     pub max_conflict_retries: u32,
     /// Allocation bounds: decoded chunk (whole shard) size, stored chunk size, chunks touched.
     pub limits: Limits,
+    /// For drivers (the op ignores it): reads and writes in flight; default the store
+    /// kind's, from [`FlowControl::for_store`](crate::FlowControl::for_store).
+    pub concurrency: Option<usize>,
+    /// For drivers (the op ignores it): encode threads; default the number of cores.
+    pub encode_threads: Option<usize>,
 }
 
 impl Default for WriteOptions {
@@ -75,6 +80,8 @@ impl Default for WriteOptions {
             write_empty_chunks: false,
             max_conflict_retries: 8,
             limits: Limits::default(),
+            concurrency: None,
+            encode_threads: None,
         }
     }
 }

@@ -192,7 +192,7 @@ impl Array {
     }
 
     /// [`write`](Self::write) with explicit options: conditional writes, empty chunks,
-    /// conflict retries, limits.
+    /// conflict retries, limits, requests in flight, encode threads.
     ///
     /// `options.conditional` is turned off for a store that cannot check conditions
     /// (see [`write`](Self::write) for what that risks); turning it off on any store
@@ -211,8 +211,8 @@ impl Array {
     /// let store = Arc::new(MemoryStore::new());
     /// let meta = ArrayBuilder::new(vec![4], DataType::UInt8, vec![2]).build(ZarrFormat::V3)?;
     /// let array = Array::create(store.clone(), "", meta).await?;
-    /// // Zeros are the fill value: stored anyway when asked.
-    /// let options = WriteOptions { write_empty_chunks: true, ..WriteOptions::default() };
+    /// // Zeros are the fill value: stored anyway when asked. Two requests in flight at most.
+    /// let options = WriteOptions { write_empty_chunks: true, concurrency: Some(2), ..WriteOptions::default() };
     /// let zeros = array.read(&s![..2]).await?;
     /// array.write_with(&s![..2], zeros, &options).await?;
     /// assert!(store.get("c/0", None).await?.is_some());
@@ -230,7 +230,7 @@ impl Array {
             options.conditional = false;
         }
         let op = WriteOp::new(&self.meta, &self.path, selection, source, options)?;
-        run(op, self.store.clone(), None, None).await?;
+        run(op, self.store.clone(), options.concurrency, options.encode_threads).await?;
         Ok(())
     }
 

@@ -421,5 +421,14 @@ fn a_store_without_conditions_writes_unconditionally_within_the_request_budget()
         assert_eq!(array.read_elements::<u8>(&Selection::all()).await.unwrap(), expected);
         let peak = store.peak.load(std::sync::atomic::Ordering::SeqCst);
         assert!((2..=zarr_smol::proto::MEMORY_REQUESTS).contains(&peak), "{peak} requests in flight");
+        // The caller's concurrency: one request at a time, one encode thread.
+        let options = WriteOptions { concurrency: Some(1), encode_threads: Some(1), ..WriteOptions::default() };
+        let source = array.read(&odd).await.unwrap();
+        let source = zarr_smol::NdArray { data: zarr_smol::proto::ArrayBytes::Fixed(vec![3; 32]), ..source };
+        store.peak.store(0, std::sync::atomic::Ordering::SeqCst);
+        array.write_with(&odd, source, &options).await.unwrap();
+        assert_eq!(store.peak.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let expected: Vec<u8> = all.iter().enumerate().map(|(i, &v)| if i % 2 == 1 { 3 } else { v }).collect();
+        assert_eq!(array.read_elements::<u8>(&Selection::all()).await.unwrap(), expected);
     });
 }
