@@ -391,7 +391,7 @@ impl Array {
     /// # let array = zarr_smol::Array::open_in(store, "").await?;
     /// // A buffer the caller owns and can reuse: the read allocates no output.
     /// let mut out = vec![0u16; 4];
-    /// array.read_into_elements(&zarr_smol::Selection::all(), &mut out, &Default::default()).await?;
+    /// array.read_into_elements(&zarr_smol::Selection::all(), &mut out).await?;
     /// assert_eq!(out, [7, 7, 1, 2]);
     /// # Ok::<(), zarr_smol::Error>(())
     /// # }).unwrap();
