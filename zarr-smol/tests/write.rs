@@ -200,10 +200,16 @@ fn concurrent_writers(open: impl Fn() -> Arc<dyn Store> + Send + Sync + 'static,
                     let array = Array::open_with(open(), "counters", Default::default()).await?;
                     let cols = DimSelector::Slice { start: Some(parity), stop: None, step: 2 };
                     let half = Selection::from([DimSelector::ALL, cols]);
+                    let patient = WriteOptions { max_conflict_retries: 1000, ..WriteOptions::default() };
                     for _ in 0..ROUNDS {
                         let mut mine = array.read_elements::<u16>(&half).await?;
                         mine.iter_mut().for_each(|v| *v += 1);
-                        array.write_elements(&half, &mine).await?;
+                        // Two writers: a chunk rarely conflicts twice in a row, but the
+                        // test must not depend on the default's 8 retries being enough.
+                        let data =
+                            zarr_smol::proto::ArrayBytes::Fixed(mine.iter().flat_map(|x| x.to_ne_bytes()).collect());
+                        let source = zarr_smol::NdArray { dtype: DataType::UInt16, shape: vec![6, 4], data };
+                        array.write_with(&half, source, &patient).await?;
                     }
                     Ok::<(), Error>(())
                 })
