@@ -41,6 +41,7 @@ mod selection;
 pub mod sigv4;
 mod version;
 mod write;
+mod write_flow;
 
 // What a driver or a user needs, flat: `zarr_proto::ReadOp`, not a module path to learn.
 pub use byte_range::ByteRange;
@@ -65,3 +66,4 @@ pub use selection::parse::SelectionKind;
 pub use selection::{DimIndexer, DimSelector, ResolvedSelection, Selection};
 pub use version::{Condition, Version};
 pub use write::{EncodeJob, Encoded, StoreWrite, WriteAction, WriteOp, WriteOptions, WriteOutcome, WriteStats};
+pub use write_flow::WriteFlow;

@@ -70,6 +70,11 @@ pub struct WriteOptions {
     pub conflict_backoff: core::time::Duration,
     /// Allocation bounds: decoded chunk (whole shard) size, stored chunk size, chunks touched.
     pub limits: Limits,
+    /// For drivers (the op ignores it): reads and writes in flight; default the store
+    /// kind's, from [`FlowControl::for_store`](crate::FlowControl::for_store).
+    pub concurrency: Option<usize>,
+    /// For drivers (the op ignores it): encode threads; default the number of cores.
+    pub encode_threads: Option<usize>,
 }
 
 impl Default for WriteOptions {
@@ -80,6 +85,8 @@ impl Default for WriteOptions {
             max_conflict_retries: 8,
             conflict_backoff: core::time::Duration::from_millis(5),
             limits: Limits::default(),
+            concurrency: None,
+            encode_threads: None,
         }
     }
 }

@@ -395,7 +395,7 @@ impl Array {
     /// # let array = zarr_smol::Array::open_in(store, "").await?;
     /// // A buffer the caller owns and can reuse: the read allocates no output.
     /// let mut out = vec![0u16; 4];
-    /// array.read_into_elements(&zarr_smol::Selection::all(), &mut out, &Default::default()).await?;
+    /// array.read_into_elements(&zarr_smol::Selection::all(), &mut out).await?;
     /// assert_eq!(out, [7, 7, 1, 2]);
     /// # Ok::<(), zarr_smol::Error>(())
     /// # }).unwrap();
@@ -410,7 +410,7 @@ impl Array {
     }
 
     /// The shape of the array a read of `selection` gives.
-    fn output_shape(&self, selection: &Selection) -> Result<Vec<u64>, Error> {
+    pub(crate) fn output_shape(&self, selection: &Selection) -> Result<Vec<u64>, Error> {
         Ok(selection.resolve(&self.meta.shape, &self.meta.chunk_grid.dims())?.output_shape())
     }
 
@@ -822,7 +822,7 @@ fn chunk_selection(subset: Vec<Range<u64>>) -> Selection {
 }
 
 /// Refuses a Rust element type that is not the array's data type.
-fn check_element<T: Element>(dtype: &zarr_proto::DataType) -> Result<(), Error> {
+pub(crate) fn check_element<T: Element>(dtype: &zarr_proto::DataType) -> Result<(), Error> {
     if T::matches(dtype) {
         return Ok(());
     }

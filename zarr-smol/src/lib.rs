@@ -1,4 +1,8 @@
-//! Async Zarr reads: the [`zarr_proto`] state machines driven by store futures.
+//! Async Zarr reads and writes: the [`zarr_proto`] state machines driven by store futures.
+//!
+//! [`Array::write`] runs a [`WriteOp`](zarr_proto::WriteOp): chunks a selection covers
+//! wholly are encoded and put, chunks it covers in part are read, merged and put with a
+//! condition (on stores that check them), chunks left all fill value are deleted.
 //!
 //! The library uses futures-lite and async-io only, so it runs under smol, tokio,
 //! `futures_lite::future::block_on`, or any other executor; no runtime is
@@ -30,6 +34,7 @@ mod array;
 mod create;
 mod error;
 pub mod read;
+mod write;
 
 pub use array::{Array, Group, Node};
 /// The other bound of typed reads ([`Array::read_elements`]): plain-old-data element types,
@@ -45,7 +50,7 @@ pub use zarr_proto as proto;
 pub use zarr_proto::Error as ProtoError;
 pub use zarr_proto::{s, DataType, DimSelector, Element, Limits, NdArray, Selection, SelectionKind};
 pub use zarr_proto::{ArrayBuilder, ArrayMetadata, ConsolidatedMetadata, GroupMetadata, ZarrFormat};
-pub use zarr_proto::{CodecRegistry, Compression, OpenOptions, Progress, ReadOptions};
+pub use zarr_proto::{CodecRegistry, Compression, OpenOptions, Progress, ReadOptions, WriteOptions};
 pub use zarr_store as store;
 pub use zarr_store::store_for;
 #[cfg(feature = "http")]

@@ -2,13 +2,20 @@
 //! `spawn`, async-executor's `Executor::spawn`) can run them: checked at compile time
 //! for every public async entry point, and once at run time on another thread.
 
-use zarr_smol::{s, Array, Group, MemoryStore, Node, ReadOptions, Selection};
+use zarr_smol::{s, Array, Group, MemoryStore, NdArray, Node, ReadOptions, Selection, WriteOptions};
 
 fn send<T: Send>(_: &T) {}
 
 /// Never called: compiling it is the check.
 #[allow(dead_code)]
-fn every_future_is_send(array: &Array, group: &Group, sel: &Selection, options: &ReadOptions) {
+fn every_future_is_send(
+    array: &Array,
+    group: &Group,
+    sel: &Selection,
+    options: &ReadOptions,
+    source: NdArray,
+    write_options: &WriteOptions,
+) {
     send(&Array::open("x"));
     send(&Array::open_in(MemoryStore::new(), ""));
     send(&Array::open_with(std::sync::Arc::new(MemoryStore::new()), "", Default::default()));
@@ -27,6 +34,9 @@ fn every_future_is_send(array: &Array, group: &Group, sel: &Selection, options: 
     send(&array.read_into_with(sel, &mut bytes, options));
     let mut elements = [0f32; 1];
     send(&array.read_into_elements(sel, &mut elements));
+    send(&array.write(sel, source.clone()));
+    send(&array.write_with(sel, source, write_options));
+    send(&array.write_elements(sel, &[1f32, 2.0]));
 }
 
 #[test]
