@@ -70,8 +70,8 @@ impl Array {
         let mut options = *options;
         options.conditional &= self.store.supports_conditional_writes();
         let op = WriteOp::new(&self.meta, &self.path, selection, source, options)?;
-        let control = FlowControl::for_store(self.store.kind());
-        let threads = thread::available_parallelism().map_or(2, |n| n.get());
+        let control = FlowControl::for_store(self.store.kind()).with_max_requests(options.concurrency);
+        let threads = options.encode_threads.unwrap_or_else(|| thread::available_parallelism().map_or(2, |n| n.get()));
         run(op, self.store.as_ref(), control.max_requests, threads, options.conflict_backoff)?;
         Ok(())
     }

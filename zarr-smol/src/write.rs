@@ -33,6 +33,7 @@ pub(crate) async fn run(
     store: Arc<dyn Store>,
     concurrency: Option<usize>,
     encoders: Option<usize>,
+    conflict_backoff: std::time::Duration,
 ) -> Result<WriteStats, Error> {
     let control = FlowControl::for_store(store.kind()).with_max_requests(concurrency);
     let encoders = encoders.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1);
@@ -49,7 +50,7 @@ pub(crate) async fn run(
                 while flow.may_start_request() {
                     let Some(write) = op.poll_write() else { break };
                     flow.write_started(&write);
-                    start_write(&executor, store.as_ref(), write, tx.clone());
+                    start_write(&executor, store.as_ref(), write, tx.clone(), conflict_backoff);
                 }
                 while op.peek_encode().is_some_and(|job| flow.may_encode(job, &op)) {
                     let Some(job) = op.poll_encode() else { break };
@@ -130,6 +131,7 @@ fn start_write(
     store: &dyn Store,
     write: StoreWrite,
     tx: async_channel::Sender<Event>,
+    conflict_backoff: std::time::Duration,
 ) {
     let StoreWrite { id, key, action, condition } = write;
     let fut = match action {
@@ -139,6 +141,11 @@ fn start_write(
     executor
         .spawn(async move {
             let result = fut.await;
+            if matches!(result, Ok(WriteResult::ConditionFailed)) {
+                // A jittered wait before the op re-reads: lockstep writers collide less.
+                let max = u64::try_from(conflict_backoff.as_micros()).unwrap_or(u64::MAX);
+                async_io::Timer::after(std::time::Duration::from_micros(fastrand::u64(0..=max))).await;
+            }
             let _ = tx.send(Event::Written(id, result)).await;
         })
         .detach();
@@ -230,7 +237,7 @@ impl Array {
             options.conditional = false;
         }
         let op = WriteOp::new(&self.meta, &self.path, selection, source, options)?;
-        run(op, self.store.clone(), options.concurrency, options.encode_threads).await?;
+        run(op, self.store.clone(), options.concurrency, options.encode_threads, options.conflict_backoff).await?;
         Ok(())
     }
 
