@@ -2,16 +2,16 @@
 //!
 //! The calling thread owns the op, as for reads (see `driver.rs`): IO threads wait on
 //! the store (reads for read-modify-writes, puts, deletes), encode threads run the
-//! [`EncodeJob`]s. Writes go out before new reads, so encoded chunks leave memory
-//! as soon as a request slot frees; encoding stops while the encoded bytes waiting
-//! for a slot exceed the store's buffer budget.
+//! [`EncodeJob`]s. What may start when is the core's [`WriteFlow`] (the async driver
+//! asks it the same questions): writes before encodes before reads, within the
+//! store's request budget and buffer bytes.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
 use zarr_proto::{EncodeJob, Encoded, FlowControl, Request, RequestId, Response, StoreWrite, WriteAction, WriteOp};
-use zarr_proto::{WriteOutcome, WriteStats};
+use zarr_proto::{WriteFlow, WriteOutcome, WriteStats};
 use zarr_store::{Store, StoreResult, Versioned, WriteResult};
 
 use crate::{Array, Error, NdArray, Selection};
@@ -27,7 +27,8 @@ enum IoTask {
 enum Event {
     Fetched(Request, StoreResult<Option<Versioned>>),
     Written(RequestId, StoreResult<WriteResult>),
-    Encoded(Encoded),
+    /// An encode result and the bytes its job held.
+    Encoded(Encoded, u64),
     /// A worker thread panicked (a bug); the write cannot finish.
     Lost(&'static str),
 }
@@ -72,7 +73,7 @@ impl Array {
         let op = WriteOp::new(&self.meta, &self.path, selection, source, options)?;
         let control = FlowControl::for_store(self.store.kind()).with_max_requests(options.concurrency);
         let threads = options.encode_threads.unwrap_or_else(|| thread::available_parallelism().map_or(2, |n| n.get()));
-        run(op, self.store.as_ref(), control.max_requests, threads, options.conflict_backoff)?;
+        run(op, self.store.as_ref(), control, threads, options.conflict_backoff)?;
         Ok(())
     }
 
@@ -109,15 +110,15 @@ impl Array {
 pub(crate) fn run(
     mut op: WriteOp,
     store: &dyn Store,
-    max_requests: usize,
+    control: FlowControl,
     encode_threads: usize,
     conflict_backoff: std::time::Duration,
 ) -> Result<WriteStats, Error> {
-    let max_requests = max_requests.max(1);
+    let max_requests = control.max_requests.max(1);
     let encode_threads = encode_threads.max(1);
-    let budget = FlowControl::for_store(store.kind()).buffer_bytes;
+    let mut flow = WriteFlow::new(control, encode_threads);
     let cancelled = AtomicBool::new(false);
-    let (job_tx, job_rx) = unbounded::<EncodeJob>();
+    let (job_tx, job_rx) = unbounded::<(EncodeJob, u64)>();
     let (task_tx, task_rx) = unbounded::<IoTask>();
     let (event_tx, event_rx) = unbounded::<Event>();
 
@@ -143,53 +144,66 @@ pub(crate) fn run(
             Ok(())
         };
         let result = (|| {
-            let (mut io_busy, mut jobs_busy) = (0usize, 0usize);
             loop {
-                while io_busy < max_requests {
-                    let task = match op.poll_write() {
-                        Some(w) => IoTask::Write(w),
-                        None => match op.poll_request() {
-                            Some(r) => IoTask::Read(r),
-                            None => break,
-                        },
-                    };
-                    io_busy += 1;
-                    spawn_io(io_busy)?;
-                    // IO threads run until the task channel closes, so sending cannot fail.
-                    let _ = task_tx.send(task);
+                // Writes first: they free memory. Then encodes, then reads; policy is the
+                // core's WriteFlow, as in the async driver.
+                let mut started = true;
+                while started {
+                    started = false;
+                    while flow.may_start_request() {
+                        let Some(write) = op.poll_write() else { break };
+                        flow.write_started(&write);
+                        spawn_io(flow.requests())?;
+                        // IO threads run until the task channel closes, so sending cannot fail.
+                        let _ = task_tx.send(IoTask::Write(write));
+                    }
+                    while op.peek_encode().is_some_and(|job| flow.may_encode(job, &op)) {
+                        let Some(job) = op.poll_encode() else { break };
+                        if flow.encode_inline(&job) {
+                            op.handle_encoded(job.run())?;
+                            started = true;
+                            break;
+                        }
+                        let cost = WriteFlow::encode_cost(&job);
+                        flow.encode_started(cost);
+                        let _ = job_tx.send((job, cost));
+                    }
                 }
-                while jobs_busy < 2 * encode_threads && op.write_backlog_bytes() < budget {
-                    let Some(job) = op.poll_encode() else { break };
-                    jobs_busy += 1;
-                    let _ = job_tx.send(job);
+                while flow.may_read(&op) {
+                    let Some(req) = op.poll_request() else { break };
+                    flow.read_started(&req);
+                    spawn_io(flow.requests())?;
+                    let _ = task_tx.send(IoTask::Read(req));
                 }
                 if op.is_done() {
                     return Ok(());
                 }
-                if io_busy == 0 && jobs_busy == 0 {
-                    return Err(Error::Proto(zarr_proto::Error::Protocol(
-                        "write op is neither done nor waiting for anything".into(),
-                    )));
+                if flow.requests() == 0 && flow.encoding() == 0 {
+                    let (done, total) = op.progress();
+                    return Err(Error::Proto(zarr_proto::Error::Protocol(format!(
+                        "write stalled with {done} of {total} chunks written"
+                    ))));
                 }
                 match event_rx.recv() {
                     Ok(Event::Fetched(req, result)) => {
-                        io_busy -= 1;
-                        let (response, version) = match result? {
+                        let response = result?;
+                        flow.read_done(req.id, response.as_ref().map(|(b, _)| b.len() as u64));
+                        let (response, version) = match response {
                             Some((bytes, version)) => (Response::Bytes(bytes), version),
                             None => (Response::Missing, None),
                         };
                         op.handle_response_versioned(req.id, response, version)?;
                     }
                     Ok(Event::Written(id, result)) => {
-                        io_busy -= 1;
+                        flow.write_done(id);
                         let outcome = match result? {
                             WriteResult::Stored(_) => WriteOutcome::Done,
                             WriteResult::ConditionFailed => WriteOutcome::ConditionFailed,
                         };
                         op.handle_write(id, outcome)?;
                     }
-                    Ok(Event::Encoded(encoded)) => {
-                        jobs_busy -= 1;
+                    Ok(Event::Encoded(encoded, cost)) => {
+                        flow.encode_done(cost);
                         op.handle_encoded(encoded)?;
                     }
                     Ok(Event::Lost(what)) => {
@@ -257,13 +271,13 @@ fn io_worker(
     }
 }
 
-fn encode_worker(jobs: &Receiver<EncodeJob>, events: &Sender<Event>, cancelled: &AtomicBool) {
+fn encode_worker(jobs: &Receiver<(EncodeJob, u64)>, events: &Sender<Event>, cancelled: &AtomicBool) {
     let _guard = PanicGuard { events, what: "encode" };
-    for job in jobs {
+    for (job, cost) in jobs {
         if cancelled.load(Ordering::Relaxed) {
             return;
         }
-        if events.send(Event::Encoded(job.run())).is_err() {
+        if events.send(Event::Encoded(job.run(), cost)).is_err() {
             return;
         }
     }
