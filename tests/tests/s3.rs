@@ -34,12 +34,14 @@ fn every_fixture_reads_the_same_through_s3_in_both_drivers() {
     }
 
     let data = fixtures_dir().join("data");
-    let upload = S3Store::new(server.config("s3://zarr/fixtures", Some(SECRET_KEY)).expect("config"), HttpConfig::default())
-        .expect("store");
+    let upload =
+        S3Store::new(server.config("s3://zarr/fixtures", Some(SECRET_KEY)).expect("config"), HttpConfig::default())
+            .expect("store");
     let mut keys = Vec::new();
     files(&data, &data, &mut keys);
     assert!(keys.len() > 100, "fixtures missing: {} files", keys.len());
-    let puts = keys.iter().map(|key| upload.set(key, std::fs::read(data.join(key)).expect("fixture file").into())).collect();
+    let puts =
+        keys.iter().map(|key| upload.set(key, std::fs::read(data.join(key)).expect("fixture file").into())).collect();
     for (key, put) in keys.iter().zip(futures_lite::future::block_on(zarr_store::join_all(puts))) {
         put.unwrap_or_else(|e| panic!("upload {key}: {e}"));
     }

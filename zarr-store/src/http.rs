@@ -25,7 +25,7 @@ mod s3;
 mod via_curl;
 mod via_hyper;
 
-pub use self::config::{HttpConfig, HttpVersion, RequestSigner, SignInput};
+pub use self::config::{HttpConfig, HttpVersion, RequestSigner, SignFn, SignInput};
 pub use self::s3::S3Store;
 use self::via_hyper::{build_hyper, timed_out, Fallback, Via};
 

@@ -54,7 +54,7 @@ pub mod server;
 
 pub use self::fs::FsStore;
 #[cfg(feature = "http")]
-pub use self::http::{HttpConfig, HttpStore, HttpVersion, RequestSigner, S3Store, SignInput};
+pub use self::http::{HttpConfig, HttpStore, HttpVersion, RequestSigner, S3Store, SignFn, SignInput};
 pub use self::memory::MemoryStore;
 pub use self::s3_config::{Addressing, S3Config, S3Options};
 

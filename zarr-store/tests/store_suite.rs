@@ -17,8 +17,8 @@ use zarr_proto::ByteRange;
 use zarr_proto::StoreKind;
 use zarr_store::server::{Server, ServerConfig};
 use zarr_store::{
-    BoxFuture, Condition, FsStore, HttpConfig, HttpVersion, ListDir, MemoryStore, S3Store, Store, StoreError, StoreResult,
-    Version, Versioned, WriteResult,
+    BoxFuture, Condition, FsStore, HttpConfig, HttpVersion, ListDir, MemoryStore, S3Store, Store, StoreError,
+    StoreResult, Version, Versioned, WriteResult,
 };
 
 /// The two ways a driver calls a store.
@@ -598,9 +598,10 @@ fn s3_wrong_or_missing_credentials_are_access_denied() {
     let Some((server, dir)) = s3s_fs("s3-denied") else { return };
     let good = s3_store(&server, "s3://zarr", Some(zarr_store::server::s3s_fs::SECRET_KEY));
     good.set_blocking("a/zarr.json", Bytes::from_static(b"{}")).unwrap();
-    for (who, store) in
-        [("wrong secret", s3_store(&server, "s3://zarr", Some("not-the-secret"))), ("anonymous", s3_store(&server, "s3://zarr", None))]
-    {
+    for (who, store) in [
+        ("wrong secret", s3_store(&server, "s3://zarr", Some("not-the-secret"))),
+        ("anonymous", s3_store(&server, "s3://zarr", None)),
+    ] {
         let errors = [
             store.get_blocking("a/zarr.json", None).unwrap_err(),
             store.get_blocking("a/missing", None).unwrap_err(),

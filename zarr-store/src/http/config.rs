@@ -85,7 +85,10 @@ pub struct SignInput<'a> {
 /// A function from one attempt of a request to headers to add to it, called on every
 /// attempt (so a retried request gets a fresh signature time).
 #[derive(Clone)]
-pub struct RequestSigner(pub Arc<dyn Fn(&SignInput<'_>) -> Vec<(String, String)> + Send + Sync>);
+pub struct RequestSigner(pub Arc<SignFn>);
+
+/// The function inside a [`RequestSigner`]: the headers to add to one attempt.
+pub type SignFn = dyn Fn(&SignInput<'_>) -> Vec<(String, String)> + Send + Sync;
 
 impl std::fmt::Debug for RequestSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -154,7 +154,14 @@ fn signer(credentials: Option<Credentials>, region: Arc<RwLock<String>>) -> Requ
             Some(body) => Payload::Bytes(body),
             None => Payload::Unsigned,
         };
-        let request = sigv4::Request { method: req.method, host: &host, path: uri.path(), query: &query, headers: &headers, payload };
+        let request = sigv4::Request {
+            method: req.method,
+            host: &host,
+            path: uri.path(),
+            query: &query,
+            headers: &headers,
+            payload,
+        };
         let region = read_lock(&region);
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         sigv4::sign(&request, credentials, Scope { region: &region, service: "s3" }, now)
@@ -462,7 +469,8 @@ impl Store for S3Store {
     }
 
     fn list(&self, prefix: &str) -> BoxFuture<'static, StoreResult<Vec<String>>> {
-        let (inner, prefix, page_size) = (Arc::clone(&self.inner), prefix.trim_start_matches('/').to_owned(), self.page_size);
+        let (inner, prefix, page_size) =
+            (Arc::clone(&self.inner), prefix.trim_start_matches('/').to_owned(), self.page_size);
         Box::pin(async move {
             let object_prefix = inner.object_key(&prefix);
             Ok(inner.list_objects(&prefix, &object_prefix, false, page_size).await?.keys)
@@ -508,7 +516,12 @@ mod tests {
         let creds = Credentials { access_key_id: "AK".into(), secret_access_key: "SECRET".into(), session_token: None };
         let s = signer(Some(creds), Arc::new(RwLock::new("eu-west-1".into())));
         let headers = [("range", "bytes=-4".to_owned())];
-        let input = SignInput { method: "GET", url: "http://127.0.0.1:9000/b/k?list-type=2&prefix=a%2F", headers: &headers, body: None };
+        let input = SignInput {
+            method: "GET",
+            url: "http://127.0.0.1:9000/b/k?list-type=2&prefix=a%2F",
+            headers: &headers,
+            body: None,
+        };
         let added = (s.0)(&input);
         let auth = &added.iter().find(|(k, _)| k == "authorization").unwrap().1;
         assert!(auth.contains("/eu-west-1/s3/aws4_request"), "{auth}");
