@@ -51,5 +51,5 @@ pub use zarr_proto::{CodecRegistry, Compression, OpenOptions, Progress, ReadOpti
 pub use zarr_store as store;
 pub use zarr_store::store_for;
 #[cfg(feature = "http")]
-pub use zarr_store::{store_for_url, HttpConfig, HttpStore, HttpVersion};
+pub use zarr_store::{store_for_url, store_for_url_with, HttpConfig, HttpStore, HttpVersion, S3Options, S3Store};
 pub use zarr_store::{FsStore, ListDir, MemoryStore, Store, StoreError};

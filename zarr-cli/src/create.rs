@@ -130,7 +130,7 @@ impl Layout {
 /// `zarr create` arguments.
 #[derive(Args)]
 pub(crate) struct CreateArgs {
-    /// Local path or file:// URL of the new array (http(s):// for servers that accept PUT).
+    /// Local path or file:// URL of the new array (s3://, or http(s):// for servers that accept PUT).
     dst: String,
     /// Shape, e.g. `1000,1000`.
     #[arg(long, value_delimiter = ',', required = true)]
@@ -166,7 +166,7 @@ pub(crate) fn run(args: CreateArgs) -> Result<()> {
         }
     };
     let meta = args.layout.build(args.shape, dtype, fill)?.build(args.layout.format())?;
-    let store = zarr_blocking::store_for_url(&args.dst, args.remote.config()?)?;
+    let store = args.remote.store(&args.dst)?;
     let array = Array::create(store, "", meta)?;
     println!(
         "created {} {:?} {} in chunks of {:?}",

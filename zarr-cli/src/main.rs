@@ -55,6 +55,18 @@ struct Remote {
     /// to clients without list permission; otherwise 403 is an error.
     #[arg(long)]
     forbidden_is_missing: bool,
+    /// S3 endpoint for s3:// URLs, e.g. http://127.0.0.1:9000 (also: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// AWS region for s3:// URLs (also: AWS_REGION, AWS_DEFAULT_REGION, the profile's).
+    #[arg(long)]
+    region: Option<String>,
+    /// Profile in ~/.aws/credentials and ~/.aws/config for s3:// URLs (also: AWS_PROFILE).
+    #[arg(long)]
+    profile: Option<String>,
+    /// Send s3:// requests unsigned, for public buckets (also: AWS_NO_SIGN_REQUEST=1).
+    #[arg(long)]
+    no_sign_request: bool,
 }
 
 impl Remote {
@@ -78,13 +90,29 @@ impl Remote {
         }
         Ok(c)
     }
+
+    /// The S3 settings the flags give.
+    fn s3(&self) -> zarr_store::S3Options {
+        zarr_store::S3Options {
+            endpoint: self.endpoint_url.clone(),
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            no_sign_request: self.no_sign_request,
+            ..zarr_store::S3Options::default()
+        }
+    }
+
+    /// The store `url` names, reached with these settings.
+    fn store(&self, url: &str) -> Result<Arc<dyn zarr_store::Store>> {
+        Ok(zarr_store::store_for_url_with(url, self.config()?, &self.s3())?)
+    }
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Show an array's or group's metadata: shape, chunks, dtype, codecs, attributes.
     Info {
-        /// Local path, file:// or http(s):// URL of the array or group.
+        /// Local path, file://, http(s):// or s3:// URL of the array or group.
         url: String,
         /// Machine-readable JSON output.
         #[arg(long)]
@@ -94,14 +122,14 @@ enum Command {
     },
     /// Show the hierarchy under a group, with shape and dtype per array.
     Ls {
-        /// Local path, file:// or http(s):// URL of the group (HTTP needs consolidated metadata).
+        /// Local path, file://, http(s):// or s3:// URL of the group (HTTP needs consolidated metadata).
         url: String,
         #[command(flatten)]
         remote: Remote,
     },
     /// Read a selection of an array; write it as .npy or print a preview.
     Get {
-        /// Local path, file:// or http(s):// URL of the array.
+        /// Local path, file://, http(s):// or s3:// URL of the array.
         url: String,
         /// numpy-style selection, e.g. `3:17:2, -1, ...` or `[1,5,9], 0:10`; default everything.
         #[arg(short, long)]
@@ -188,7 +216,7 @@ fn main() -> ExitCode {
 }
 
 fn open_node(url: &str, remote: &Remote) -> Result<Node> {
-    let store = zarr_blocking::store_for_url(url, remote.config()?)?;
+    let store = remote.store(url)?;
     Node::open_with(store, "", Default::default()).map_err(|e| format!("{url}: {e}").into())
 }
 

@@ -21,10 +21,12 @@ mod config;
 mod h1;
 mod h2;
 mod net;
+mod s3;
 mod via_curl;
 mod via_hyper;
 
-pub use self::config::{HttpConfig, HttpVersion};
+pub use self::config::{HttpConfig, HttpVersion, RequestSigner, SignFn, SignInput};
+pub use self::s3::S3Store;
 use self::via_hyper::{build_hyper, timed_out, Fallback, Via};
 
 /// A read-mostly store at a base URL: `get(key)` is `GET {base}/{key}`.
@@ -131,6 +133,8 @@ struct Answer {
     retry_after: Option<u64>,
     /// The strong `ETag`, quotes included.
     etag: Option<Version>,
+    /// S3's `x-amz-bucket-region`: where the bucket is, sent with wrong-region errors.
+    bucket_region: Option<String>,
     body: Vec<u8>,
 }
 
@@ -144,6 +148,7 @@ impl Answer {
             content_range: header("content-range"),
             retry_after: header("retry-after").as_deref().and_then(parse_retry_after),
             etag: header("etag").map(|t| t.trim().to_owned()).filter(|t| t.starts_with('"')).map(Version::new),
+            bucket_region: header("x-amz-bucket-region").map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()),
             body: Vec::new(),
         }
     }
@@ -212,6 +217,25 @@ impl Inner {
             Some(s) => Some(s.acquire().await),
             None => None,
         }
+    }
+
+    /// The headers the configured [`RequestSigner`] adds to this attempt of `method`.
+    fn signature(&self, url: &str, method: Method<'_>) -> Vec<(String, String)> {
+        let Some(signer) = &self.config.signer else { return Vec::new() };
+        let mut headers: Vec<(&str, String)> = Vec::new();
+        if let Some(range) = method.range_header() {
+            headers.push(("range", range));
+        }
+        if let Some((name, value)) = method.condition_header() {
+            headers.push((name, value));
+        }
+        let (name, body) = match method {
+            Method::Get(_) => ("GET", None),
+            Method::Head => ("HEAD", None),
+            Method::Put(b, _) => ("PUT", Some(&b[..])),
+            Method::Delete(_) => ("DELETE", None),
+        };
+        (signer.0)(&SignInput { method: name, url, headers: &headers, body })
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the retry policy gives up.

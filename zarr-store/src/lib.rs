@@ -14,6 +14,9 @@
 //! - [`HttpStore`] (feature `http`): a base URL: one multiplexed HTTP/2 connection
 //!   (hyper) where the server speaks h2, a keep-alive HTTP/1.1 pool otherwise,
 //!   retries per [`zarr_proto::http`].
+//! - [`S3Store`] (feature `http`): `s3://bucket/prefix`, SigV4-signed over the HTTP
+//!   store's transports, listing with ListObjectsV2; configured as the AWS CLI is
+//!   ([`S3Config`]).
 //! - [`store_for_url`]: the store a URL or path names.
 //!
 //! Every store here also reads with a [`Version`] ([`Store::get_versioned`]) and
@@ -44,12 +47,14 @@ mod memory;
 #[cfg(feature = "http")]
 mod rt;
 mod s3_config;
+#[cfg(feature = "http")]
+mod s3_xml;
 #[cfg(feature = "server")]
 pub mod server;
 
 pub use self::fs::FsStore;
 #[cfg(feature = "http")]
-pub use self::http::{HttpConfig, HttpStore, HttpVersion};
+pub use self::http::{HttpConfig, HttpStore, HttpVersion, RequestSigner, S3Store, SignFn, SignInput};
 pub use self::memory::MemoryStore;
 pub use self::s3_config::{Addressing, S3Config, S3Options};
 
@@ -58,22 +63,36 @@ pub(crate) fn ready<T: Send + 'static>(result: StoreResult<T>) -> BoxFuture<'sta
     Box::pin(async move { result })
 }
 
-/// Opens the store for a URL: `http(s)://` with `config` (feature `http`), otherwise
-/// a local path or `file://` URL.
+/// Opens the store for a URL: `http(s)://` with `config`, `s3://bucket/prefix`
+/// with `config` and the environment's AWS settings (feature `http`), otherwise a
+/// local path or `file://` URL.
 ///
 /// # Errors
-/// An HTTP client that cannot be built (bad headers, CA file).
+/// An HTTP client that cannot be built (bad headers, CA file); an `s3://` URL or AWS
+/// configuration that cannot work ([`S3Config::from_env`]).
 #[cfg(feature = "http")]
 pub fn store_for_url(url: &str, config: HttpConfig) -> StoreResult<Arc<dyn Store>> {
+    store_for_url_with(url, config, &S3Options::default())
+}
+
+/// [`store_for_url`] with explicit S3 settings (endpoint, region, profile, anonymous
+/// access), which win over the environment for `s3://` URLs.
+///
+/// # Errors
+/// As for [`store_for_url`].
+#[cfg(feature = "http")]
+pub fn store_for_url_with(url: &str, config: HttpConfig, s3: &S3Options) -> StoreResult<Arc<dyn Store>> {
     if is_http_url(url) {
         Ok(Arc::new(HttpStore::with_config(url, config)?))
+    } else if is_s3_url(url) {
+        Ok(Arc::new(S3Store::from_url(url, s3, config)?))
     } else {
         Ok(Arc::new(FsStore::new(local_path(url))))
     }
 }
 
-/// The store a URL or path names, with default settings: `http(s)://` (feature `http`),
-/// otherwise a local path or `file://` URL. What `Array::open(url_or_path)` uses in
+/// The store a URL or path names, with default settings: `http(s)://` and `s3://`
+/// (feature `http`; S3 settings from the environment), otherwise a local path or `file://` URL. What `Array::open(url_or_path)` uses in
 /// both drivers.
 ///
 /// # Errors
@@ -86,8 +105,8 @@ pub fn store_for(url_or_path: &str) -> StoreResult<Arc<dyn Store>> {
     }
     #[cfg(not(feature = "http"))]
     {
-        if is_http_url(url_or_path) {
-            return Err(StoreError::unsupported(url_or_path, "http(s) URLs", "a build without the `http` feature"));
+        if is_http_url(url_or_path) || is_s3_url(url_or_path) {
+            return Err(StoreError::unsupported(url_or_path, "remote URLs", "a build without the `http` feature"));
         }
         Ok(Arc::new(FsStore::new(local_path(url_or_path))))
     }
@@ -106,6 +125,11 @@ pub fn node_location(store: &dyn Store, path: &str) -> String {
 /// Whether `url` names an HTTP(S) resource rather than a local path.
 pub fn is_http_url(url: &str) -> bool {
     url.starts_with("http://") || url.starts_with("https://")
+}
+
+/// Whether `url` names an S3 bucket or prefix (`s3://bucket/prefix`).
+pub fn is_s3_url(url: &str) -> bool {
+    url.starts_with("s3://")
 }
 
 /// The filesystem path of a local path or `file://` URL.
@@ -576,6 +600,17 @@ pub enum StoreError {
         /// The status code.
         status: u16,
     },
+    /// S3 refused a request (403): the credentials, their permissions or the region
+    /// are wrong. Never read as a missing key.
+    #[error("access denied for `{key}` ({location}): check credentials / region (signing for {region})")]
+    AccessDenied {
+        /// The key.
+        key: String,
+        /// The `s3://` URL of the key.
+        location: String,
+        /// The region the request was signed for.
+        region: String,
+    },
     /// A conditional write failed in a way that leaves open whether it happened (a
     /// timeout or a reset after the request went out). Sending it again is not safe:
     /// had the first one landed, the second would fail its condition (or, after a
@@ -603,6 +638,7 @@ impl StoreError {
             | StoreError::RetriesExhausted { key, .. }
             | StoreError::Unsupported { key, .. }
             | StoreError::WriteRefused { key, .. }
+            | StoreError::AccessDenied { key, .. }
             | StoreError::OutcomeUnknown { key, .. } => key,
             StoreError::Config { location, .. } => location,
         }
@@ -612,6 +648,7 @@ impl StoreError {
     pub fn status(&self) -> Option<u16> {
         match self {
             StoreError::Status { status, .. } | StoreError::WriteRefused { status, .. } => Some(*status),
+            StoreError::AccessDenied { .. } => Some(403),
             StoreError::RetriesExhausted { last, .. } => last.status(),
             StoreError::OutcomeUnknown { source, .. } => source.status(),
             _ => None,

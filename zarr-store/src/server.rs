@@ -43,6 +43,8 @@ use futures_lite::{future, AsyncReadExt};
 
 use crate::{FsStore, MemoryStore};
 
+pub mod s3s_fs;
+
 mod handler;
 mod rt;
 

@@ -1,6 +1,7 @@
 //! The settings of an [`HttpStore`](super::HttpStore).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use zarr_proto::http::{RetryPolicy, StatusPolicy};
@@ -62,6 +63,38 @@ pub struct HttpConfig {
     /// Every read through the store and every part of a split value shares it, so
     /// request budgets never multiply when a read's requests fan out into ranges.
     pub max_requests_in_flight: usize,
+    /// Headers computed for each attempt of each request (e.g. an AWS SigV4
+    /// `Authorization`), after the others are known; a retried request is signed anew.
+    pub signer: Option<RequestSigner>,
+}
+
+/// What a [`RequestSigner`] sees of one attempt of a request.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInput<'a> {
+    /// `GET`, `HEAD`, `PUT` or `DELETE`.
+    pub method: &'a str,
+    /// The full URL, percent-encoded as sent, query included.
+    pub url: &'a str,
+    /// The request's own headers (`range`, `if-match`, ...), lower-case names;
+    /// the configured [`HttpConfig::headers`] are not among them.
+    pub headers: &'a [(&'a str, String)],
+    /// The body of a `PUT`.
+    pub body: Option<&'a [u8]>,
+}
+
+/// A function from one attempt of a request to headers to add to it, called on every
+/// attempt (so a retried request gets a fresh signature time).
+#[derive(Clone)]
+pub struct RequestSigner(pub Arc<SignFn>);
+
+/// The function inside a [`RequestSigner`]: the headers to add to one attempt.
+pub type SignFn = dyn Fn(&SignInput<'_>) -> Vec<(String, String)> + Send + Sync;
+
+impl std::fmt::Debug for RequestSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // What it signs with is nobody's business in a log.
+        f.write_str("RequestSigner(..)")
+    }
 }
 
 impl Default for HttpConfig {
@@ -81,6 +114,7 @@ impl Default for HttpConfig {
             max_response_bytes: 2 << 30,
             split_size: 8 << 20,
             max_requests_in_flight: 128,
+            signer: None,
         }
     }
 }

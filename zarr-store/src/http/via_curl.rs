@@ -42,6 +42,9 @@ impl Inner {
                 req = req.header(name.as_str(), value.as_str());
             }
         }
+        for (name, value) in self.signature(url, method) {
+            req = req.header(name.as_str(), value.as_str());
+        }
         let req = req.body(body).map_err(|_| invalid_url(key))?;
         let mut resp = self.curl(key, url)?.send_async(req).await.map_err(|source| {
             let transient = matches!(

@@ -35,6 +35,8 @@ impl Inner {
                 (path.map_err(|_| Fallback::Failed(invalid_url(key)))?, host)
             }
         };
+        // Signed once per attempt: every send of it below carries the same signature.
+        let signature = self.signature(url, method);
         let make = || {
             let (m, body) = match method {
                 Method::Get(_) => (hyper::Method::GET, Bytes::new()),
@@ -52,7 +54,7 @@ impl Inner {
             if let Some((name, value)) = method.condition_header() {
                 req = req.header(name, value);
             }
-            for (name, value) in &self.config.headers {
+            for (name, value) in self.config.headers.iter().chain(&signature) {
                 req = req.header(name.as_str(), value.as_str());
             }
             req.body(Full::new(body))
