@@ -44,6 +44,13 @@ const MAX_KEYS: u32 = 1000;
 /// one that honours them, and an ignored condition is a silent lost update. (s3s-fs
 /// 0.14 checks them on PUT, not atomically with the write, and ignores them on DELETE.)
 ///
+/// # Against s3s-fs
+///
+/// The tests run against s3s-fs 0.14.1, which checks SigV4 and answers ranges,
+/// suffix ranges, ETags and paged ListObjectsV2 as S3 does, with two gaps: a suffix
+/// longer than the object gets 500 `InternalError` (AWS sends the whole object), and
+/// write conditions are checked on PUT only, and not atomically with the write.
+///
 /// Neither `Debug` nor any error shows the secret key or a signature.
 #[derive(Debug, Clone)]
 pub struct S3Store {
