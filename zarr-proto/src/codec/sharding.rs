@@ -276,7 +276,10 @@ impl ShardingCodec {
             _ => return Err(err(format!("data does not hold the {n} elements of the shard"))),
         };
         let mut entries = alloc::vec![(u64::MAX, u64::MAX); n_chunks];
-        let mut body: Vec<u8> = Vec::new();
+        // One buffer for the whole shard: the index goes in place at the start (room kept
+        // here) or is appended at the end, never a second copy of the shard to join them.
+        let index_at_start = self.index_location == IndexLocation::Start;
+        let mut body: Vec<u8> = alloc::vec![0u8; if index_at_start { to_usize(index_size, "index size")? } else { 0 }];
         for linear in morton_order(&cps) {
             let coords = unravel(linear, &cps);
             let origin: Vec<usize> = coords.iter().zip(&chunk_shape).map(|(&c, &s)| c as usize * s).collect();
@@ -303,7 +306,7 @@ impl ShardingCodec {
             if encoded.is_empty() {
                 continue;
             }
-            let offset = body.len() as u64 + if self.index_location == IndexLocation::Start { index_size } else { 0 };
+            let offset = body.len() as u64;
             if let Some(e) = entries.get_mut(linear) {
                 *e = (offset, encoded.len() as u64);
             }
@@ -315,10 +318,14 @@ impl ShardingCodec {
         if index.len() as u64 != index_size {
             return Err(err(format!("encoded index has {} bytes, expected {index_size}", index.len())));
         }
-        Ok(match self.index_location {
-            IndexLocation::Start => [index, body].concat(),
-            IndexLocation::End => [body, index].concat(),
-        })
+        if index_at_start {
+            if let Some(room) = body.get_mut(..index.len()) {
+                room.copy_from_slice(&index);
+            }
+        } else {
+            body.extend_from_slice(&index);
+        }
+        Ok(body)
     }
 
     /// The v3 metadata entry.
