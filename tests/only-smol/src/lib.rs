@@ -3,6 +3,8 @@
 //! in `tests/fixtures/expected`. The tests are this crate's unit tests.
 #![cfg(test)]
 
+// The same std-only .npy reader as only-blocking (neither test crate may depend on the other).
+#[path = "../../only-blocking/src/npy.rs"]
 mod npy;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
