@@ -218,3 +218,42 @@ fn errors_can_be_told_apart() -> Result {
     assert!(e.to_string().contains("c/0/0"), "{e}");
     Ok(())
 }
+
+#[test]
+fn chunks_ndarrays_and_writes() -> Result {
+    let array = Array::open(&fixture(SHARDED))?;
+    let want = u32s(&expected(SHARDED, None).data);
+    // The read grid is the inner chunks: 5 x 5 of [4, 3], edges clipped.
+    let chunks = array.chunk_indices(&Selection::all())?;
+    assert_eq!(chunks.len(), 25);
+    assert_eq!(array.chunk_subset(&[4, 4])?, [16..17, 12..13]);
+    let corner = array.read_chunk(&[4, 4])?;
+    assert_eq!(corner.to_vec::<u32>()?, [want[16 * 13 + 12]]);
+    let raw: Option<zarr_blocking::Bytes> = array.read_encoded_chunk(&[0, 0])?;
+    assert!(raw.is_some_and(|b| !b.is_empty()));
+    assert!(matches!(array.read_chunk(&[5, 0]), Err(Error::Proto(zarr_blocking::ProtoError::ChunkIndex { .. }))));
+    let nd: zarr_blocking::ndarray::ArrayD<u32> = array.read_ndarray(&s![0..2, 0..3])?;
+    assert_eq!(nd.shape(), [2, 3]);
+    assert_eq!(nd[[1, 2]], want[13 + 2]);
+
+    // Create, write, resize and re-attribute with this crate alone.
+    let meta = zarr_blocking::ArrayBuilder::new(vec![6, 4], DataType::UInt16, vec![2, 2])
+        .compression(zarr_blocking::Compression::Zstd { level: 0 })
+        .build(ZarrFormat::V3)?;
+    let mut created = Array::create(Arc::new(MemoryStore::new()), "w", meta)?;
+    created.write_elements(&s![1..3, 1..3], &[1u16, 2, 3, 4])?;
+    created.write_with(
+        &s![5, ..],
+        zarr_blocking::NdArray {
+            dtype: DataType::UInt16,
+            shape: vec![4],
+            data: proto::ArrayBytes::Fixed([9u16; 4].iter().flat_map(|v| v.to_ne_bytes()).collect()),
+        },
+        &zarr_blocking::WriteOptions::default(),
+    )?;
+    assert_eq!(created.read_elements::<u16>(&s![.., 1])?, [0, 1, 3, 0, 0, 9]);
+    created.resize(&[4, 4])?;
+    created.set_attributes(Default::default())?;
+    assert_eq!(created.shape(), [4, 4]);
+    Ok(())
+}

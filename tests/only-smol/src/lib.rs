@@ -252,3 +252,40 @@ fn errors_can_be_told_apart() -> Result {
         Ok(())
     })
 }
+
+#[test]
+fn chunks_ndarrays_and_writes() -> Result {
+    block_on(async {
+        let array = Array::open(&fixture(SHARDED)).await?;
+        let want = u32s(&expected(SHARDED, None).data);
+        // The read grid is the inner chunks: 5 x 5 of [4, 3], edges clipped.
+        assert_eq!(array.chunk_indices(&Selection::all())?.len(), 25);
+        assert_eq!(array.chunk_subset(&[4, 4])?, [16..17, 12..13]);
+        assert_eq!(array.read_chunk(&[4, 4]).await?.to_vec::<u32>()?, [want[16 * 13 + 12]]);
+        let raw: Option<zarr_smol::Bytes> = array.read_encoded_chunk(&[0, 0]).await?;
+        assert!(raw.is_some_and(|b| !b.is_empty()));
+        let e = array.read_chunk(&[5, 0]).await;
+        assert!(matches!(e, Err(Error::Proto(zarr_smol::ProtoError::ChunkIndex { .. }))));
+        let nd: zarr_smol::ndarray::ArrayD<u32> = array.read_ndarray(&s![0..2, 0..3]).await?;
+        assert_eq!(nd.shape(), [2, 3]);
+        assert_eq!(nd[[1, 2]], want[13 + 2]);
+
+        // Create, write, resize and re-attribute with this crate alone.
+        let meta = zarr_smol::ArrayBuilder::new(vec![6, 4], DataType::UInt16, vec![2, 2])
+            .compression(zarr_smol::Compression::Zstd { level: 0 })
+            .build(ZarrFormat::V3)?;
+        let mut created = Array::create(Arc::new(MemoryStore::new()), "w", meta).await?;
+        created.write_elements(&s![1..3, 1..3], &[1u16, 2, 3, 4]).await?;
+        let row = zarr_smol::NdArray {
+            dtype: DataType::UInt16,
+            shape: vec![4],
+            data: proto::ArrayBytes::Fixed([9u16; 4].iter().flat_map(|v| v.to_ne_bytes()).collect()),
+        };
+        created.write_with(&s![5, ..], row, &zarr_smol::WriteOptions::default()).await?;
+        assert_eq!(created.read_elements::<u16>(&s![.., 1]).await?, [0, 1, 3, 0, 0, 9]);
+        created.resize(&[4, 4]).await?;
+        created.set_attributes(Default::default()).await?;
+        assert_eq!(created.shape(), [4, 4]);
+        Ok(())
+    })
+}
