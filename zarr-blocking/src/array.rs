@@ -287,7 +287,7 @@ impl Array {
     }
 
     /// The shape of the array a read of `selection` gives.
-    fn output_shape(&self, selection: &Selection) -> Result<Vec<u64>, Error> {
+    pub(crate) fn output_shape(&self, selection: &Selection) -> Result<Vec<u64>, Error> {
         Ok(selection.resolve(&self.meta.shape, &self.meta.chunk_grid.dims())?.output_shape())
     }
 
@@ -514,7 +514,7 @@ fn chunk_selection(subset: Vec<Range<u64>>) -> Selection {
 }
 
 /// Refuses a Rust element type that is not the array's data type.
-fn check_element<T: Element>(dtype: &zarr_proto::DataType) -> Result<(), Error> {
+pub(crate) fn check_element<T: Element>(dtype: &zarr_proto::DataType) -> Result<(), Error> {
     if T::matches(dtype) {
         return Ok(());
     }

@@ -179,15 +179,18 @@ fn drive(
 }
 
 /// Tells the driver when a worker thread unwinds, so it fails instead of waiting forever.
-struct PanicGuard<'a> {
-    events: &'a Sender<Event>,
-    what: &'static str,
+/// Read and write workers both use it, each with its own event type.
+pub(crate) struct PanicGuard<'a, E> {
+    pub(crate) events: &'a Sender<E>,
+    /// The event that says a worker doing `what` was lost.
+    pub(crate) lost: fn(&'static str) -> E,
+    pub(crate) what: &'static str,
 }
 
-impl Drop for PanicGuard<'_> {
+impl<E> Drop for PanicGuard<'_, E> {
     fn drop(&mut self) {
         if thread::panicking() {
-            let _ = self.events.send(Event::Lost(self.what));
+            let _ = self.events.send((self.lost)(self.what));
         }
     }
 }
@@ -199,7 +202,7 @@ fn io_worker(
     events: &Sender<Event>,
     cancelled: &AtomicBool,
 ) {
-    let _guard = PanicGuard { events, what: "store IO" };
+    let _guard = PanicGuard { events, lost: Event::Lost, what: "store IO" };
     for req in requests {
         if cancelled.load(Ordering::Relaxed) {
             return;
@@ -212,7 +215,7 @@ fn io_worker(
 }
 
 fn decode_worker(jobs: &Receiver<(DecodeJob, u64)>, events: &Sender<Event>, cancelled: &AtomicBool) {
-    let _guard = PanicGuard { events, what: "decode" };
+    let _guard = PanicGuard { events, lost: Event::Lost, what: "decode" };
     for (job, encoded_len) in jobs {
         if cancelled.load(Ordering::Relaxed) {
             return;

@@ -14,6 +14,8 @@ use zarr_proto::{EncodeJob, Encoded, FlowControl, Request, RequestId, Response, 
 use zarr_proto::{WriteFlow, WriteOutcome, WriteStats};
 use zarr_store::{Store, StoreResult, Versioned, WriteResult};
 
+use crate::array::check_element;
+use crate::driver::PanicGuard;
 use crate::{Array, Error, NdArray, Selection};
 use bytemuck::Pod;
 use zarr_proto::{ArrayBytes, Element, WriteOptions};
@@ -82,9 +84,10 @@ impl Array {
     /// # Errors
     /// As for [`write`](Self::write); `T` must match the array's data type.
     pub fn write_elements<T: Element + Pod>(&self, selection: &Selection, values: &[T]) -> Result<(), Error> {
-        let resolved = selection.resolve(&self.meta.shape, &self.meta.chunk_grid.dims())?;
-        let shape = resolved.output_shape();
-        if shape.iter().product::<u64>() != values.len() as u64 {
+        // Checked before the values are copied into the source array.
+        check_element::<T>(&self.meta.data_type)?;
+        let shape = self.output_shape(selection)?;
+        if shape.iter().try_fold(1u64, |a, &n| a.checked_mul(n)) != Some(values.len() as u64) {
             return Err(Error::Proto(zarr_proto::Error::SourceShape {
                 expected: shape,
                 got: vec![values.len() as u64],
@@ -95,12 +98,6 @@ impl Array {
             shape,
             data: ArrayBytes::Fixed(bytemuck::cast_slice(values).to_vec()),
         };
-        if !T::matches(&self.meta.data_type) {
-            return Err(Error::Proto(zarr_proto::Error::DataType {
-                dtype: self.meta.data_type.to_string(),
-                reason: format!("cannot write elements of type {}", std::any::type_name::<T>()),
-            }));
-        }
         self.write(selection, source)
     }
 }
@@ -222,19 +219,6 @@ pub(crate) fn run(
     Ok(op.finish()?)
 }
 
-struct PanicGuard<'a> {
-    events: &'a Sender<Event>,
-    what: &'static str,
-}
-
-impl Drop for PanicGuard<'_> {
-    fn drop(&mut self) {
-        if thread::panicking() {
-            let _ = self.events.send(Event::Lost(self.what));
-        }
-    }
-}
-
 fn io_worker(
     store: &dyn Store,
     tasks: &Receiver<IoTask>,
@@ -242,7 +226,7 @@ fn io_worker(
     cancelled: &AtomicBool,
     conflict_backoff: std::time::Duration,
 ) {
-    let _guard = PanicGuard { events, what: "store IO" };
+    let _guard = PanicGuard { events, lost: Event::Lost, what: "store IO" };
     for task in tasks {
         if cancelled.load(Ordering::Relaxed) {
             return;
@@ -272,7 +256,7 @@ fn io_worker(
 }
 
 fn encode_worker(jobs: &Receiver<(EncodeJob, u64)>, events: &Sender<Event>, cancelled: &AtomicBool) {
-    let _guard = PanicGuard { events, what: "encode" };
+    let _guard = PanicGuard { events, lost: Event::Lost, what: "encode" };
     for (job, cost) in jobs {
         if cancelled.load(Ordering::Relaxed) {
             return;
