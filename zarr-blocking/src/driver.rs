@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
 use bytes::Bytes;
-use crossbeam_channel::{unbounded, Receiver, Sender};
+use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
+use zarr_proto::{Cancel, Flow, FlowControl, ProgressReport, ReadOptions};
 use zarr_proto::{DecodeJob, Decoded, NdArray, ReadOp, Request, Response};
-use zarr_proto::{Flow, FlowControl, ProgressReport, ReadOptions};
 use zarr_store::{Store, StoreResult};
 
 use crate::Error;
@@ -123,6 +123,9 @@ fn drive(
 ) -> Result<(), Error> {
     let mut progress = ProgressReport::default();
     loop {
+        if options.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
+            return Err(Error::Cancelled);
+        }
         progress.update(options, op);
         // Work stays queued in the op until the flow allows it: no queue here.
         while let Some(len) = op.peek_decode().map(|job| job.encoded_len() as u64) {
@@ -153,7 +156,7 @@ fn drive(
                     op.handle_decoded_to(job.run(), out.as_deref_mut())?;
                     continue;
                 }
-                None => events.recv().map_err(|_| zarr_proto::Error::Protocol("all worker threads exited".into()))?,
+                None => next_event(events, options.cancel.as_ref())?,
             },
         };
         match event {
@@ -177,6 +180,24 @@ fn drive(
         }
     }
 }
+
+/// Waits for a worker's event; with a cancel flag, wakes up now and then to look at it.
+pub(crate) fn next_event<E>(events: &Receiver<E>, cancel: Option<&Cancel>) -> Result<E, Error> {
+    let exited = || Error::from(zarr_proto::Error::Protocol("all worker threads exited".into()));
+    let Some(cancel) = cancel else { return events.recv().map_err(|_| exited()) };
+    loop {
+        match events.recv_timeout(CANCEL_POLL) {
+            Ok(event) => return Ok(event),
+            Err(RecvTimeoutError::Timeout) if cancel.is_cancelled() => return Err(Error::Cancelled),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Err(exited()),
+        }
+    }
+}
+
+/// How often a blocked driver looks at its cancel flag: prompt for a person pressing
+/// Ctrl-C, rare enough to cost nothing.
+const CANCEL_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Tells the driver when a worker thread unwinds, so it fails instead of waiting forever.
 /// Read and write workers both use it, each with its own event type.
@@ -319,6 +340,25 @@ mod tests {
         assert_eq!(read.to_vec::<u16>().unwrap(), values);
         let most = store.most.load(Ordering::SeqCst);
         assert!((9..=16).contains(&most), "{most} requests in flight, expected up to 16");
+    }
+
+    #[test]
+    fn a_cancelled_read_stops_with_cancelled() {
+        // 2000 requests of 3 ms, two at a time: some 3 s unless cancelled.
+        let (store, _) = array(2000, 16);
+        let cancel = zarr_proto::Cancel::new();
+        let options = ReadOptions { concurrency: Some(2), cancel: Some(cancel.clone()), ..Default::default() };
+        let array = Array::open_with(store, "", Default::default()).unwrap();
+        let canceller = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(50));
+            cancel.cancel();
+        });
+        let err = array.read_with(&Selection::all(), &options).unwrap_err();
+        canceller.join().unwrap();
+        assert!(err.is_cancelled(), "{err}");
+        // Already cancelled: fails before any request.
+        let err = array.read_with(&Selection::all(), &options).unwrap_err();
+        assert!(err.is_cancelled(), "{err}");
     }
 
     #[test]

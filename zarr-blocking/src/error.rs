@@ -55,9 +55,17 @@ pub enum Error {
         /// What is there.
         found: &'static str,
     },
+    /// The operation's [`Cancel`](zarr_proto::Cancel) flag was set before it finished.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl Error {
+    /// Whether the operation stopped because its [`Cancel`](zarr_proto::Cancel) flag was set.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Error::Cancelled)
+    }
+
     pub(crate) fn io(what: &str, source: std::io::Error) -> Error {
         Error::Io { what: what.into(), source }
     }

@@ -25,6 +25,7 @@ extern crate std;
 // (free functions such as `key::join` and `http::classify_status`), and `sigv4`,
 // the request signing of S3 (`sigv4::sign`).
 mod byte_range;
+mod cancel;
 pub mod codec;
 mod dtype;
 mod error;
@@ -45,6 +46,7 @@ mod write_flow;
 
 // What a driver or a user needs, flat: `zarr_proto::ReadOp`, not a module path to learn.
 pub use byte_range::ByteRange;
+pub use cancel::Cancel;
 pub use codec::CodecRegistry;
 pub use dtype::{DataType, Endian, FillValue, TimeUnit};
 pub use error::{Error, Result};

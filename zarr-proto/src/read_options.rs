@@ -2,6 +2,7 @@
 
 use alloc::sync::Arc;
 
+use crate::cancel::Cancel;
 use crate::limits::Limits;
 use crate::read::ReadOp;
 
@@ -21,6 +22,9 @@ pub struct ReadOptions {
     pub limits: Option<Limits>,
     /// Told as chunks complete, missing ones included, up to the total.
     pub progress: Option<Progress>,
+    /// Set from another thread, stops the read (blocking drivers check it between
+    /// steps; async ones also stop when their future is dropped).
+    pub cancel: Option<Cancel>,
 }
 
 impl core::fmt::Debug for ReadOptions {
@@ -30,6 +34,7 @@ impl core::fmt::Debug for ReadOptions {
             .field("decode_threads", &self.decode_threads)
             .field("limits", &self.limits)
             .field("progress", &self.progress.as_ref().map(|_| "callback"))
+            .field("cancel", &self.cancel)
             .finish()
     }
 }

@@ -46,9 +46,18 @@ pub enum Error {
         /// What is there.
         found: &'static str,
     },
+    /// The operation's [`Cancel`](zarr_proto::Cancel) flag was set before it finished
+    /// (dropping the operation's future also stops it, without an error).
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl Error {
+    /// Whether the operation stopped because its [`Cancel`](zarr_proto::Cancel) flag was set.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Error::Cancelled)
+    }
+
     /// Whether nothing was found where the caller pointed.
     pub fn is_not_found(&self) -> bool {
         matches!(self, Error::NotFound { .. })

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use zarr_proto::{Decoded, NdArray, ReadOp, Request, Response};
+use zarr_proto::{Cancel, Decoded, NdArray, ReadOp, Request, Response};
 use zarr_proto::{Flow, FlowControl, ProgressReport, ReadOptions};
 
 use crate::Error;
@@ -42,6 +42,9 @@ pub(crate) async fn run(
     let mut progress = ProgressReport::default();
     let drive = async {
         loop {
+            if options.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
+                return Err(Error::Cancelled);
+            }
             progress.update(options, &op);
             // Work stays queued in the op until the flow allows it: no queue here.
             while let Some(job) = op.peek_decode() {
