@@ -165,6 +165,11 @@ enum Command {
         /// Fraction of requests answered with 503 (0.0 to 1.0), to test retries.
         #[arg(long, default_value_t = 0.0)]
         fail_rate: f64,
+        /// Accept PUT and DELETE (with If-Match / If-None-Match: * conditions), so
+        /// `zarr put`, `create` and `cp` can write over HTTP. Anyone who can reach the
+        /// address can then change the files: keep it on loopback.
+        #[arg(long)]
+        writable: bool,
     },
     /// Reproduce the seed scenario: 1289 tiny chunks over a 50 ms link, read slowly and fast.
     Demo {
@@ -202,7 +207,9 @@ fn main() -> ExitCode {
         Command::Create(args) => create::run(args),
         Command::Put(args) => put::run(args),
         Command::Cp(args) => cp::run(args),
-        Command::Serve { dir, addr, latency_ms, fail_rate } => serve(dir, addr, latency_ms, fail_rate),
+        Command::Serve { dir, addr, latency_ms, fail_rate, writable } => {
+            serve(dir, addr, latency_ms, fail_rate, writable)
+        }
         Command::Demo { latency_ms, sample } => demo::run(std::time::Duration::from_millis(latency_ms), sample),
         Command::Bench(args) => bench::run(args),
     };
@@ -429,17 +436,19 @@ fn get(
     Ok(())
 }
 
-fn serve(dir: PathBuf, addr: std::net::SocketAddr, latency_ms: u64, fail_rate: f64) -> Result<()> {
+fn serve(dir: PathBuf, addr: std::net::SocketAddr, latency_ms: u64, fail_rate: f64, writable: bool) -> Result<()> {
     use zarr_store::server::{Fault, Server, ServerConfig};
     if !dir.is_dir() {
         return Err(format!("{}: not a directory", dir.display()).into());
     }
-    let mut config = ServerConfig::dir(&dir).addr(addr).latency(std::time::Duration::from_millis(latency_ms));
+    let mut config =
+        ServerConfig::dir(&dir).addr(addr).latency(std::time::Duration::from_millis(latency_ms)).writable(writable);
     if fail_rate > 0.0 {
         config = config.fault(Fault::Status503, fail_rate.min(1.0));
     }
     let server = Server::start(config)?;
-    eprintln!("serving {} at {} (HTTP/1.1 and h2c); Ctrl-C to stop", dir.display(), server.url());
+    let mode = if writable { ", writable" } else { "" };
+    eprintln!("serving {} at {} (HTTP/1.1 and h2c{mode}); Ctrl-C to stop", dir.display(), server.url());
     loop {
         std::thread::park();
     }

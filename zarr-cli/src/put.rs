@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
-use zarr_blocking::{Array, Node, Selection, SelectionKind};
+use zarr_blocking::{Array, Node, Selection, SelectionKind, WriteOptions};
 
 use crate::create::Layout;
 use crate::{npy_read, Remote, Result};
@@ -20,6 +20,14 @@ pub(crate) struct PutArgs {
     /// Where in an existing array, numpy-style (`10:20, ::2`); default everywhere.
     #[arg(short, long)]
     select: Option<String>,
+    /// Put partly covered chunks unconditionally. By default a chunk that is read,
+    /// merged and put is put only if nobody changed it since the read (on stores that
+    /// can check: files, HTTP servers with ETags), so two writers updating disjoint
+    /// parts of the same chunks both survive; without the check the later put carries
+    /// the earlier read and undoes the other writer's update. For stores whose
+    /// conditional requests misbehave, and to show that loss.
+    #[arg(long)]
+    no_conditional: bool,
     /// Layout of a new array (refused for an existing one).
     #[command(flatten)]
     layout: Layout,
@@ -71,7 +79,8 @@ pub(crate) fn run(args: PutArgs) -> Result<()> {
         None => Selection::all(),
     };
     let elements = source.num_elements();
-    array.write(&selection, source).map_err(|e| format!("{}: {e}", args.dst))?;
+    let options = WriteOptions { conditional: !args.no_conditional, ..WriteOptions::default() };
+    array.write_with(&selection, source, &options).map_err(|e| format!("{}: {e}", args.dst))?;
     println!("wrote {elements} elements of {} to {}", array.data_type(), args.dst);
     Ok(())
 }

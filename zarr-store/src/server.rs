@@ -237,6 +237,9 @@ pub struct Counters {
     /// Most requests being answered at once (from arrival to the response head,
     /// latency included): what a client had in flight, as the server saw it.
     pub peak_in_flight: u64,
+    /// `PUT`s and `DELETE`s refused with 412 because their `If-Match` /
+    /// `If-None-Match` condition failed: how often writers collided.
+    pub conditions_failed: u64,
 }
 
 /// Live counters, shared by every connection.
@@ -252,6 +255,7 @@ pub(crate) struct Stats {
     pub(crate) bytes_read: AtomicU64,
     pub(crate) in_flight: AtomicU64,
     pub(crate) peak_in_flight: AtomicU64,
+    pub(crate) conditions_failed: AtomicU64,
 }
 
 impl Stats {
@@ -267,6 +271,7 @@ impl Stats {
             bytes_written: l(&self.bytes_written),
             bytes_read: l(&self.bytes_read),
             peak_in_flight: l(&self.peak_in_flight),
+            conditions_failed: l(&self.conditions_failed),
         }
     }
 
@@ -280,6 +285,7 @@ impl Stats {
             &self.bytes_written,
             &self.bytes_read,
             &self.peak_in_flight,
+            &self.conditions_failed,
         ] {
             a.store(0, Ordering::Relaxed);
         }

@@ -144,6 +144,9 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
         },
         _ => status(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
     };
+    if resp.status() == StatusCode::PRECONDITION_FAILED {
+        shared.stats.conditions_failed.fetch_add(1, Ordering::Relaxed);
+    }
     Ok(resp)
 }
 
@@ -233,7 +236,10 @@ async fn read(
             // A value is hashed as it is read, for its ETag. A range of a large file is
             // not: that would read a whole shard to answer for a few bytes of it.
             blocking::unblock(move || {
-                let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= ETAG_RANGE_LIMIT);
+                // A file missing here may be there when it is opened (another client's
+                // put): read it versioned, or a writer's conditional read-modify-write
+                // of a new chunk gets bytes without an ETag.
+                let small = std::fs::metadata(&path).map_or(true, |m| m.len() <= ETAG_RANGE_LIMIT);
                 if range.is_none() || small {
                     Ok(fs::read_versioned(&path, &key, range)?.map(|(len, b, v)| (len, b, Some(v))))
                 } else {
