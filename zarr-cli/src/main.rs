@@ -15,6 +15,7 @@ use zarr_proto::{ArrayMetadata, ChunkGrid, ZarrFormat};
 
 mod bench;
 mod bench_seed;
+mod consolidate;
 mod cp;
 mod create;
 /// mimalloc keeps freed memory for reuse; with glibc's allocator, every decoded chunk's
@@ -152,6 +153,8 @@ enum Command {
     Put(put::PutArgs),
     /// Create an empty array: every element is the fill value until written.
     Create(create::CreateArgs),
+    /// Write consolidated metadata for a group's hierarchy (v2 .zmetadata, v3 in zarr.json).
+    Consolidate(consolidate::ConsolidateArgs),
     /// Serve a directory over HTTP/1.1 and h2c (one port), with Range support.
     Serve {
         /// The directory to serve.
@@ -205,6 +208,7 @@ fn main() -> ExitCode {
             get(&url, select.as_deref(), kind, output.as_deref(), concurrency, &remote)
         }
         Command::Create(args) => create::run(args),
+        Command::Consolidate(args) => consolidate::run(args),
         Command::Put(args) => put::run(args),
         Command::Cp(args) => cp::run(args),
         Command::Serve { dir, addr, latency_ms, fail_rate, writable } => {

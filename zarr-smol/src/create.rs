@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
-use zarr_proto::{key, ArrayMetadata, Document, FlowControl, GroupMetadata, OpenOptions};
+use zarr_proto::{
+    key, ArrayMetadata, ConsolidatedMetadata, Document, FlowControl, GroupMetadata, NodeMetadata, OpenOptions,
+};
 use zarr_store::Store;
 
 use crate::{read, Array, Error, Group};
@@ -143,6 +145,68 @@ impl Group {
     pub async fn set_attributes(&mut self, attributes: Map<String, Value>) -> Result<(), Error> {
         let meta = self.meta.with_attributes(attributes);
         put_documents(self.store.as_ref(), &self.path, meta.attribute_documents()).await?;
+        self.meta = meta;
+        Ok(())
+    }
+
+    /// Writes consolidated metadata for the hierarchy below this group: v3
+    /// `consolidated_metadata` inside its `zarr.json`, v2 `.zmetadata` next to its
+    /// `.zgroup`. Readers (this crate, zarr-python's `open_consolidated`) then open every
+    /// node below from that one document: one request instead of one or more per node,
+    /// and the only way to walk a hierarchy over plain HTTP, which cannot list.
+    ///
+    /// The hierarchy is found by listing the store, not from consolidated metadata
+    /// already there (that may be stale): every directory below that holds a node's
+    /// metadata is a node; groups are descended, arrays are not (chunks are no nodes).
+    /// Nodes stored in the other Zarr format are left out, as readers of this group's
+    /// format do not see them. Consolidated metadata is a snapshot: run this again
+    /// after creating, resizing or re-attributing nodes below.
+    ///
+    /// # Errors
+    /// Stores that cannot list (HTTP: [`Error::Store`] saying so), metadata that does
+    /// not parse (naming the node), store errors; the group is unchanged then.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use zarr_smol::{Array, ArrayBuilder, DataType, Group, GroupMetadata, MemoryStore, Store, ZarrFormat};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    /// let mut root = Group::create(store.clone(), "", GroupMetadata::new(ZarrFormat::V2, Default::default())).await?;
+    /// let meta = ArrayBuilder::new(vec![4], DataType::UInt8, vec![2]).build(ZarrFormat::V2)?;
+    /// Array::create(store.clone(), "a", meta).await?;
+    /// root.consolidate().await?;
+    /// assert!(store.get(".zmetadata", None).await?.is_some());
+    /// # Ok::<(), zarr_smol::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn consolidate(&mut self) -> Result<(), Error> {
+        let store = &self.store;
+        let mut nodes = ConsolidatedMetadata::default();
+        // Groups still to list, by path relative to this one.
+        let mut groups = vec![String::new()];
+        while let Some(group) = groups.pop() {
+            let dir = key::join(&self.path, &group);
+            let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+            for child in store.list_dir(&prefix).await?.prefixes {
+                let relative = key::join(&group, child[prefix.len()..].trim_end_matches('/'));
+                let op = zarr_proto::OpenOp::new(&key::join(&self.path, &relative), self.options.limits);
+                match read::open(op, store, &self.options.registry).await {
+                    Ok(node) => {
+                        if matches!(node, NodeMetadata::Group(_)) {
+                            groups.push(relative.clone());
+                        }
+                        nodes.insert(&relative, node);
+                    }
+                    // A directory without metadata (say, a leftover): no node.
+                    Err(Error::Proto(zarr_proto::Error::NotFound { .. })) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let meta = self.meta.with_consolidated(nodes);
+        put_documents(store.as_ref(), &self.path, meta.consolidated_documents()).await?;
         self.meta = meta;
         Ok(())
     }

@@ -732,3 +732,51 @@ fn chunk_and_shard_shapes() {
     assert_eq!((irregular.chunk_shape(), irregular.shard_shape()), (None, None));
     assert_eq!(irregular.chunk_grid_shape(), vec![2]);
 }
+
+#[test]
+fn consolidated_metadata_written_reads_back_in_both_formats() {
+    // v3: the nodes of zarr-python's document, written again and parsed back.
+    let read = GroupMetadata::from_v3_json(fixture("grp3.zarr.json").as_bytes(), &reg(), &lim()).unwrap();
+    let mut nodes = consolidated::ConsolidatedMetadata::default();
+    for (path, node) in &read.consolidated.as_ref().unwrap().nodes {
+        nodes.insert(path, node.clone());
+    }
+    let plain = GroupMetadata::new(ZarrFormat::V3, read.attributes.clone());
+    let written = plain.with_consolidated(nodes);
+    let docs = written.consolidated_documents();
+    assert_eq!(docs.iter().map(|d| d.0).collect::<Vec<_>>(), [ZARR_JSON]);
+    let again = GroupMetadata::from_v3_json(&docs[0].1, &reg(), &lim()).unwrap();
+    assert_eq!(again.attributes, read.attributes);
+    let (a, b) = (again.consolidated.unwrap(), read.consolidated.unwrap());
+    assert_eq!(a.nodes.keys().collect::<Vec<_>>(), b.nodes.keys().collect::<Vec<_>>());
+    assert_eq!(a.nodes["sub/b"], b.nodes["sub/b"]);
+    assert_eq!(a.nodes["a"], b.nodes["a"]);
+
+    // v2: `.zmetadata` with the root's own documents, every node's `.zattrs`.
+    let read =
+        consolidated::ConsolidatedMetadata::from_v2_zmetadata(fixture("grp2.zmetadata").as_bytes(), &reg(), &lim())
+            .unwrap();
+    let mut nodes = consolidated::ConsolidatedMetadata::default();
+    for (path, node) in &read.nodes {
+        nodes.insert(path, node.clone());
+    }
+    let mut attrs = Map::new();
+    attrs.insert("title".into(), "y".into());
+    let group = GroupMetadata::new(ZarrFormat::V2, attrs).with_consolidated(nodes);
+    let docs = group.consolidated_documents();
+    assert_eq!(docs.iter().map(|d| d.0).collect::<Vec<_>>(), [ZMETADATA]);
+    let text: Value = serde_json::from_slice(&docs[0].1).unwrap();
+    assert_eq!(text["metadata"][".zattrs"]["title"], "y");
+    assert_eq!(text["metadata"]["sub/b/.zattrs"], serde_json::json!({}));
+    let again = consolidated::ConsolidatedMetadata::from_v2_zmetadata(&docs[0].1, &reg(), &lim()).unwrap();
+    assert_eq!(again.nodes.keys().collect::<Vec<_>>(), read.nodes.keys().collect::<Vec<_>>());
+    assert_eq!(again.nodes["a"], read.nodes["a"]);
+    assert_eq!(again.nodes["sub/b"], read.nodes["sub/b"]);
+
+    // A node of the other format is not part of either document.
+    let mut mixed = consolidated::ConsolidatedMetadata::default();
+    mixed.insert("v2", NodeMetadata::Group(GroupMetadata::new(ZarrFormat::V2, Map::new())));
+    mixed.insert("v3", NodeMetadata::Group(GroupMetadata::new(ZarrFormat::V3, Map::new())));
+    let g = GroupMetadata::new(ZarrFormat::V3, Map::new()).with_consolidated(mixed);
+    assert_eq!(g.consolidated.unwrap().nodes.keys().collect::<Vec<_>>(), ["v3"]);
+}
