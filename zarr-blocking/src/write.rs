@@ -15,10 +15,10 @@ use zarr_proto::{WriteFlow, WriteOutcome, WriteStats};
 use zarr_store::{Store, StoreResult, Versioned, WriteResult};
 
 use crate::array::check_element;
-use crate::driver::PanicGuard;
+use crate::driver::{next_event, PanicGuard};
 use crate::{Array, Error, NdArray, Selection};
 use bytemuck::Pod;
-use zarr_proto::{ArrayBytes, Element, WriteOptions};
+use zarr_proto::{ArrayBytes, Cancel, Element, ProgressReport, WriteOptions};
 
 /// Work for an IO thread.
 enum IoTask {
@@ -70,12 +70,10 @@ impl Array {
     /// # Errors
     /// As for [`write`](Self::write).
     pub fn write_with(&self, selection: &Selection, source: NdArray, options: &WriteOptions) -> Result<(), Error> {
-        let mut options = *options;
+        let mut options = options.clone();
         options.conditional &= self.store.supports_conditional_writes();
-        let op = WriteOp::new(&self.meta, &self.path, selection, source, options)?;
-        let control = FlowControl::for_store(self.store.kind()).with_max_requests(options.concurrency);
-        let threads = options.encode_threads.unwrap_or_else(|| thread::available_parallelism().map_or(2, |n| n.get()));
-        run(op, self.store.as_ref(), control, threads, options.conflict_backoff)?;
+        let op = WriteOp::new(&self.meta, &self.path, selection, source, options.clone())?;
+        run(op, self.store.as_ref(), &options)?;
         Ok(())
     }
 
@@ -102,17 +100,19 @@ impl Array {
     }
 }
 
-/// Drives `op` to completion against `store` with at most `max_requests` store
-/// operations at once and `encode_threads` threads encoding.
-pub(crate) fn run(
-    mut op: WriteOp,
-    store: &dyn Store,
-    control: FlowControl,
-    encode_threads: usize,
-    conflict_backoff: std::time::Duration,
-) -> Result<WriteStats, Error> {
+/// Drives `op` to completion against `store` with the requests in flight, encode
+/// threads, progress callback and cancel flag of `options`.
+///
+/// A cancel stops the loop at once ([`Error::Cancelled`]); the IO threads finish the
+/// put they are in (a put replaces a chunk whole) and skip the queued ones.
+pub(crate) fn run(mut op: WriteOp, store: &dyn Store, options: &WriteOptions) -> Result<WriteStats, Error> {
+    let control = FlowControl::for_store(store.kind()).with_max_requests(options.concurrency);
+    let encode_threads =
+        options.encode_threads.unwrap_or_else(|| thread::available_parallelism().map_or(2, |n| n.get()));
+    let conflict_backoff = options.conflict_backoff;
     let max_requests = control.max_requests.max(1);
     let encode_threads = encode_threads.max(1);
+    let mut progress = ProgressReport::default();
     let mut flow = WriteFlow::new(control, encode_threads);
     let cancelled = AtomicBool::new(false);
     let (job_tx, job_rx) = unbounded::<(EncodeJob, u64)>();
@@ -142,6 +142,9 @@ pub(crate) fn run(
         };
         let result = (|| {
             loop {
+                if options.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
+                    return Err(Error::Cancelled);
+                }
                 // Writes first: they free memory. Then encodes, then reads; policy is the
                 // core's WriteFlow, as in the async driver.
                 let mut started = true;
@@ -172,6 +175,7 @@ pub(crate) fn run(
                     spawn_io(flow.requests())?;
                     let _ = task_tx.send(IoTask::Read(req));
                 }
+                progress.tell(options.progress.as_ref(), op.progress());
                 if op.is_done() {
                     return Ok(());
                 }
@@ -181,7 +185,7 @@ pub(crate) fn run(
                         "write stalled with {done} of {total} chunks written"
                     ))));
                 }
-                match event_rx.recv() {
+                match next_event(&event_rx, options.cancel.as_ref()) {
                     Ok(Event::Fetched(req, result)) => {
                         let response = result?;
                         flow.read_done(req.id, response.as_ref().map(|(b, _)| b.len() as u64));
@@ -206,7 +210,7 @@ pub(crate) fn run(
                     Ok(Event::Lost(what)) => {
                         return Err(Error::io(what, std::io::Error::other("a worker thread panicked")));
                     }
-                    Err(_) => return Err(Error::io("write", std::io::Error::other("every worker thread ended"))),
+                    Err(e) => return Err(e),
                 }
             }
         })();

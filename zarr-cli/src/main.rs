@@ -459,7 +459,7 @@ fn serve(dir: PathBuf, addr: std::net::SocketAddr, latency_ms: u64, fail_rate: f
 }
 
 /// A progress callback drawing a bar on stderr, when stderr is a terminal and the read
-/// runs longer than half a second.
+/// or write runs longer than half a second.
 fn progress_bar() -> Option<zarr_blocking::Progress> {
     if !std::io::stderr().is_terminal() {
         return None;

@@ -79,7 +79,9 @@ pub(crate) fn run(args: PutArgs) -> Result<()> {
         None => Selection::all(),
     };
     let elements = source.num_elements();
-    let options = WriteOptions { conditional: !args.no_conditional, ..WriteOptions::default() };
+    // A bar on a terminal for puts over half a second (`zarr cp` draws its own per chunk).
+    let options =
+        WriteOptions { conditional: !args.no_conditional, progress: crate::progress_bar(), ..WriteOptions::default() };
     array.write_with(&selection, source, &options).map_err(|e| format!("{}: {e}", args.dst))?;
     println!("wrote {elements} elements of {} to {}", array.data_type(), args.dst);
     Ok(())

@@ -52,8 +52,14 @@ pub struct ProgressReport {
 impl ProgressReport {
     /// Calls `options.progress` when `op`'s count of finished units changed.
     pub fn update(&mut self, options: &ReadOptions, op: &ReadOp) {
-        let Some(progress) = &options.progress else { return };
-        let (done, total) = op.progress();
+        self.tell(options.progress.as_ref(), op.progress());
+    }
+
+    /// Calls `progress` with `(done, total)` when `done` changed since the last call:
+    /// what [`update`](Self::update) does for a read, for any op (writes report
+    /// [`WriteOp::progress`](crate::WriteOp::progress)).
+    pub fn tell(&mut self, progress: Option<&Progress>, (done, total): (usize, usize)) {
+        let Some(progress) = progress else { return };
         if self.last != Some(done) {
             self.last = Some(done);
             progress(done, total);

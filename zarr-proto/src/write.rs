@@ -33,6 +33,7 @@ use alloc::vec::Vec;
 
 use bytes::Bytes;
 
+use crate::cancel::Cancel;
 use crate::codec::ChunkRepr;
 use crate::dtype::{DataType, FillValue};
 use crate::error::{Error, Result};
@@ -40,6 +41,7 @@ use crate::limits::{self, Limits};
 use crate::metadata::ArrayMetadata;
 use crate::ndarray::NdArray;
 use crate::read::{Request, RequestId, Response};
+use crate::read_options::Progress;
 use crate::selection::Selection;
 use crate::version::{Condition, Version};
 
@@ -51,8 +53,12 @@ use plan::check_source;
 pub use job::{EncodeJob, Encoded, WriteAction};
 use job::{Patch, Shared};
 
-/// How a write treats concurrent writers, empty chunks and memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a write treats concurrent writers, empty chunks and memory, and how the
+/// caller follows or stops it.
+///
+/// Not `Copy` since it holds a progress callback and a cancel flag (both shared
+/// handles, cheap to clone).
+#[derive(Clone)]
 pub struct WriteOptions {
     /// Protect read-modify-writes with [`Condition::after_read`] (default `true`). Off,
     /// every write is [`Condition::Always`]: a concurrent update of the same chunk
@@ -75,6 +81,29 @@ pub struct WriteOptions {
     pub concurrency: Option<usize>,
     /// For drivers (the op ignores it): encode threads; default the number of cores.
     pub encode_threads: Option<usize>,
+    /// For drivers (the op ignores it): told as stored objects (chunks, or shards) are
+    /// written or found unchanged, up to the total, as [`WriteOp::progress`] counts.
+    pub progress: Option<Progress>,
+    /// For drivers (the op ignores it): set from another thread, stops the write with
+    /// the driver's "cancelled" error. Puts already sent finish; chunks are each
+    /// either written whole or left as they were (see [`Cancel`]).
+    pub cancel: Option<Cancel>,
+}
+
+impl core::fmt::Debug for WriteOptions {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WriteOptions")
+            .field("conditional", &self.conditional)
+            .field("write_empty_chunks", &self.write_empty_chunks)
+            .field("max_conflict_retries", &self.max_conflict_retries)
+            .field("conflict_backoff", &self.conflict_backoff)
+            .field("limits", &self.limits)
+            .field("concurrency", &self.concurrency)
+            .field("encode_threads", &self.encode_threads)
+            .field("progress", &self.progress.as_ref().map(|_| "callback"))
+            .field("cancel", &self.cancel)
+            .finish()
+    }
 }
 
 impl Default for WriteOptions {
@@ -87,6 +116,8 @@ impl Default for WriteOptions {
             limits: Limits::default(),
             concurrency: None,
             encode_threads: None,
+            progress: None,
+            cancel: None,
         }
     }
 }

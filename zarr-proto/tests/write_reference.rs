@@ -440,14 +440,14 @@ fn run_case(p: &Params) -> Result<(), TestCaseError> {
                 model[f] = value.clone();
             }
             let scalar = NdArray { dtype: dtype.clone(), shape: vec![], data: pack(&dtype, vec![value]) };
-            WriteOp::new_scalar(&meta, "", &sel, scalar, options)
+            WriteOp::new_scalar(&meta, "", &sel, scalar, options.clone())
         } else {
             let values: Vec<Vec<u8>> = flat.iter().map(|_| element(&mut rng, &dtype, &fill)).collect();
             for (&f, v) in flat.iter().zip(&values) {
                 model[f] = v.clone();
             }
             let source = NdArray { dtype: dtype.clone(), shape: out_shape, data: pack(&dtype, values) };
-            WriteOp::new(&meta, "", &sel, source, options)
+            WriteOp::new(&meta, "", &sel, source, options.clone())
         };
         let op = op.map_err(|e| TestCaseError::fail(format!("plan {sel:?}: {e}")))?;
         drive(op, &mut store, &mut rng).map_err(|e| TestCaseError::fail(format!("write {sel:?}: {e}")))?;
@@ -612,25 +612,28 @@ fn hostile_sources_and_selections_are_typed_errors() {
     let opts = WriteOptions::default();
     let all = Selection::all();
     // Wrong shape, wrong byte length, wrong data type, wrong kind of elements.
-    assert!(matches!(WriteOp::new(&meta, "", &all, u8s(&[1, 2]), opts), Err(Error::SourceShape { .. })));
+    assert!(matches!(WriteOp::new(&meta, "", &all, u8s(&[1, 2]), opts.clone()), Err(Error::SourceShape { .. })));
     let short = NdArray { dtype: DataType::UInt8, shape: vec![6], data: ArrayBytes::Fixed(vec![1; 5]) };
-    assert_eq!(WriteOp::new(&meta, "", &all, short, opts).unwrap_err(), Error::BufferSize { expected: 6, got: 5 });
+    assert_eq!(
+        WriteOp::new(&meta, "", &all, short, opts.clone()).unwrap_err(),
+        Error::BufferSize { expected: 6, got: 5 }
+    );
     let wide = NdArray { dtype: DataType::UInt16, shape: vec![6], data: ArrayBytes::Fixed(vec![1; 12]) };
-    assert!(matches!(WriteOp::new(&meta, "", &all, wide, opts), Err(Error::DataType { .. })));
+    assert!(matches!(WriteOp::new(&meta, "", &all, wide, opts.clone()), Err(Error::DataType { .. })));
     let vlen = NdArray { dtype: DataType::UInt8, shape: vec![6], data: ArrayBytes::Variable(vec![vec![1]; 6]) };
-    assert!(matches!(WriteOp::new(&meta, "", &all, vlen, opts), Err(Error::DataType { .. })));
+    assert!(matches!(WriteOp::new(&meta, "", &all, vlen, opts.clone()), Err(Error::DataType { .. })));
     // Out of bounds, too many dimensions.
-    assert!(matches!(WriteOp::new(&meta, "", &index(6), u8s(&[1]).reshape0(), opts), Err(Error::Selection(_))));
+    assert!(matches!(WriteOp::new(&meta, "", &index(6), u8s(&[1]).reshape0(), opts.clone()), Err(Error::Selection(_))));
     let two_d = Selection::Orthogonal(vec![DimSelector::Index(0), DimSelector::Index(0)]);
-    assert!(matches!(WriteOp::new(&meta, "", &two_d, u8s(&[1]).reshape0(), opts), Err(Error::Selection(_))));
+    assert!(matches!(WriteOp::new(&meta, "", &two_d, u8s(&[1]).reshape0(), opts.clone()), Err(Error::Selection(_))));
     // A scalar of two elements.
-    assert!(matches!(WriteOp::new_scalar(&meta, "", &all, u8s(&[1, 2]), opts), Err(Error::SourceShape { .. })));
+    assert!(matches!(WriteOp::new_scalar(&meta, "", &all, u8s(&[1, 2]), opts.clone()), Err(Error::SourceShape { .. })));
     // Huge selections of tiny chunks are refused before planning.
     let big = zarr_proto::ArrayBuilder::new(vec![1 << 40], DataType::UInt8, vec![1])
         .build_v3(&CodecRegistry::default(), &Limits::default())
         .unwrap();
     let scalar = u8s(&[1]).reshape0();
-    assert!(matches!(WriteOp::new_scalar(&big, "", &all, scalar, opts), Err(Error::LimitExceeded { .. })));
+    assert!(matches!(WriteOp::new_scalar(&big, "", &all, scalar, opts.clone()), Err(Error::LimitExceeded { .. })));
 }
 
 #[test]

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use zarr_proto::{ArrayBytes, Element, NdArray, Selection, WriteOptions};
+use zarr_proto::{ArrayBytes, Cancel, Element, NdArray, ProgressReport, Selection, WriteOptions};
 use zarr_proto::{Encoded, FlowControl, Request, RequestId, Response, StoreWrite, WriteAction};
 use zarr_proto::{WriteFlow, WriteOp, WriteOutcome, WriteStats};
 use zarr_store::{Store, StoreResult, Versioned, WriteResult};
@@ -22,26 +22,27 @@ enum Event {
     Written(RequestId, StoreResult<WriteResult>),
 }
 
-/// Drives `op` to completion against `store`, with at most `concurrency` reads and
-/// writes in flight (default: the store kind's) and `encoders` encode threads
-/// (default: the number of cores).
+/// Drives `op` to completion against `store`, with at most `options.concurrency` reads
+/// and writes in flight (default: the store kind's) and `options.encode_threads` encode
+/// threads (default: the number of cores), telling `options.progress` and stopping
+/// when `options.cancel` is set (looked at between events, as for reads).
 ///
 /// Policy (what may start now) is the core's [`WriteFlow`]; this loop only moves
 /// bytes and jobs.
-pub(crate) async fn run(
-    mut op: WriteOp,
-    store: Arc<dyn Store>,
-    concurrency: Option<usize>,
-    encoders: Option<usize>,
-    conflict_backoff: std::time::Duration,
-) -> Result<WriteStats, Error> {
-    let control = FlowControl::for_store(store.kind()).with_max_requests(concurrency);
-    let encoders = encoders.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1);
+pub(crate) async fn run(mut op: WriteOp, store: Arc<dyn Store>, options: &WriteOptions) -> Result<WriteStats, Error> {
+    let conflict_backoff = options.conflict_backoff;
+    let control = FlowControl::for_store(store.kind()).with_max_requests(options.concurrency);
+    let encoders =
+        options.encode_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1);
+    let mut progress = ProgressReport::default();
     let mut flow = WriteFlow::new(control, encoders);
     let executor = async_executor::Executor::new();
     let (tx, rx) = async_channel::unbounded::<Event>();
     let drive = async {
         loop {
+            if options.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
+                return Err(Error::Cancelled);
+            }
             // Writes first: they free memory. Then encodes, then reads; whatever an
             // inline encode queued is started before the next one runs.
             let mut started = true;
@@ -82,6 +83,7 @@ pub(crate) async fn run(
                     })
                     .detach();
             }
+            progress.tell(options.progress.as_ref(), op.progress());
             if op.is_done() {
                 return Ok(());
             }
@@ -232,12 +234,12 @@ impl Array {
         source: NdArray,
         options: &WriteOptions,
     ) -> Result<(), Error> {
-        let mut options = *options;
+        let mut options = options.clone();
         if !self.store.supports_conditional_writes() {
             options.conditional = false;
         }
-        let op = WriteOp::new(&self.meta, &self.path, selection, source, options)?;
-        run(op, self.store.clone(), options.concurrency, options.encode_threads, options.conflict_backoff).await?;
+        let op = WriteOp::new(&self.meta, &self.path, selection, source, options.clone())?;
+        run(op, self.store.clone(), &options).await?;
         Ok(())
     }
 
