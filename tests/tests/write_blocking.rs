@@ -158,3 +158,30 @@ fn unconditional_writes_are_an_explicit_choice() {
     array.write_with(&s![0..1, 0..1], source, &options).expect("write");
     assert_eq!(array.read_elements::<i32>(&s![0, 0]).expect("read"), [7]);
 }
+
+#[test]
+fn write_elements_checks_type_and_count_alike_in_both_drivers() {
+    // Both drivers build the source with the core's NdArray::from_elements: a wrong
+    // count is a SourceShape error (not the reads' "output buffer" BufferSize), a wrong
+    // element type a DataType error, and nothing is written.
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let meta = ArrayBuilder::new(vec![4, 4], DataType::UInt16, vec![2, 2]).build(ZarrFormat::V3).expect("metadata");
+    let blocking = Array::create(store.clone(), "", meta).expect("create");
+    let smol = futures_lite::future::block_on(zarr_smol::Array::open_with(store.clone(), "", Arc::default()))
+        .expect("open in zarr-smol");
+    let selection = s![1..3, 1];
+    for (count, values) in [("three", &[1u16, 2, 3][..]), ("one", &[1u16][..])] {
+        let e = blocking.write_elements(&selection, values).expect_err(count);
+        assert!(matches!(e, zarr_blocking::Error::Proto(zarr_proto::Error::SourceShape { .. })), "{e}");
+        let e = futures_lite::future::block_on(smol.write_elements(&selection, values)).expect_err(count);
+        assert!(matches!(e, zarr_smol::Error::Proto(zarr_proto::Error::SourceShape { .. })), "{e}");
+        assert!(e.to_string().contains("source of shape [") && !e.to_string().contains("output"), "{e}");
+    }
+    let e = blocking.write_elements(&selection, &[1i16, 2]).expect_err("i16 into uint16");
+    assert!(matches!(e, zarr_blocking::Error::Proto(zarr_proto::Error::DataType { .. })), "{e}");
+    let e = futures_lite::future::block_on(smol.write_elements(&selection, &[1i16, 2])).expect_err("i16 into uint16");
+    assert!(matches!(e, zarr_smol::Error::Proto(zarr_proto::Error::DataType { .. })), "{e}");
+    assert_eq!(blocking.read_elements::<u16>(&s![.., ..]).expect("read"), [0; 16], "a refused write changed the array");
+    futures_lite::future::block_on(smol.write_elements(&selection, &[5u16, 6])).expect("the right count");
+    assert_eq!(blocking.read_elements::<u16>(&s![1..3, 1]).expect("read"), [5, 6]);
+}

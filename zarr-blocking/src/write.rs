@@ -14,11 +14,10 @@ use zarr_proto::{EncodeJob, Encoded, FlowControl, Request, RequestId, Response, 
 use zarr_proto::{WriteFlow, WriteOutcome, WriteStats};
 use zarr_store::{Store, StoreResult, Versioned, WriteResult};
 
-use crate::array::check_element;
 use crate::driver::{next_event, PanicGuard};
 use crate::{Array, Error, NdArray, Selection};
 use bytemuck::Pod;
-use zarr_proto::{ArrayBytes, Cancel, Element, ProgressReport, WriteOptions};
+use zarr_proto::{Cancel, Element, ProgressReport, WriteOptions};
 
 /// Work for an IO thread.
 enum IoTask {
@@ -82,20 +81,9 @@ impl Array {
     /// # Errors
     /// As for [`write`](Self::write); `T` must match the array's data type.
     pub fn write_elements<T: Element + Pod>(&self, selection: &Selection, values: &[T]) -> Result<(), Error> {
-        // Checked before the values are copied into the source array.
-        check_element::<T>(&self.meta.data_type)?;
         let shape = self.output_shape(selection)?;
-        if shape.iter().try_fold(1u64, |a, &n| a.checked_mul(n)) != Some(values.len() as u64) {
-            return Err(Error::Proto(zarr_proto::Error::SourceShape {
-                expected: shape,
-                got: vec![values.len() as u64],
-            }));
-        }
-        let source = NdArray {
-            dtype: self.meta.data_type.clone(),
-            shape,
-            data: ArrayBytes::Fixed(bytemuck::cast_slice(values).to_vec()),
-        };
+        // Type and count checked before the values are copied (the core's rules, as in zarr-smol).
+        let source = NdArray::from_elements(&self.meta.data_type, shape, values)?;
         self.write(selection, source)
     }
 }

@@ -82,6 +82,43 @@ impl NdArray {
         self.shape.iter().product()
     }
 
+    /// An array of `values` (C order) of data type `dtype` and shape `shape`: the
+    /// source of a write from a slice of elements. Both drivers' `write_elements` build
+    /// their source here, so the checks and their errors are the same.
+    ///
+    /// # Errors
+    /// [`Error::DataType`] when `T` is not `dtype`'s element type;
+    /// [`Error::SourceShape`] when there are not exactly as many values as `shape` has
+    /// elements (the shape's product computed with overflow checks).
+    ///
+    /// # Examples
+    /// ```
+    /// use zarr_proto::{DataType, Error, NdArray};
+    /// let a = NdArray::from_elements(&DataType::UInt16, vec![2, 2], &[1u16, 2, 3, 4])?;
+    /// assert_eq!(a.to_vec::<u16>()?, [1, 2, 3, 4]);
+    /// let short = NdArray::from_elements(&DataType::UInt16, vec![2, 2], &[1u16, 2, 3]);
+    /// assert!(matches!(short, Err(Error::SourceShape { .. })));
+    /// assert!(NdArray::from_elements(&DataType::Int16, vec![1], &[1u16]).is_err());
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn from_elements<T: Element + bytemuck::Pod>(
+        dtype: &DataType,
+        shape: Vec<u64>,
+        values: &[T],
+    ) -> Result<NdArray> {
+        if !T::matches(dtype) {
+            return Err(Error::DataType {
+                dtype: dtype.name(),
+                reason: alloc::format!("elements to write are not {}", core::any::type_name::<T>()),
+            });
+        }
+        if shape.iter().try_fold(1u64, |a, &n| a.checked_mul(n)) != Some(values.len() as u64) {
+            return Err(Error::SourceShape { expected: shape, got: alloc::vec![values.len() as u64] });
+        }
+        let data = ArrayBytes::Fixed(bytemuck::cast_slice::<T, u8>(values).to_vec());
+        Ok(NdArray { dtype: dtype.clone(), shape, data })
+    }
+
     /// The elements as a vector of `T`.
     ///
     /// # Errors

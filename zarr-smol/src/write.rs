@@ -7,12 +7,11 @@
 
 use std::sync::Arc;
 
-use zarr_proto::{ArrayBytes, Cancel, Element, NdArray, ProgressReport, Selection, WriteOptions};
+use zarr_proto::{Cancel, Element, NdArray, ProgressReport, Selection, WriteOptions};
 use zarr_proto::{Encoded, FlowControl, Request, RequestId, Response, StoreWrite, WriteAction};
 use zarr_proto::{WriteFlow, WriteOp, WriteOutcome, WriteStats};
 use zarr_store::{Store, StoreResult, Versioned, WriteResult};
 
-use crate::array::check_element;
 use crate::{Array, Error, Pod};
 
 enum Event {
@@ -248,7 +247,7 @@ impl Array {
     ///
     /// # Errors
     /// As for [`write`](Self::write); `T` not the array's data type; a number of
-    /// values that is not the selection's ([`ProtoError::BufferSize`](crate::ProtoError::BufferSize)).
+    /// values that is not the selection's ([`ProtoError::SourceShape`](crate::ProtoError::SourceShape)).
     ///
     /// # Examples
     ///
@@ -265,9 +264,9 @@ impl Array {
     /// # }).unwrap();
     /// ```
     pub async fn write_elements<T: Element + Pod>(&self, selection: &Selection, values: &[T]) -> Result<(), Error> {
-        check_element::<T>(&self.meta.data_type)?;
         let shape = self.output_shape(selection)?;
-        let data = ArrayBytes::Fixed(bytemuck::cast_slice::<T, u8>(values).to_vec());
-        self.write(selection, NdArray { dtype: self.meta.data_type.clone(), shape, data }).await
+        // Type and count checked before the values are copied (the core's rules, as in zarr-blocking).
+        let source = NdArray::from_elements(&self.meta.data_type, shape, values)?;
+        self.write(selection, source).await
     }
 }
