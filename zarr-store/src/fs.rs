@@ -27,7 +27,12 @@ const TMP_PREFIX: &str = ".zarr-tmp-";
 /// segments, no leading `/`, no empty segments, no backslashes or NUL bytes, so
 /// a key can never name a file outside the root. Writes are atomic: the value is
 /// written to a temporary file in the same directory and renamed over the key,
-/// so a reader sees the old value or the new one, never a mix. Durability across a
+/// so a reader sees the old value or the new one, never a mix. A writer killed
+/// between the two leaves its temporary file (`.zarr-tmp-<pid>-<n>-<random>`) behind:
+/// garbage, never data. Listings skip such names, keys cannot take them, and no
+/// write reuses one; nothing removes them automatically (a live writer's temp file
+/// looks the same), so delete them when no writer runs (tests/interop/crash.py kills
+/// `zarr put` at random and checks all this). Durability across a
 /// power loss is a choice ([`FsStore::with_fsync`]): off by default, as in
 /// zarr-python, because an fsync per chunk costs milliseconds on most disks.
 ///
