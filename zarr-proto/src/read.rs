@@ -235,8 +235,9 @@ pub struct ReadOp {
     /// The output holds no fill value yet: each missing chunk's part gets it when
     /// the chunk turns out missing. Nothing is filled up front, because every
     /// selected element lies in exactly one chunk the op reads; a read of present
-    /// chunks then writes each output byte once (a 256 MiB `zarr get` used to
-    /// page-fault the whole output in a fill pass that the chunks then overwrote).
+    /// chunks then writes each output byte once (`new_into` used to write the fill
+    /// value over the caller's whole buffer, faulting in every page before the first
+    /// chunk arrived, and a non-zero fill value did the same to the op's own output).
     fill_missing: bool,
     units: Vec<Unit>,
     sharding: Option<ShardLayout>,
