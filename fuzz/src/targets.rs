@@ -1129,6 +1129,59 @@ enum RangeSpec {
     Suffix(u64),
 }
 
+/// Decodes one bytes->bytes codec: output never past `max_len`, the same output under a
+/// roomier limit, and an encode->decode round trip of the input.
+fn check_bytes_codec(codec: &BytesToBytesCodec, input: &[u8], max_len: usize) {
+    if let Ok(out) = codec.decode(input, max_len) {
+        assert!(out.len() <= max_len, "{}: {} bytes decoded, max_len {max_len}", codec.name(), out.len());
+    }
+    if let Ok(out) = codec.decode(input, 1 << 20) {
+        assert!(out.len() <= 1 << 20, "{}: {} bytes decoded, max_len 1 MiB", codec.name(), out.len());
+        if out.len() <= max_len {
+            let small = codec.decode(input, max_len);
+            assert!(small.as_ref() == Ok(&out), "{}: max_len {max_len} changed the output", codec.name());
+        }
+    }
+    round_trip(codec, input);
+}
+
+/// The numcodecs `bz2` decoder. Byte 0 picks the level, bytes 1-2 `max_len` (little
+/// endian), the rest is the stream. Without the `bz2` feature there is no codec to test.
+pub fn bz2_decode(data: &[u8]) {
+    watch();
+    if let [level, a, b, ref input @ ..] = *data {
+        let config = json!({"id": "bz2", "level": level % 9 + 1});
+        if let Ok(AnyCodec::BytesToBytes(codec)) = CodecRegistry::pure_rust().v2(&config) {
+            check_bytes_codec(&codec, input, usize::from(u16::from_le_bytes([a, b])));
+        }
+    }
+    // A level-9 decoder holds about 3.6 MB of tables, within the slack.
+    check_watch(SLACK + 64 * data.len(), "bz2_decode");
+}
+
+/// The numcodecs `shuffle` filter. Byte 0 picks the element size (0 to 32), bytes 1-2
+/// `max_len` (little endian), the rest is the shuffled data; v2 and v3 configurations.
+pub fn shuffle_decode(data: &[u8]) {
+    watch();
+    if let [size, a, b, ref input @ ..] = *data {
+        let size = size % 33;
+        let registry = CodecRegistry::pure_rust();
+        let v2 = registry.v2(&json!({"id": "shuffle", "elementsize": size}));
+        let v3 = registry.v3(&json!({"name": "numcodecs.shuffle", "configuration": {"elementsize": size}}));
+        for built in [v2, v3] {
+            let Ok(AnyCodec::BytesToBytes(codec)) = built else { panic!("shuffle with element size {size} not built") };
+            check_bytes_codec(&codec, input, usize::from(u16::from_le_bytes([a, b])));
+            // A whole number of elements always decodes, to as many bytes, and encodes back.
+            if size <= 1 || input.len() % usize::from(size) == 0 {
+                let out = codec.decode(input, input.len()).expect("whole elements decode");
+                assert_eq!(out.len(), input.len(), "shuffle changed the length");
+                assert!(codec.encode(&out).as_deref() == Ok(input), "shuffle: encode does not invert decode");
+            }
+        }
+    }
+    check_watch(SLACK + 64 * data.len(), "shuffle_decode");
+}
+
 /// HTTP response checks and header parsers (`zarr_proto::http`, `zarr_proto::key`).
 pub fn http_response(data: &[u8]) {
     use zarr_proto::http::{self, ByteRange, ContentRange, RetryPolicy};

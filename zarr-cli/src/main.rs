@@ -423,8 +423,13 @@ fn get(
         Some(path) => {
             let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
             npy::write(&result, std::io::BufWriter::new(file)).map_err(|e| format!("{}: {e}", path.display()))?;
+            // The peak memory, so a user (and tests/get_peak_memory.rs) can see what the
+            // read held beyond its output.
+            let peak = bench::peak_rss_bytes()
+                .map(|b| format!(", peak memory {:.1} MiB", b as f64 / 1048576.0))
+                .unwrap_or_default();
             eprintln!(
-                "wrote {} {:?} {} to {} in {:.3} s",
+                "wrote {} {:?} {} to {} in {:.3} s{peak}",
                 result.num_elements(),
                 result.shape,
                 result.dtype.name(),

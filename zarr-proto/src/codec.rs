@@ -19,6 +19,8 @@ use crate::ndarray::ArrayBytes;
 pub mod astype;
 pub mod blosc;
 pub mod bytes;
+#[cfg(feature = "bz2")]
+pub mod bz2;
 mod config;
 pub mod crc32c;
 pub mod delta;
@@ -27,6 +29,7 @@ pub mod gzip;
 pub mod lz4;
 pub mod registry;
 pub mod sharding;
+pub mod shuffle;
 pub mod transpose;
 pub mod vlen;
 pub mod zlib;
@@ -85,6 +88,9 @@ pub enum BytesToBytesCodec {
     Blosc(blosc::Blosc),
     Crc32c(crc32c::Crc32c),
     Lz4(lz4::Lz4),
+    Shuffle(shuffle::Shuffle),
+    #[cfg(feature = "bz2")]
+    Bz2(bz2::Bz2),
 }
 
 /// A codec of any kind, as the registry builds it from one metadata entry.
@@ -186,6 +192,9 @@ impl BytesToBytesCodec {
             Self::Blosc(_) => "blosc",
             Self::Crc32c(_) => "crc32c",
             Self::Lz4(_) => "lz4",
+            Self::Shuffle(_) => "shuffle",
+            #[cfg(feature = "bz2")]
+            Self::Bz2(_) => "bz2",
         }
     }
 
@@ -198,6 +207,9 @@ impl BytesToBytesCodec {
             Self::Blosc(c) => c.decode(input, max_len),
             Self::Crc32c(c) => c.decode(input, max_len),
             Self::Lz4(c) => c.decode(input, max_len),
+            Self::Shuffle(c) => c.decode(input, max_len),
+            #[cfg(feature = "bz2")]
+            Self::Bz2(c) => c.decode(input, max_len),
         }
     }
 
@@ -210,6 +222,9 @@ impl BytesToBytesCodec {
             Self::Blosc(c) => c.encode(input),
             Self::Crc32c(c) => c.encode(input),
             Self::Lz4(c) => c.encode(input),
+            Self::Shuffle(c) => c.encode(input),
+            #[cfg(feature = "bz2")]
+            Self::Bz2(c) => c.encode(input),
         }
     }
 
@@ -218,6 +233,7 @@ impl BytesToBytesCodec {
     pub fn fixed_overhead(&self) -> Option<usize> {
         match self {
             Self::Crc32c(_) => Some(4),
+            Self::Shuffle(_) => Some(0),
             _ => None,
         }
     }
@@ -357,6 +373,21 @@ impl CodecChain {
             bytes = codec.encode(&bytes)?;
         }
         Ok(bytes)
+    }
+
+    /// Sets the element size of `numcodecs.shuffle` codecs whose v3 configuration has
+    /// none to `item_size`, the array's data type size, as zarr-python does when it opens
+    /// the array; inside a shard too (its index holds 8-byte integers).
+    pub(crate) fn resolve_element_sizes(&mut self, item_size: usize) {
+        for c in &mut self.bytes_to_bytes {
+            if let BytesToBytesCodec::Shuffle(s) = c {
+                *s = s.clone().resolved(item_size);
+            }
+        }
+        if let ArrayToBytesCodec::Sharding(s) = &mut self.array_to_bytes {
+            s.codecs.resolve_element_sizes(item_size);
+            s.index_codecs.resolve_element_sizes(8);
+        }
     }
 
     /// The sharding codec, when the chain is exactly `sharding_indexed` (what partial shard reads need).

@@ -74,6 +74,10 @@ pub struct DecodeJob {
     chain: Arc<CodecChain>,
     repr: Arc<ChunkRepr>,
     limits: Limits,
+    /// The chunk is missing: the job decodes nothing, and handing its result back
+    /// writes the fill value into the chunk's part of the caller's buffer, which
+    /// [`ReadOp::handle_response`] cannot reach.
+    missing: bool,
 }
 
 impl DecodeJob {
@@ -91,15 +95,20 @@ impl DecodeJob {
     /// per element for variable-length types). Drivers use it to decode small chunks
     /// in place, where a hop to another thread would cost more than the work.
     pub fn decoded_len(&self) -> u64 {
+        if self.missing {
+            return 0;
+        }
         let item = self.repr.dtype.size().unwrap_or(16) as u64;
         self.repr.num_elements().saturating_mul(item)
     }
 
     /// Decodes the chunk.
     pub fn run(self) -> Decoded {
-        // A compressor reads borrowed bytes. Without one the bytes become the output,
-        // and `Vec::from` takes over a unique buffer instead of copying it.
-        let result = decode_chunk(&self.chain, self.bytes, &self.repr, &self.limits);
+        let result = if self.missing {
+            Ok(Chunk::Missing)
+        } else {
+            decode_chunk(&self.chain, self.bytes, &self.repr, &self.limits).map(Chunk::Data)
+        };
         Decoded { unit: self.unit, key: self.key, result }
     }
 }
@@ -110,7 +119,14 @@ impl DecodeJob {
 pub struct Decoded {
     unit: usize,
     key: String,
-    result: Result<ArrayBytes>,
+    result: Result<Chunk>,
+}
+
+/// What a [`DecodeJob`] gives: a chunk's elements, or the word that it is missing.
+#[derive(Debug)]
+enum Chunk {
+    Data(ArrayBytes),
+    Missing,
 }
 
 /// Where one read unit's elements go in the output.
@@ -216,6 +232,13 @@ pub struct ReadOp {
     /// Elements go to a buffer the caller passes to each `handle_decoded_into`
     /// instead of `output` (which then stays empty).
     caller_output: bool,
+    /// The output holds no fill value yet: each missing chunk's part gets it when
+    /// the chunk turns out missing. Nothing is filled up front, because every
+    /// selected element lies in exactly one chunk the op reads; a read of present
+    /// chunks then writes each output byte once (`new_into` used to write the fill
+    /// value over the caller's whole buffer, faulting in every page before the first
+    /// chunk arrived, and a non-zero fill value did the same to the op's own output).
+    fill_missing: bool,
     units: Vec<Unit>,
     sharding: Option<ShardLayout>,
     /// Requests not yet polled, with what they are for.
@@ -297,6 +320,7 @@ impl ReadOp {
             output_shape,
             output: ArrayBytes::Fixed(Vec::new()),
             caller_output,
+            fill_missing: false,
             units: Vec::new(),
             sharding,
             queued: VecDeque::new(),
@@ -310,8 +334,16 @@ impl ReadOp {
         };
         op.plan_units(resolved)?;
         // Allocated after planning, so a read refused for its chunk count allocates nothing.
-        if !caller_output {
+        let zero_fill = meta.fill_value.0.iter().all(|&b| b == 0);
+        if caller_output {
+            op.fill_missing = true;
+        } else if meta.data_type.is_variable() || zero_fill {
+            // Zeroed memory comes from the OS as lazily mapped zero pages: already the
+            // fill value, at no cost for the parts chunks overwrite.
             op.output = ArrayBytes::filled(&meta.data_type, &meta.fill_value, n_out)?;
+        } else {
+            op.output = ArrayBytes::filled(&meta.data_type, &FillValue(alloc::vec![0; item_size]), n_out)?;
+            op.fill_missing = true;
         }
         op.plan_requests(meta);
         Ok(op)
@@ -319,9 +351,12 @@ impl ReadOp {
 
     /// Plans the read of `selection` into `out`, the caller's buffer of exactly the
     /// selection's bytes (fixed-size data types, C order, native byte order): the op
-    /// allocates no output, fills `out` with the fill value, and each
-    /// [`handle_decoded_into`](Self::handle_decoded_into) writes its chunk's elements
-    /// there, so a read into a caller's array costs no copy of the result.
+    /// allocates no output, and each [`handle_decoded_into`](Self::handle_decoded_into)
+    /// writes its chunk's elements there, so a read into a caller's array costs no copy
+    /// of the result. `out` is not filled up front: a missing chunk comes back as a
+    /// [`DecodeJob`] like any other, whose result writes the fill value into its part.
+    /// Every byte of `out` is written once the op is done; after an error its contents
+    /// are unspecified.
     ///
     /// # Errors
     /// As for [`new_at`](Self::new_at); a variable-length data type; `out` of another size.
@@ -344,7 +379,6 @@ impl ReadOp {
         if out.len() as u64 != want {
             return Err(Error::BufferSize { expected: want, got: out.len() as u64 });
         }
-        fill_with(out, &meta.fill_value.0);
         Ok(op)
     }
 
@@ -550,7 +584,22 @@ impl ReadOp {
         if state != Some(UnitState::Decoding) {
             return Err(Error::Protocol(format!("decode result for {key} that was not expected")));
         }
-        let data = result.map_err(|e| e.in_chunk(&key))?;
+        let data = match result.map_err(|e| e.in_chunk(&key))? {
+            Chunk::Data(data) => data,
+            Chunk::Missing => {
+                match out {
+                    Some(buf) => self.fill_target(unit, Output::Fixed(buf)),
+                    None => {
+                        let mut output = core::mem::replace(&mut self.output, ArrayBytes::Fixed(Vec::new()));
+                        self.fill_target(unit, Output::from(&mut output));
+                        self.output = output;
+                    }
+                }
+                self.units[unit].state = UnitState::Done;
+                self.remaining -= 1;
+                return Ok(());
+            }
+        };
         let shape = self.unit_shape(unit);
         check_decoded(&data, &self.dtype, &shape, &key)?;
         let out = match out {
@@ -602,15 +651,44 @@ impl ReadOp {
         self.units[unit].coords.iter().enumerate().map(|(d, &c)| self.grid[d].span(c).map_or(0, |s| s.1)).collect()
     }
 
+    /// A chunk turned out missing: its elements take the fill value. They already hold
+    /// it unless `fill_missing`; the op's own output is filled here, a caller's buffer
+    /// (which only `handle_decoded_into` reaches) through a decode job that decodes nothing.
     fn fill_unit(&mut self, unit: usize) {
-        if self.units[unit].state == UnitState::Waiting {
-            self.units[unit].state = UnitState::Done;
-            self.remaining -= 1;
-            self.stats.chunks_missing += 1;
+        if self.units[unit].state != UnitState::Waiting {
+            return;
+        }
+        self.stats.chunks_missing += 1;
+        if self.fill_missing && self.caller_output {
+            let key = self.chunk_key(&self.units[unit].coords);
+            self.queue_job(unit, key, Bytes::new(), true);
+            return;
+        }
+        if self.fill_missing {
+            let mut output = core::mem::replace(&mut self.output, ArrayBytes::Fixed(Vec::new()));
+            self.fill_target(unit, Output::from(&mut output));
+            self.output = output;
+        }
+        self.units[unit].state = UnitState::Done;
+        self.remaining -= 1;
+    }
+
+    /// Writes the fill value into the output elements of `unit`.
+    fn fill_target(&self, unit: usize, out: Output<'_>) {
+        match &self.units[unit].target {
+            Target::Orthogonal(idx) => {
+                let items: Vec<&DimItems> = idx.iter().enumerate().map(|(d, &i)| &self.parts[d][i].items).collect();
+                project::fill(&self.unit_shape(unit), &items, out, &self.out_strides, &self.fill_value.0);
+            }
+            Target::Points(pairs) => project::fill_points(pairs, out, &self.fill_value.0),
         }
     }
 
     fn queue_decode(&mut self, unit: usize, key: String, bytes: Bytes) {
+        self.queue_job(unit, key, bytes, false);
+    }
+
+    fn queue_job(&mut self, unit: usize, key: String, bytes: Bytes, missing: bool) {
         let shape = self.unit_shape(unit);
         let repr = match self.reprs.get(&shape) {
             Some(r) => r.clone(),
@@ -626,27 +704,15 @@ impl ReadOp {
         };
         self.units[unit].state = UnitState::Decoding;
         self.decodes_bytes += bytes.len() as u64;
-        self.decodes.push_back(DecodeJob { unit, key, bytes, chain: self.chain.clone(), repr, limits: self.limits });
-    }
-}
-
-/// Fills `out` with repeats of `value` (a fill value's bytes), by doubling copies:
-/// log2(n) memcpys instead of n small ones.
-fn fill_with(out: &mut [u8], value: &[u8]) {
-    if value.is_empty() || out.is_empty() {
-        return;
-    }
-    if value.iter().all(|&b| b == 0) {
-        out.fill(0);
-        return;
-    }
-    let first = value.len().min(out.len());
-    out[..first].copy_from_slice(&value[..first]);
-    let mut done = first;
-    while done < out.len() {
-        let n = done.min(out.len() - done);
-        out.copy_within(..n, done);
-        done += n;
+        self.decodes.push_back(DecodeJob {
+            unit,
+            key,
+            bytes,
+            chain: self.chain.clone(),
+            repr,
+            limits: self.limits,
+            missing,
+        });
     }
 }
 

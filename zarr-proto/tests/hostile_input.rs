@@ -119,6 +119,19 @@ fn http_response_hostile() {
     replay("http_response", 20_000, targets::http_response);
 }
 
+/// Only with the `bz2` feature (which `cargo test --workspace` turns on through the drivers):
+/// without it the target has no codec to decode.
+#[cfg(feature = "bz2")]
+#[test]
+fn bz2_decode_hostile() {
+    replay("bz2_decode", 5_000, targets::bz2_decode);
+}
+
+#[test]
+fn shuffle_decode_hostile() {
+    replay("shuffle_decode", 20_000, targets::shuffle_decode);
+}
+
 #[test]
 fn read_op_hostile() {
     replay("read_op", 20_000, targets::read_op);

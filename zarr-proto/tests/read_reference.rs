@@ -501,6 +501,36 @@ fn a_caller_buffer_of_the_wrong_size_is_refused_with_both_sizes() {
     }
 }
 
+/// A caller's buffer is not filled up front: `new_into` leaves it as it is, and a missing
+/// chunk comes back as a decode job that decodes nothing (`decoded_len` 0, so a driver runs
+/// it in place) and writes the fill value into that chunk's part when handed back.
+#[test]
+fn missing_chunks_fill_their_part_of_a_callers_buffer_through_decode_jobs() {
+    let doc = br#"{"zarr_format":3,"node_type":"array","shape":[6],"data_type":"uint16",
+        "chunk_grid":{"name":"regular","configuration":{"chunk_shape":[4]}},
+        "chunk_key_encoding":{"name":"default"},"fill_value":7,
+        "codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#;
+    let meta = ArrayMetadata::from_v3_json(doc, &CodecRegistry::default(), &Limits::default()).unwrap();
+    let mut buf = vec![0xA5u8; 12];
+    let mut op = ReadOp::new_into(&meta, "", &Selection::all(), Limits::default(), &mut buf).unwrap();
+    assert_eq!(buf, [0xA5; 12], "new_into wrote into the buffer");
+    let (c0, c1) = (op.poll_request().unwrap(), op.poll_request().unwrap());
+    assert_eq!((c0.key.as_str(), c1.key.as_str()), ("c/0", "c/1"));
+    op.handle_response(c1.id, Response::Missing).unwrap();
+    let stored: Vec<u8> = [1u16, 2, 3, 4].iter().flat_map(|v| v.to_le_bytes()).collect();
+    op.handle_response(c0.id, Response::Bytes(stored.into())).unwrap();
+    let (missing, present) = (op.poll_decode().unwrap(), op.poll_decode().unwrap());
+    assert_eq!((missing.key(), missing.decoded_len()), ("c/1", 0));
+    assert_eq!((present.key(), present.decoded_len()), ("c/0", 8));
+    assert!(!op.is_done(), "done before the missing chunk's part was filled");
+    op.handle_decoded_into(missing.run(), &mut buf).unwrap();
+    op.handle_decoded_into(present.run(), &mut buf).unwrap();
+    assert!(op.is_done());
+    let values: Vec<u16> = buf.chunks_exact(2).map(|b| u16::from_ne_bytes([b[0], b[1]])).collect();
+    assert_eq!(values, [1, 2, 3, 4, 7, 7]);
+    assert_eq!((op.stats().chunks_missing, op.stats().chunks_decoded), (1, 1));
+}
+
 #[test]
 fn protocol_misuse_is_an_error() {
     let case = build_case(7);

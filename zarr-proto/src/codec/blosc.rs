@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 mod blosclz;
 mod frame;
 mod lz4;
-mod shuffle;
+pub(crate) mod shuffle;
 
 /// The compressor blosc runs on each block (`cname`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

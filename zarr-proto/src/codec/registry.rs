@@ -70,6 +70,9 @@ impl CodecRegistry {
             // numcodecs.* codecs that zarr-python 3 writes for v2-style filters/compressors in v3 arrays.
             "numcodecs.zlib" | "zlib" => AnyCodec::BytesToBytes(B2B::Zlib(codec::zlib::Zlib::from_v3(config)?)),
             "numcodecs.lz4" => AnyCodec::BytesToBytes(B2B::Lz4(codec::lz4::Lz4::from_v3(config)?)),
+            "numcodecs.shuffle" => AnyCodec::BytesToBytes(B2B::Shuffle(codec::shuffle::Shuffle::from_v3(config)?)),
+            #[cfg(feature = "bz2")]
+            "numcodecs.bz2" => AnyCodec::BytesToBytes(B2B::Bz2(codec::bz2::Bz2::from_v3(config)?)),
             "numcodecs.delta" => AnyCodec::ArrayToArray(A2A::Delta(codec::delta::Delta::from_v3(config)?)),
             "numcodecs.fixedscaleoffset" => AnyCodec::ArrayToArray(A2A::FixedScaleOffset(
                 codec::fixedscaleoffset::FixedScaleOffset::from_v3(config)?,
@@ -101,6 +104,9 @@ impl CodecRegistry {
             }
             "blosc" => AnyCodec::BytesToBytes(B2B::Blosc(codec::blosc::Blosc::from_v2(config)?.with_zstd(self.zstd))),
             "lz4" => AnyCodec::BytesToBytes(B2B::Lz4(codec::lz4::Lz4::from_v2(config)?)),
+            "shuffle" => AnyCodec::BytesToBytes(B2B::Shuffle(codec::shuffle::Shuffle::from_v2(config)?)),
+            #[cfg(feature = "bz2")]
+            "bz2" => AnyCodec::BytesToBytes(B2B::Bz2(codec::bz2::Bz2::from_v2(config)?)),
             "crc32c" => AnyCodec::BytesToBytes(B2B::Crc32c(codec::crc32c::Crc32c::from_v2(config)?)),
             "delta" => AnyCodec::ArrayToArray(A2A::Delta(codec::delta::Delta::from_v2(config)?)),
             "fixedscaleoffset" => AnyCodec::ArrayToArray(A2A::FixedScaleOffset(

@@ -376,6 +376,9 @@ pub fn chain_to_v3(chain: &CodecChain) -> Vec<Value> {
             BytesToBytesCodec::Blosc(c) => c.to_v3(),
             BytesToBytesCodec::Crc32c(c) => c.to_v3(),
             BytesToBytesCodec::Lz4(c) => c.to_v3(),
+            BytesToBytesCodec::Shuffle(c) => c.to_v3(),
+            #[cfg(feature = "bz2")]
+            BytesToBytesCodec::Bz2(c) => c.to_v3(),
         });
     }
     out

@@ -114,7 +114,12 @@ pub(crate) fn codec_chain(
     if let Some(compressor) = compressor {
         match registry.v2(compressor)? {
             AnyCodec::BytesToBytes(BytesToBytesCodec::Blosc(b)) => {
-                let typesize = compressed_item_size(dtype, &array_to_array, chunk_shape, fill_value);
+                // After a bytes filter (shuffle, crc32c) numcodecs hands blosc a uint8 buffer.
+                let typesize = if bytes_to_bytes.is_empty() {
+                    compressed_item_size(dtype, &array_to_array, chunk_shape, fill_value)
+                } else {
+                    1
+                };
                 bytes_to_bytes.push(BytesToBytesCodec::Blosc(b.with_typesize(typesize)));
             }
             AnyCodec::BytesToBytes(c) => bytes_to_bytes.push(c),

@@ -310,7 +310,8 @@ pub(crate) fn array_from_value(
     let chunk_grid = parse_chunk_grid(json::field(map, "chunk_grid", key)?, &shape, key, limits)?;
     let chunk_key_encoding = parse_chunk_key_encoding(json::field(map, "chunk_key_encoding", key)?, key)?;
     let fill_value = FillValue::from_json(&data_type, json::field(map, "fill_value", key)?, false)?;
-    let codecs = parse_codecs(json::field(map, "codecs", key)?, registry, key)?;
+    let mut codecs = parse_codecs(json::field(map, "codecs", key)?, registry, key)?;
+    codecs.resolve_element_sizes(data_type.size().unwrap_or(1));
     check_storage_transformers(map.get("storage_transformers"), key)?;
     let attributes = json::attributes(map.get("attributes"), key)?;
     let dimension_names = json::dimension_names(map.get("dimension_names"), shape.len(), key)?;

@@ -271,6 +271,63 @@ pub(crate) fn scatter(
     }
 }
 
+/// Writes `value` (one element's bytes) into the output elements [`scatter`] would
+/// write for a chunk of `shape` taking `items`: the part of a missing chunk.
+pub(crate) fn fill(shape: &[u64], items: &[&DimItems], out: Output<'_>, out_strides: &[u64], value: &[u8]) {
+    let strides = c_strides(shape);
+    let fill_run = |out: &mut Output<'_>, dst_el: usize, len: usize| match out {
+        Output::Fixed(o) => {
+            let n = value.len();
+            fill_repeat(&mut o[dst_el * n..(dst_el + len) * n], value);
+        }
+        Output::Variable(o) => o[dst_el..dst_el + len].iter_mut().for_each(|e| {
+            e.clear();
+            e.extend_from_slice(value);
+        }),
+    };
+    let mut out = out;
+    if shape.is_empty() {
+        fill_run(&mut out, 0, 1);
+        return;
+    }
+    Runs::new(shape, items, &strides, out_strides).for_each(|_, dst_el, len| fill_run(&mut out, dst_el, len));
+}
+
+/// Writes `value` at each output offset of `pairs` (`(chunk offset, output offset)`):
+/// the points of a missing chunk.
+pub(crate) fn fill_points(pairs: &[(u64, u64)], out: Output<'_>, value: &[u8]) {
+    match out {
+        Output::Fixed(o) => {
+            let n = value.len();
+            for &(_, at) in pairs {
+                let at = at as usize * n;
+                o[at..at + n].copy_from_slice(value);
+            }
+        }
+        Output::Variable(o) => pairs.iter().for_each(|&(_, at)| o[at as usize] = value.to_vec()),
+    }
+}
+
+/// Fills `out` with repeats of `value`, by doubling copies: log2(n) memcpys instead of
+/// n small ones (a zero value is one memset).
+fn fill_repeat(out: &mut [u8], value: &[u8]) {
+    if value.is_empty() || out.is_empty() {
+        return;
+    }
+    if value.iter().all(|&b| b == 0) {
+        out.fill(0);
+        return;
+    }
+    let first = value.len().min(out.len());
+    out[..first].copy_from_slice(&value[..first]);
+    let mut done = first;
+    while done < out.len() {
+        let n = done.min(out.len() - done);
+        out.copy_within(..n, done);
+        done += n;
+    }
+}
+
 /// Copies elements of a caller's array into the selected positions of one chunk: the
 /// inverse of [`scatter`], for writes.
 ///
