@@ -686,7 +686,7 @@ fn s3_listing_past_a_thousand_keys_fetches_several_pages() {
     keys.sort();
     got.sort();
     assert_eq!(got.len(), 3200);
-    assert_eq!(got, keys.iter().map(|k| k.trim_start_matches("big/").to_owned()).collect::<Vec<_>>());
+    assert!(got == keys, "the listing differs from the keys written");
     let log = proxy.log();
     // 3200 keys, 1000 a page: four pages, each asking for S3's maximum.
     assert_eq!(lists(&log), 4, "{log:?}");
