@@ -280,7 +280,8 @@ mod tests {
         copy_body(&mut r, &mut out, head.body).unwrap();
         assert_eq!(out, b"abc");
 
-        let chunked = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\nrest";
+        let chunked =
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\nrest";
         let mut r = io::Cursor::new(chunked.to_vec());
         let head = read_head(&mut r, false).unwrap().unwrap();
         assert_eq!((head.body, head.close), (Body::Chunked, true));
