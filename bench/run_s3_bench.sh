@@ -65,7 +65,7 @@ URL=s3://bench/seed.zarr
 results="$work/results.jsonl"
 : >"$results"
 
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg); s3s-fs $("$S3S_FS" --version 2>/dev/null | head -1 || echo '?'), ${LATENCY} s per request at the proxy, $REPEAT cold reads each"
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg); s3s-fs $("$S3S_FS" --version 2>/dev/null | head -1 || echo '?'), ${LATENCY} s per request at the proxy, two rounds of $REPEAT cold reads per reader"
 
 # Runs one reader (rest: command printing JSON lines) and appends its lines with the
 # requests and connections the proxy saw per read.
