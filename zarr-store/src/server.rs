@@ -43,6 +43,7 @@ use futures_lite::{future, AsyncReadExt};
 
 use crate::{FsStore, MemoryStore};
 
+pub mod proxy;
 pub mod s3s_fs;
 
 mod handler;

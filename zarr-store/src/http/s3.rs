@@ -41,15 +41,30 @@ const MAX_KEYS: u32 = 1000;
 /// Off unless asked for with [`with_conditional_writes`](Self::with_conditional_writes):
 /// `If-Match` / `If-None-Match` are trusted only where the server is known to check
 /// them on both PUT and DELETE, because a server that ignores them cannot be told from
-/// one that honours them, and an ignored condition is a silent lost update. (s3s-fs
-/// 0.14 checks them on PUT, not atomically with the write, and ignores them on DELETE.)
+/// one that honours them, and an ignored condition is a silent lost update. AWS S3
+/// checks both headers on PUT atomically with the write; other S3 servers differ by
+/// product and version, hence the opt-in.
+///
+/// What s3s-fs 0.14.1 does, read from its `put_object`: it looks at the file
+/// *before* it reads the body, then streams the body to a temporary file and renames
+/// it over the key. `If-None-Match: *` is refused (412) when the file exists at that
+/// moment; `If-Match: ETAG` is refused when the file is missing or its MD5 is another
+/// ETag. Nothing is locked between that check and the rename, so two writers that
+/// both pass the check both succeed and the last rename wins: the race window is the
+/// whole upload of the body plus the rename, not a single instant. Conditions are
+/// ignored on DELETE (it removes the file whatever the header says). So against
+/// s3s-fs a refused condition is a real conflict (the tests check that a create over
+/// an existing key and an update from a stale ETag are refused), but an accepted one
+/// proves nothing when another writer is racing: use it for sequential
+/// read-modify-write, not as a lock.
 ///
 /// # Against s3s-fs
 ///
 /// The tests run against s3s-fs 0.14.1, which checks SigV4 and answers ranges,
-/// suffix ranges, ETags and paged ListObjectsV2 as S3 does, with two gaps: a suffix
-/// longer than the object gets 500 `InternalError` (AWS sends the whole object), and
-/// write conditions are checked on PUT only, and not atomically with the write.
+/// suffix ranges, ETags and paged ListObjectsV2 (1000 keys a page by default, fewer
+/// when asked with `max-keys`) as S3 does, with two gaps: a suffix longer than the
+/// object gets 500 `InternalError` (AWS sends the whole object), and write conditions
+/// are checked on PUT only, and not atomically with the write (above).
 ///
 /// Neither `Debug` nor any error shows the secret key or a signature.
 #[derive(Debug, Clone)]

@@ -139,8 +139,18 @@ impl S3sFs {
     ///
     /// A malformed URL.
     pub fn config(&self, url: &str, secret: Option<&str>) -> StoreResult<S3Config> {
+        self.config_via(&self.endpoint(), url, secret)
+    }
+
+    /// As [`config`](Self::config), with requests sent to `endpoint`: a proxy in front
+    /// of this server (such as a [`LatencyProxy`](super::proxy::LatencyProxy)).
+    ///
+    /// # Errors
+    ///
+    /// A malformed URL or endpoint.
+    pub fn config_via(&self, endpoint: &str, url: &str, secret: Option<&str>) -> StoreResult<S3Config> {
         let options = S3Options {
-            endpoint: Some(self.endpoint()),
+            endpoint: Some(endpoint.to_owned()),
             region: Some(REGION.into()),
             no_sign_request: secret.is_none(),
             ..S3Options::default()
