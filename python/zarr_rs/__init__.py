@@ -220,7 +220,7 @@ def _auto_read(arr: Array, key: Any) -> _Read:
         return _Read("orthogonal", _orthogonal_key(key, "selection", True))
     norm = _orthogonal_key(key, "selection", False)
     ints = sum(1 for i in norm if isinstance(i, int))
-    return _Read("basic", norm, scalar=ints == arr.ndim and Ellipsis not in norm)
+    return _Read("basic", norm, scalar=ints == arr.ndim and not any(i is Ellipsis for i in norm))
 
 
 # --- arrays ----------------------------------------------------------------------------
