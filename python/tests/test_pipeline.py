@@ -116,3 +116,17 @@ def test_xarray_open_zarr(tmp_path):
         assert np.array_equal(opened.temperature.values, temperature)
         assert np.array_equal(opened.temperature.isel(time=2, x=slice(1, 9, 3)).values, temperature[2, :, 1:9:3])
         assert float(opened.temperature.mean()) == pytest.approx(float(temperature.mean()), rel=1e-6)
+
+
+def test_dask_from_zarr_through_pipeline(sharded):
+    da = pytest.importorskip("dask.array", reason="dask[array] is in tests/requirements.txt")
+    path, data = sharded
+    with zarr.config.set(PIPELINE):
+        z = zarr.open_array(path, mode="r")
+        assert pipeline_of(z) == "ZarrRsCodecPipeline"
+        x = da.from_zarr(z)
+        assert x.chunksize == z.chunks  # one Dask chunk per (inner) chunk
+        total = x.astype(np.int64).sum().compute(scheduler="threads")
+        rows = x[5:25].max(axis=1).compute(scheduler="threads")
+    assert total == data.astype(np.int64).sum()
+    assert np.array_equal(rows, data[5:25].max(axis=1))
