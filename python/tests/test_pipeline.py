@@ -57,11 +57,12 @@ def test_selection_modes_through_pipeline(sharded):
         assert np.array_equal(z.vindex[mask], data[mask])
 
 
-def test_writes_through_pipeline(tmp_path):
+@pytest.mark.parametrize("shards", [None, (8, 8)])
+def test_writes_through_pipeline(tmp_path, shards):
     path = str(tmp_path / "w.zarr")
     want = np.full((23, 9), 3, dtype=np.int32)
     with zarr.config.set(PIPELINE):
-        z = zarr.create_array(path, shape=want.shape, chunks=(4, 4), dtype="int32", fill_value=3)
+        z = zarr.create_array(path, shape=want.shape, chunks=(4, 4), shards=shards, dtype="int32", fill_value=3)
         assert pipeline_of(z) == "ZarrRsCodecPipeline"
         z[2:19, 1:8] = np.arange(17 * 7, dtype=np.int32).reshape(17, 7)
         want[2:19, 1:8] = np.arange(17 * 7).reshape(17, 7)
@@ -69,6 +70,11 @@ def test_writes_through_pipeline(tmp_path):
         want[5] = -1
         z.oindex[[0, 22], [0, 8]] = 9
         want[np.ix_([0, 22], [0, 8])] = 9
+        z[1:22:3, 6] = np.arange(7)  # strided: written chunk by chunk
+        want[1:22:3, 6] = np.arange(7)
+        z.vindex[[3, 20], [2, 7]] = [-5, -6]
+        want[[3, 20], [2, 7]] = [-5, -6]
+        assert np.array_equal(z[...], want)
     # Read back by zarr-python's own pipeline and by zarr_rs directly.
     assert np.array_equal(zarr.open_array(path, mode="r")[...], want)
     assert np.array_equal(zarr_rs.open(path)[...], want)

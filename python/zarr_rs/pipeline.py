@@ -225,6 +225,42 @@ class ZarrRsCodecPipeline(CodecPipeline):
         return arr, coords, lo, hi
 
     @staticmethod
+    def _basic_boxes(
+        batch: list[Any], coords: list[tuple[int, ...]], chunk_shape: tuple[int, ...], shape: tuple[int, ...]
+    ) -> list[list[tuple[int, int, int]]] | None:
+        """For selections of integers and slices only (what basic indexing gives), each
+        item's part as (first, stop, step) per dimension in array coordinates; `None`
+        when an item has index arrays (orthogonal or vectorised selections)."""
+        out = []
+        for c, item in zip(coords, batch):
+            sel = item[2] if isinstance(item[2], tuple) else (item[2],)
+            if len(sel) != len(c):
+                return None
+            parts = []
+            for s, ci, size, n in zip(sel, c, chunk_shape, shape):
+                origin = ci * size
+                if isinstance(s, slice):
+                    start, stop, step = s.indices(min(size, n - origin))
+                    if step <= 0:
+                        return None
+                    count = max(0, (stop - start + step - 1) // step)
+                    last = start + (count - 1) * step + 1 if count else start
+                    parts.append((origin + start, origin + last, step))
+                elif isinstance(s, (int, np.integer)):
+                    parts.append((origin + int(s), origin + int(s) + 1, 0))
+                else:
+                    return None
+            out.append(parts)
+        return out
+
+    @staticmethod
+    def _shifted(parts: list[tuple[int, int, int]], lo: list[int]) -> tuple[Any, ...]:
+        """An item's selection in a region that starts at `lo` (0 step: an integer)."""
+        return tuple(
+            first - l if step == 0 else slice(first - l, stop - l, step) for (first, stop, step), l in zip(parts, lo)
+        )
+
+    @staticmethod
     def _dense(coords: list[tuple[int, ...]], lo: tuple[int, ...], hi: tuple[int, ...]) -> bool:
         return len(set(coords)) == int(np.prod([h - l for l, h in zip(lo, hi)], dtype=np.int64))
 
@@ -249,8 +285,21 @@ class ZarrRsCodecPipeline(CodecPipeline):
             return
         arr, coords, lo, hi = self._plan(batch)
         chunk_shape = tuple(batch[0][1].shape)
-        chunks = await asyncio.to_thread(self._read_chunks, arr, coords, lo, hi, chunk_shape)
         out_np = out.as_ndarray_like()
+        boxes = self._basic_boxes(batch, coords, chunk_shape, arr.shape) if arr.ndim else None
+        if boxes is not None:
+            # Basic selections read just the elements' bounding box (never whole shards
+            # for a part of one): one engine read, then each item's part of it.
+            first = [min(b[d][0] for b in boxes) for d in range(arr.ndim)]
+            stop = [max(b[d][1] for b in boxes) for d in range(arr.ndim)]
+            region = await asyncio.to_thread(arr.__getitem__, tuple(slice(f, max(f, t)) for f, t in zip(first, stop)))
+            for parts, (_, _, _, out_selection, _) in zip(boxes, batch):
+                part = region[self._shifted(parts, first)]
+                if drop_axes:
+                    part = part.squeeze(axis=drop_axes)
+                out_np[out_selection] = part
+            return
+        chunks = await asyncio.to_thread(self._read_chunks, arr, coords, lo, hi, chunk_shape)
         for chunk, (_, _, chunk_selection, out_selection, _) in zip(chunks, batch):
             part = chunk[chunk_selection]
             if drop_axes:
@@ -267,6 +316,23 @@ class ZarrRsCodecPipeline(CodecPipeline):
         arr, coords, lo, hi = self._plan(batch)
         chunk_shape = tuple(batch[0][1].shape)
         value_np = np.asarray(value.as_ndarray_like())
+        boxes = self._basic_boxes(batch, coords, chunk_shape, arr.shape) if arr.ndim else None
+        if boxes is not None and all(step in (0, 1) for b in boxes for _, _, step in b):
+            # Contiguous basic selections: the items tile their bounding box, which is
+            # written as one selection; the engine reads and merges only the chunks it
+            # covers in part.
+            first = [min(b[d][0] for b in boxes) for d in range(arr.ndim)]
+            stop = [max(b[d][1] for b in boxes) for d in range(arr.ndim)]
+            box = tuple(slice(f, max(f, t)) for f, t in zip(first, stop))
+            region = np.empty(tuple(max(0, t - f) for f, t in zip(first, stop)), dtype=arr.dtype)
+            for parts, (_, spec, _, out_selection, _) in zip(boxes, batch):
+                part = value_np if value_np.shape == () else value_np[out_selection]
+                if drop_axes:
+                    part = part[tuple(None if d in drop_axes else slice(None) for d in range(len(spec.shape)))]
+                shifted = tuple(slice(f - l, f - l + 1) if step == 0 else slice(f - l, t - l) for (f, t, step), l in zip(parts, first))
+                region[shifted] = np.reshape(part, region[shifted].shape) if np.ndim(part) else part
+            await asyncio.to_thread(arr.__setitem__, box, region)
+            return
         if not self._dense(coords, lo, hi):
             # One box per chunk.
             for c, item in zip(coords, batch):
