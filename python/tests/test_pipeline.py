@@ -136,3 +136,45 @@ def test_dask_from_zarr_through_pipeline(sharded):
         rows = x[5:25].max(axis=1).compute(scheduler="threads")
     assert total == data.astype(np.int64).sum()
     assert np.array_equal(rows, data[5:25].max(axis=1))
+
+
+def _remote_stores(url: str):
+    """zarr-python's HTTP stores for `url`: fsspec's and obstore's, where installed."""
+    stores = []
+    try:
+        import aiohttp  # noqa: F401  (fsspec's HTTP filesystem)
+
+        stores.append(("fsspec", zarr.storage.FsspecStore.from_url(url, read_only=True)))
+    except ImportError:
+        pass
+    try:
+        from obstore.store import HTTPStore
+
+        stores.append(("obstore", zarr.storage.ObjectStore(HTTPStore.from_url(url, client_options={"allow_http": True}), read_only=True)))
+    except ImportError:
+        pass
+    return stores
+
+
+@pytest.mark.parametrize("name", ["v3_shard_nested_compression.zarr", "v2_seed_6443.zarr"])
+def test_http_stores_through_pipeline(serve, name):
+    url = f"{serve(FIXTURES)}/{name}"
+    want = zarr.open_array(str(FIXTURES / name), mode="r")[...]
+    stores = _remote_stores(url)
+    assert stores, "aiohttp or obstore (tests/requirements.txt) is needed"
+    for kind, store in stores:
+        with zarr.config.set({**PIPELINE, "codec_pipeline.strict": True}):
+            z = zarr.open_array(store, mode="r")
+            assert pipeline_of(z) == "ZarrRsCodecPipeline", kind
+            assert z._async_array.codec_pipeline.location[0].rstrip("/") == url, kind
+            assert_same(z[...], want)
+
+
+def test_obstore_local_store_through_pipeline(sharded):
+    obstore = pytest.importorskip("obstore.store", reason="obstore is in tests/requirements.txt")
+    path, data = sharded
+    store = zarr.storage.ObjectStore(obstore.LocalStore(prefix=path), read_only=True)
+    with zarr.config.set({**PIPELINE, "codec_pipeline.strict": True}):
+        z = zarr.open_array(store, mode="r")
+        assert pipeline_of(z) == "ZarrRsCodecPipeline"
+        assert np.array_equal(z[2:29, 3:40:5], data[2:29, 3:40:5])
