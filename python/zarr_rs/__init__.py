@@ -389,8 +389,10 @@ class Array:
         self._write(_auto_read(self, key), value)
 
     def _write(self, sel: _Read, value: Any) -> None:
-        target = sel.shape if sel.shape is not None else tuple(self._native.selection_shape(sel.mode, sel.key))
+        # The engine's shape of the selection; points keep the index arrays' broadcast shape
+        # for the value, which the engine sees flat.
         engine_shape = tuple(self._native.selection_shape(sel.mode, sel.key))
+        target = sel.shape if sel.shape is not None else engine_shape
         value = np.asarray(value)
         try:
             if self._dtype.kind in "TO":
