@@ -37,6 +37,9 @@ def test_ctrl_c_stops_a_long_read(serve, how):
 
             _thread.interrupt_main()
 
+    # Python's own Ctrl-C handler, whatever this process inherited: a shell that starts
+    # a job in the background sets SIGINT to "ignore", and Python then installs none.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.5, interrupt)
     start = time.monotonic()
     timer.start()
@@ -45,6 +48,7 @@ def test_ctrl_c_stops_a_long_read(serve, how):
             arr.read(progress=lambda done, total: progress.append((done, total)))
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     elapsed = time.monotonic() - start
     assert elapsed < FULL_READ_S / 4, f"took {elapsed:.1f} s after Ctrl-C"
     # It had started, and had not finished.
