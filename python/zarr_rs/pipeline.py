@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,11 @@ if TYPE_CHECKING:
     from zarr.abc.store import Store
     from zarr.core.array_spec import ArraySpec
     from zarr.core.buffer import Buffer, NDBuffer
+
+
+# Chunk reads in flight at once for a scattered (orthogonal or vectorised) selection,
+# each a read of its own: enough to hide a store's latency without a thread per chunk.
+_SCATTERED_READS = 16
 
 
 def store_location(store: Any) -> tuple[str, dict[str, Any]]:
@@ -273,8 +279,12 @@ class ZarrRsCodecPipeline(CodecPipeline):
         if self._dense(coords, lo, hi):
             region = arr.blocks[tuple(slice(l, h) for l, h in zip(lo, hi))]
             return [self._chunk_view(region, c, lo, chunk_shape) for c in coords]
-        # Scattered chunks (a fancy selection): one read each, no reading of the gaps.
-        return [arr.blocks[c] for c in coords]
+        # Scattered chunks (a fancy selection): one read each, no reading of the gaps,
+        # several at once (each releases the GIL while it waits on the store).
+        if len(coords) == 1:
+            return [arr.blocks[coords[0]]]
+        with ThreadPoolExecutor(max_workers=min(_SCATTERED_READS, len(coords))) as pool:
+            return list(pool.map(lambda c: arr.blocks[c], coords))
 
     async def read(self, batch_info: Iterable[Any], out: NDBuffer, drop_axes: tuple[int, ...] = ()) -> None:
         batch = list(batch_info)
