@@ -49,6 +49,7 @@ BASIC = [
     (np.int64(4), np.int32(2)),
     (slice(np.int64(1), np.int64(5)),),
     (slice(3, 3),),
+    (np.array(2), np.array(-1)),
 ]
 
 

@@ -108,6 +108,8 @@ def _tqdm_progress(desc: str) -> tuple[Callable[[int, int], None], Callable[[], 
 
 
 def _is_array_like(item: Any) -> bool:
+    if isinstance(item, np.ndarray) and item.ndim == 0:
+        return False  # a 0-d array is a scalar index, as in numpy
     return isinstance(item, (list, np.ndarray)) or (
         hasattr(item, "__array__") and not isinstance(item, (str, bytes)) and not np.isscalar(item)
     )
