@@ -61,3 +61,14 @@ def test_progress_callback_exception_stops_the_read():
 
     with pytest.raises(RuntimeError, match="stop at"):
         arr.read(progress=boom)
+
+
+def test_progress_true_draws_a_tqdm_bar(capsys):
+    pytest.importorskip("tqdm", reason="tqdm is in tests/requirements.txt")
+    arr = zarr_rs.open(FIXTURES / "v2_seed_6443.zarr")
+    out = arr.read(slice(0, 640), progress=True)
+    assert np.array_equal(out, arr[:640], equal_nan=True)
+    bar = capsys.readouterr().err
+    # The last state of the bar: every chunk of the selection done (640 elements in
+    # chunks of 5).
+    assert "128/128" in bar
