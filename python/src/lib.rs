@@ -19,7 +19,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
 use zarr_blocking::proto::ArrayBytes;
-use zarr_blocking::proto::TimeUnit;
+use zarr_blocking::proto::Endian;
 use zarr_blocking::{Array, DataType, Group, NdArray, Node, OpenOptions, ReadOptions};
 
 use crate::errors::to_py;
@@ -70,60 +70,20 @@ fn json_to_py(py: Python<'_>, value: &serde_json::Value) -> PyResult<Py<PyAny>> 
 }
 
 /// The numpy dtype string (native byte order, which is how the engine hands out
-/// elements) of a data type; `"O"` for variable-length strings and bytes, which numpy
-/// cannot hold inline (the Python side turns strings into `StringDType`).
+/// elements) of a data type: the core's v2 name, except `"T"` for variable-length
+/// strings (the Python side makes them `StringDType`) and `"V2"` for bfloat16; bytes,
+/// which numpy cannot hold inline, are objects (`"|O"`).
 fn numpy_dtype(dtype: &DataType) -> String {
-    let time = |kind: &str, unit: &TimeUnit, scale: u32| {
-        let unit = match unit {
-            TimeUnit::Year => "Y",
-            TimeUnit::Month => "M",
-            TimeUnit::Week => "W",
-            TimeUnit::Day => "D",
-            TimeUnit::Hour => "h",
-            TimeUnit::Minute => "m",
-            TimeUnit::Second => "s",
-            TimeUnit::Millisecond => "ms",
-            TimeUnit::Microsecond => "us",
-            TimeUnit::Nanosecond => "ns",
-            TimeUnit::Picosecond => "ps",
-            TimeUnit::Femtosecond => "fs",
-            TimeUnit::Attosecond => "as",
-            // Generic, and units the core may learn later: numpy's unit-less form.
-            _ => return format!("={kind}8"),
-        };
-        if scale == 1 {
-            format!("={kind}8[{unit}]")
-        } else {
-            format!("={kind}8[{scale}{unit}]")
-        }
-    };
+    const NATIVE: Endian = if cfg!(target_endian = "big") { Endian::Big } else { Endian::Little };
     match dtype {
-        DataType::Bool => "?".into(),
-        DataType::Int8 => "i1".into(),
-        DataType::Int16 => "=i2".into(),
-        DataType::Int32 => "=i4".into(),
-        DataType::Int64 => "=i8".into(),
-        DataType::UInt8 => "u1".into(),
-        DataType::UInt16 => "=u2".into(),
-        DataType::UInt32 => "=u4".into(),
-        DataType::UInt64 => "=u8".into(),
-        DataType::Float16 => "=f2".into(),
+        DataType::String => "T".into(),
         // numpy has no bfloat16: the raw 2 bytes of each element.
         DataType::BFloat16 => "V2".into(),
-        DataType::Float32 => "=f4".into(),
-        DataType::Float64 => "=f8".into(),
-        DataType::Complex64 => "=c8".into(),
-        DataType::Complex128 => "=c16".into(),
-        DataType::RawBits(bits) => format!("V{}", bits / 8),
-        DataType::FixedBytes(n) => format!("S{n}"),
-        DataType::FixedUtf32(n) => format!("=U{n}"),
-        DataType::DateTime64 { unit, scale_factor } => time("M", unit, *scale_factor),
-        DataType::TimeDelta64 { unit, scale_factor } => time("m", unit, *scale_factor),
-        DataType::String => "T".into(),
-        DataType::Bytes => "O".into(),
-        // DataType is non-exhaustive upstream in spirit: raw bytes of its size, or objects.
-        #[allow(unreachable_patterns)]
-        other => other.size().map_or_else(|| "O".into(), |n| format!("V{n}")),
+        // The core's numpy (v2) name, in native order; raw bytes of the type's size,
+        // or objects, for a type v2 cannot name.
+        other => other
+            .to_v2_str(Some(NATIVE))
+            .unwrap_or_else(|_| other.size().map_or_else(|| "O".into(), |n| format!("V{n}"))),
     }
 }
 
