@@ -30,7 +30,7 @@ use crate::ndarray::{ArrayBytes, NdArray};
 use crate::selection::project::{self, DimChunkPart, DimItems, Output};
 use crate::selection::{ResolvedSelection, Selection};
 
-mod shard;
+pub(crate) mod shard;
 
 use shard::ShardLayout;
 

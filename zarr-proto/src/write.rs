@@ -19,10 +19,14 @@
 //! A chunk whose every element equals the fill value is deleted rather than stored
 //! (unless [`WriteOptions::write_empty_chunks`]). Shards are rewritten whole with a fresh
 //! index; inner chunks equal to the fill value are left out, and a shard left empty is
-//! deleted. A partial shard update reads the whole shard and decodes and re-encodes
-//! the inner chunks it does not touch (their values are kept, their bytes may not be);
-//! reading only the index and copying untouched inner chunks' bytes is a later
-//! optimisation. Outputs stay queued in the op until polled; the queues grow only in `new`
+//! deleted. A partial shard update reads the shard's index (a ranged read, whose version
+//! makes the put conditional), then, by coalesced ranged reads, only the inner chunks
+//! the new shard needs: not those the write covers wholly. The inner chunks it touches
+//! partly are decoded, merged and encoded again; those it does not touch are copied
+//! into the new shard as they are, never decoded. (A shard is one object, so those
+//! must still be read: what a partial update saves is the wholly rewritten and the
+//! empty inner chunks' bytes, and all decoding and encoding of the untouched ones.)
+//! Outputs stay queued in the op until polled; the queues grow only in `new`
 //! and the `handle_*` calls, and shrink only in the `poll_*` calls.
 
 use alloc::collections::{BTreeMap, VecDeque};
@@ -47,11 +51,13 @@ use crate::version::{Condition, Version};
 
 mod job;
 mod plan;
+mod shard;
 
 use plan::check_source;
 
 pub use job::{EncodeJob, Encoded, WriteAction};
 use job::{Patch, Shared};
+use shard::{Gathered, ShardGeom};
 
 /// How a write treats concurrent writers, empty chunks and memory, and how the
 /// caller follows or stops it.
@@ -185,12 +191,20 @@ struct Unit {
     /// Conflicts so far; jobs of older attempts are refused.
     attempt: u32,
     state: UnitState,
+    /// Elements per dimension inside the array, from the object's origin.
+    extent: Vec<u64>,
+    /// A partial shard update's inner chunks read so far.
+    gathered: Option<Gathered>,
 }
 
 /// What an outstanding id was for.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Pending {
+    /// The whole object, or a shard's index when the array is sharded.
     Read(usize),
+    /// Inner chunks of a shard (`(C-order linear index, partly covered)`, offset in
+    /// the response, length), for attempt `attempt` of the unit's update.
+    ShardRange { unit: usize, attempt: u32, len: u64, parts: Vec<((usize, bool), u64, u64)> },
     Write(usize),
 }
 
@@ -287,7 +301,9 @@ pub struct WriteOp {
     dtype: DataType,
     fill_value: FillValue,
     units: Vec<Unit>,
-    reads: VecDeque<(Request, usize)>,
+    /// Set for sharded arrays: partial shard updates read the index first.
+    shard: Option<ShardGeom>,
+    reads: VecDeque<(Request, Pending)>,
     encodes: VecDeque<EncodeJob>,
     /// Encoded bytes (read responses) the jobs in `encodes` hold.
     encodes_bytes: u64,
@@ -376,8 +392,8 @@ impl WriteOp {
     /// and after `poll_request` itself.
     #[must_use]
     pub fn poll_request(&mut self) -> Option<Request> {
-        let (req, unit) = self.reads.pop_front()?;
-        self.pending.insert(req.id.0, Pending::Read(unit));
+        let (req, pending) = self.reads.pop_front()?;
+        self.pending.insert(req.id.0, pending);
         self.stats.reads += 1;
         Some(req)
     }
@@ -465,6 +481,9 @@ impl WriteOp {
     ) -> Result<()> {
         let unit = match self.pending.remove(&id.0) {
             Some(Pending::Read(unit)) => unit,
+            Some(Pending::ShardRange { unit, attempt, len, parts }) => {
+                return self.shard_range_arrived(unit, attempt, len, parts, response, version)
+            }
             Some(Pending::Write(unit)) => {
                 self.pending.insert(id.0, Pending::Write(unit));
                 return Err(Error::Protocol(format!("request {} is a write: answer it with handle_write", id.0)));
@@ -488,6 +507,9 @@ impl WriteOp {
                 let u = &mut self.units[unit];
                 u.version = version;
                 u.existed = true;
+                if self.shard.is_some() {
+                    return self.shard_index_arrived(unit, &bytes);
+                }
                 self.queue_encode(unit, Some(bytes));
             }
             // A missing object has no version: the write then requires it to stay missing.
@@ -551,8 +573,8 @@ impl WriteOp {
     pub fn handle_write(&mut self, id: RequestId, outcome: WriteOutcome) -> Result<()> {
         let unit = match self.pending.remove(&id.0) {
             Some(Pending::Write(unit)) => unit,
-            Some(Pending::Read(unit)) => {
-                self.pending.insert(id.0, Pending::Read(unit));
+            Some(read) => {
+                self.pending.insert(id.0, read);
                 return Err(Error::Protocol(format!(
                     "request {} is a read: answer it with handle_response_versioned",
                     id.0
@@ -601,13 +623,13 @@ impl WriteOp {
         id
     }
 
-    /// Asks for the whole object: simplest correct for shards too. Reading only the
-    /// index and the inner chunks the write does not replace is a later optimisation.
+    /// Asks for the whole object, or for a shard's index.
     fn queue_read(&mut self, unit: usize) {
         let id = self.take_id();
         let u = &mut self.units[unit];
         u.state = UnitState::Reading;
-        self.reads.push_back((Request { id, key: u.key.clone(), range: None }, unit));
+        let range = self.shard.as_ref().map(|g| g.index_range);
+        self.reads.push_back((Request { id, key: u.key.clone(), range }, Pending::Read(unit)));
     }
 
     fn queue_encode(&mut self, unit: usize, existing: Option<Bytes>) {
@@ -620,10 +642,20 @@ impl WriteOp {
             attempt: u.attempt,
             key: u.key.clone(),
             existing,
+            gathered: None,
             repr,
             patch: u.patch.clone(),
             shared: self.shared.clone(),
         });
+    }
+
+    /// Queues a partial shard update's encode job.
+    fn queue_encode_shard(&mut self, unit: usize, gathered: Gathered) {
+        self.queue_encode(unit, None);
+        if let Some(job) = self.encodes.back_mut() {
+            self.encodes_bytes += gathered.len() as u64;
+            job.gathered = Some(gathered);
+        }
     }
 }
 

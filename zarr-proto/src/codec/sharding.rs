@@ -9,9 +9,11 @@
 //! The partial-read logic (fetch the index, then only the needed inner chunks)
 //! lives in [`ReadOp`](crate::ReadOp); this module knows the layout.
 
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::vec::Vec;
 
+use bytes::Bytes;
 use serde_json::{json, Value};
 
 use crate::codec::{ArrayToArrayCodec, ArrayToBytesCodec, BytesToBytesCodec, ChunkRepr, CodecChain};
@@ -261,6 +263,24 @@ impl ShardingCodec {
     /// A shape that is not a multiple of the inner chunk shape, data that does not match
     /// `repr`, or an inner codec failure.
     pub fn encode(&self, data: &ArrayBytes, repr: &ChunkRepr) -> Result<Vec<u8>> {
+        self.encode_keeping(data, repr, &BTreeMap::new()).map(|(shard, _)| shard)
+    }
+
+    /// Encodes a whole shard, taking the inner chunks in `kept` (C-order linear index
+    /// to encoded bytes, from the shard this one replaces) as they are instead of
+    /// encoding their part of `data`: a partial shard update copies the inner chunks
+    /// it does not touch without decoding and re-encoding them.
+    ///
+    /// Returns the shard and how many inner chunks it stores (0: just an index).
+    ///
+    /// # Errors
+    /// As for [`encode`](Self::encode).
+    pub(crate) fn encode_keeping(
+        &self,
+        data: &ArrayBytes,
+        repr: &ChunkRepr,
+        kept: &BTreeMap<usize, Bytes>,
+    ) -> Result<(Vec<u8>, usize)> {
         let cps = self.chunks_per_shard(&repr.shape)?;
         let index_size = self.index_size(&cps)?;
         let n_chunks = to_usize(cps.iter().product(), "inner chunk count")?;
@@ -280,7 +300,16 @@ impl ShardingCodec {
         // here) or is appended at the end, never a second copy of the shard to join them.
         let index_at_start = self.index_location == IndexLocation::Start;
         let mut body: Vec<u8> = alloc::vec![0u8; if index_at_start { to_usize(index_size, "index size")? } else { 0 }];
+        let mut stored = 0;
         for linear in morton_order(&cps) {
+            if let Some(bytes) = kept.get(&linear) {
+                if let Some(e) = entries.get_mut(linear) {
+                    *e = (body.len() as u64, bytes.len() as u64);
+                }
+                body.extend_from_slice(bytes);
+                stored += 1;
+                continue;
+            }
             let coords = unravel(linear, &cps);
             let origin: Vec<usize> = coords.iter().zip(&chunk_shape).map(|(&c, &s)| c as usize * s).collect();
             let chunk = match data {
@@ -311,6 +340,7 @@ impl ShardingCodec {
                 *e = (offset, encoded.len() as u64);
             }
             body.extend_from_slice(&encoded);
+            stored += 1;
         }
         let index_data: Vec<u8> =
             entries.iter().flat_map(|&(o, n)| [o.to_ne_bytes(), n.to_ne_bytes()]).flatten().collect();
@@ -325,7 +355,49 @@ impl ShardingCodec {
         } else {
             body.extend_from_slice(&index);
         }
-        Ok(body)
+        Ok((body, stored))
+    }
+
+    /// Decodes one stored inner chunk (C-order linear index `linear`) into its place in
+    /// `shard`, the decoded shard of `repr`'s shape and type.
+    ///
+    /// # Errors
+    /// A corrupt inner chunk, one that decodes to the wrong size or kind of elements,
+    /// or a `shard` buffer that does not match `repr`.
+    pub(crate) fn decode_inner_into(
+        &self,
+        shard: &mut ArrayBytes,
+        repr: &ChunkRepr,
+        linear: usize,
+        bytes: &[u8],
+        limits: &Limits,
+    ) -> Result<()> {
+        let cps = self.chunks_per_shard(&repr.shape)?;
+        let coords = unravel(linear, &cps);
+        let shard_shape = to_usizes(&repr.shape)?;
+        let chunk_shape = to_usizes(&self.chunk_shape)?;
+        let n = to_usize(repr.num_elements(), "shard element count")?;
+        let origin: Vec<usize> = coords.iter().zip(&chunk_shape).map(|(&c, &s)| c as usize * s).collect();
+        let decoded = self.codecs.decode(bytes, &self.inner_repr(repr), limits)?;
+        match (shard, decoded) {
+            (ArrayBytes::Fixed(dst), ArrayBytes::Fixed(src)) => {
+                let item = repr.dtype.size().unwrap_or(1);
+                check_chunk_len(src.len(), &chunk_shape, item)?;
+                if dst.len() != n.saturating_mul(item) {
+                    return Err(err(format!("shard buffer of {} bytes for {n} elements", dst.len())));
+                }
+                copy_block(&src, dst, &shard_shape, &chunk_shape, &origin, item, true);
+            }
+            (ArrayBytes::Variable(dst), ArrayBytes::Variable(src)) => {
+                check_chunk_len(src.len(), &chunk_shape, 1)?;
+                if dst.len() != n {
+                    return Err(err(format!("shard buffer of {} elements for {n}", dst.len())));
+                }
+                copy_block(&src, dst, &shard_shape, &chunk_shape, &origin, 1, true);
+            }
+            _ => return Err(err(format!("inner chunk {coords:?} decoded to the wrong kind of elements"))),
+        }
+        Ok(())
     }
 
     /// The v3 metadata entry.

@@ -218,32 +218,46 @@ impl ReadOp {
                 }
             }
         }
-        wanted.sort_unstable();
-        let mut i = 0;
-        while i < wanted.len() {
-            let start = wanted[i].0;
-            let mut end = start + wanted[i].1;
-            let mut parts = alloc::vec![(wanted[i].2, 0, wanted[i].1)];
-            i += 1;
-            while i < wanted.len() {
-                let (o, l, u) = wanted[i];
-                let new_end = end.max(o + l);
-                if o > end.saturating_add(COALESCE_GAP) || new_end - start > COALESCE_MAX {
-                    break;
-                }
-                parts.push((u, o - start, l));
-                end = new_end;
-                i += 1;
-            }
+        for (start, len, parts) in coalesce(wanted) {
             let id = self.next_id;
             self.next_id += 1;
             let request = Request {
                 id: RequestId(id),
                 key: key.clone(),
-                range: Some(ByteRange::FromStart { offset: start, length: Some(end - start) }),
+                range: Some(ByteRange::FromStart { offset: start, length: Some(len) }),
             };
-            self.queued.push_back((request, Pending::ShardRange { shard, len: end - start, parts }));
+            self.queued.push_back((request, Pending::ShardRange { shard, len, parts }));
         }
         Ok(())
     }
+}
+
+/// Groups `(offset, nbytes, what)` byte ranges of one object into range requests:
+/// ranges at most [`COALESCE_GAP`] apart share a request of at most [`COALESCE_MAX`]
+/// bytes (one round trip instead of many; the gaps cost little). Each request is
+/// `(start, length, parts)`, a part being `(what, offset in the response, nbytes)`.
+///
+/// Callers checked that no `offset + nbytes` overflows.
+pub(crate) fn coalesce<T: Ord + Copy>(mut wanted: Vec<(u64, u64, T)>) -> Vec<(u64, u64, Vec<(T, u64, u64)>)> {
+    wanted.sort_unstable();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < wanted.len() {
+        let start = wanted[i].0;
+        let mut end = start + wanted[i].1;
+        let mut parts = alloc::vec![(wanted[i].2, 0, wanted[i].1)];
+        i += 1;
+        while i < wanted.len() {
+            let (o, l, u) = wanted[i];
+            let new_end = end.max(o + l);
+            if o > end.saturating_add(COALESCE_GAP) || new_end - start > COALESCE_MAX {
+                break;
+            }
+            parts.push((u, o - start, l));
+            end = new_end;
+            i += 1;
+        }
+        out.push((start, end - start, parts));
+    }
+    out
 }

@@ -18,6 +18,8 @@ use crate::ndarray::ArrayBytes;
 use crate::read::{check_decoded, decode_chunk};
 use crate::selection::project::{self, DimItems};
 
+use super::shard::Gathered;
+
 /// What every job of one write shares.
 #[derive(Debug)]
 pub(super) struct Shared {
@@ -55,6 +57,9 @@ pub struct EncodeJob {
     pub(super) key: String,
     /// The chunk's current encoded bytes, for a read-modify-write of a stored chunk.
     pub(super) existing: Option<Bytes>,
+    /// For a partial shard update: the inner chunks of the current shard it needs
+    /// (instead of `existing`, the whole shard).
+    pub(super) gathered: Option<Gathered>,
     pub(super) repr: ChunkRepr,
     pub(super) patch: Arc<Patch>,
     pub(super) shared: Arc<Shared>,
@@ -95,7 +100,7 @@ impl EncodeJob {
 
     /// Encoded bytes of the chunk's current content this job decodes (0 without a read).
     pub fn existing_len(&self) -> usize {
-        self.existing.as_ref().map_or(0, Bytes::len)
+        self.existing.as_ref().map_or(0, Bytes::len) + self.gathered.as_ref().map_or(0, Gathered::len)
     }
 
     /// Bytes the decoded chunk occupies (elements times item size; a guess of 16 bytes
@@ -109,7 +114,11 @@ impl EncodeJob {
     pub fn run(mut self) -> Encoded {
         // Taken, so an uncompressed chunk's unique buffer becomes the decoded data uncopied.
         let existing = self.existing.take();
-        let result = self.merge_and_encode(existing).map_err(|e| e.in_chunk(&self.key));
+        let result = match self.gathered.take() {
+            Some(gathered) => self.merge_shard(gathered),
+            None => self.merge_and_encode(existing),
+        };
+        let result = result.map_err(|e| e.in_chunk(&self.key));
         Encoded { unit: self.unit, attempt: self.attempt, key: self.key, result }
     }
 
@@ -128,7 +137,40 @@ impl EncodeJob {
                 ArrayBytes::filled(&repr.dtype, &repr.fill_value, n)?
             }
         };
-        let out = project::Output::from(&mut chunk);
+        self.apply_patch(&mut chunk);
+        if !shared.write_empty_chunks && is_all_fill(&chunk, &repr.dtype, &repr.fill_value) {
+            return Ok(WriteAction::Delete);
+        }
+        Ok(WriteAction::Put(Bytes::from(shared.chain.encode(chunk, repr)?)))
+    }
+
+    /// A partial shard update: the partly covered inner chunks decoded into a shard of
+    /// fill value, the patch applied, and the shard encoded with the untouched inner
+    /// chunks copied as they are.
+    fn merge_shard(&self, gathered: Gathered) -> Result<WriteAction> {
+        let shared = &*self.shared;
+        let repr = &self.repr;
+        let Some(codec) = shared.chain.sharding() else {
+            return Err(crate::error::Error::Protocol("a shard update for an array without sharding".into()));
+        };
+        let n = usize::try_from(repr.num_elements()).unwrap_or(usize::MAX);
+        let mut shard = ArrayBytes::filled(&repr.dtype, &repr.fill_value, n)?;
+        for (linear, bytes) in &gathered.merge {
+            codec.decode_inner_into(&mut shard, repr, *linear, bytes, &shared.limits)?;
+        }
+        self.apply_patch(&mut shard);
+        let (bytes, stored) = codec.encode_keeping(&shard, repr, &gathered.kept)?;
+        if stored == 0 && !shared.write_empty_chunks {
+            return Ok(WriteAction::Delete);
+        }
+        Ok(WriteAction::Put(Bytes::from(bytes)))
+    }
+
+    /// Writes the caller's elements into `chunk`.
+    fn apply_patch(&self, chunk: &mut ArrayBytes) {
+        let shared = &*self.shared;
+        let repr = &self.repr;
+        let out = project::Output::from(chunk);
         match &*self.patch {
             Patch::Orthogonal(items) => {
                 let items: Vec<&DimItems> = items.iter().collect();
@@ -138,9 +180,5 @@ impl EncodeJob {
                 project::gather_points(&shared.source, pairs, out, shared.item_size, shared.broadcast)
             }
         }
-        if !shared.write_empty_chunks && is_all_fill(&chunk, &repr.dtype, &repr.fill_value) {
-            return Ok(WriteAction::Delete);
-        }
-        Ok(WriteAction::Put(Bytes::from(shared.chain.encode(chunk, repr)?)))
     }
 }

@@ -7,6 +7,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::job::{Patch, Shared};
+use super::shard::ShardGeom;
 use super::{Unit, UnitState, WriteOp, WriteOptions, WriteStats};
 use crate::error::{Error, Result};
 use crate::limits;
@@ -28,14 +29,16 @@ impl WriteOp {
     ) -> Result<WriteOp> {
         let limits = options.limits;
         let grid = meta.chunk_grid.dims();
-        if let Some(sharding) = meta.codecs.sharding() {
-            let ChunkGrid::Regular { chunk_shape } = &meta.chunk_grid else {
-                return Err(Error::Unsupported { kind: "chunk grid", name: "rectilinear with sharding".into() });
-            };
-            let per_shard = sharding.chunks_per_shard(chunk_shape)?;
-            sharding.index_size(&per_shard)?;
-        }
-        // A stored object is decoded whole (a whole shard, for a read-modify-write of a sharded array).
+        let shard = match meta.codecs.sharding() {
+            Some(sharding) => {
+                let ChunkGrid::Regular { chunk_shape } = &meta.chunk_grid else {
+                    return Err(Error::Unsupported { kind: "chunk grid", name: "rectilinear with sharding".into() });
+                };
+                Some(ShardGeom::new(sharding, chunk_shape)?)
+            }
+            None => None,
+        };
+        // A stored object is decoded whole (a whole shard, for an update of a sharded array).
         let item_cost = meta.data_type.size().unwrap_or(core::mem::size_of::<Vec<u8>>()) as u64;
         let largest: Vec<u64> = grid.iter().map(DimChunks::max_len).collect();
         limits::checked_size("decoded chunk", &largest, item_cost, limits.max_chunk_bytes)?;
@@ -88,6 +91,7 @@ impl WriteOp {
             dtype: meta.data_type.clone(),
             fill_value: meta.fill_value.clone(),
             units: Vec::with_capacity(planned.len()),
+            shard,
             reads: VecDeque::new(),
             encodes: VecDeque::new(),
             encodes_bytes: 0,
@@ -110,6 +114,8 @@ impl WriteOp {
                 existed: false,
                 attempt: 0,
                 state: UnitState::Reading,
+                extent: in_array(&coords),
+                gathered: None,
             });
             if rmw {
                 op.queue_read(unit);
