@@ -94,6 +94,41 @@ for fmt in (2, 3):
         assert same(zarr.open_array(path, mode="r")[...], base), f"{path}: a refused put changed the array"
         updates += 1
 
+# Partial shard updates (an index read, ranged reads of the inner chunks the new shard
+# needs, untouched inner chunks copied as they are): zarr-python writes sharded arrays
+# with the index at the start and at the end, some shards sparse; a sequence of
+# `zarr put --select` (one element, whole inner chunks, a strided region across shards,
+# a region back to the fill value) each read back by zarr-python with the update in place.
+from zarr.codecs import BytesCodec, Crc32cCodec, ShardingCodec, ZstdCodec  # noqa: E402
+
+shard_updates = 0
+for location in ("start", "end"):
+    path = WORK / f"py_shard_{location}.zarr"
+    base = np.full((57, 41), 3, dtype=np.uint16)
+    base[:30, :] = rng.integers(0, 60000, (30, 41), dtype=np.uint16)  # the lower shards stay sparse
+    serializer = ShardingCodec(chunk_shape=(5, 5), codecs=[BytesCodec(), ZstdCodec()],
+                               index_codecs=[BytesCodec(), Crc32cCodec()], index_location=location)
+    z = zarr.create_array(path, shape=base.shape, chunks=(20, 20), dtype="uint16", zarr_format=3,
+                          fill_value=3, serializer=serializer, compressors=None)
+    z[...] = base
+    steps = [
+        ("7:8, 9:10", (1, 1)),        # one element of one inner chunk
+        ("5:10, 20:25", (5, 5)),      # exactly one inner chunk
+        ("3:40:4, 1:40:3", (10, 13)), # strided, across the shards of the upper rows
+        ("41:44, 0:41", (3, 41)),     # rows in the empty lower shards
+        ("41:44, 0:41", (3, 41)),     # and back to the fill value: those shards are deleted
+    ]
+    for i, (expr, shape) in enumerate(steps):
+        patch = (np.full(shape, 3, dtype=np.uint16) if i == len(steps) - 1
+                 else rng.integers(0, 60000, shape, dtype=np.uint16))
+        np.save(WORK / "patch.npy", patch)
+        zarr_cli("put", str(path), "--from", str(WORK / "patch.npy"), "--select", expr)
+        base[eval(f"np.s_[{expr}]")] = patch
+        assert same(zarr.open_array(path, mode="r")[...], base), f"{path} step {i}: zarr-python reads something else"
+        shard_updates += 1
+    lower = sorted(p.name for p in (path / "c" / "2").glob("*")) if (path / "c" / "2").exists() else []
+    assert not lower, f"{path}: shards left all fill value are still stored: {lower}"
+
 # `zarr cp` of a zarr-python hierarchy: as it is, converted to v2, re-chunked into shards.
 root = zarr.open_group(WORK / "tree.zarr", mode="w", zarr_format=3, attributes={"title": "tree"})
 temps = root.create_array("temps", shape=(40, 30), chunks=(7, 9), dtype="float32", fill_value=np.nan,
@@ -121,6 +156,7 @@ for flags in ([], ["--zarr-format", "2", "--codec", "blosc"], ["--chunks", "5,5"
         assert same(g["sub/counts"][...], counts[...]) and dict(g["sub"].attrs) == {"kind": "nested"}
     copies += 1
 
-print(f"{checked} arrays written by `zarr put` read back in zarr-python {zarr.__version__}; "
+print(f"{shard_updates} partial shard updates read back by zarr-python; "
+      f"{checked} arrays written by `zarr put` read back in zarr-python {zarr.__version__}; "
       f"{updates} zarr-python arrays updated in place by `zarr put --select`; "
       f"{copies} `zarr cp` copies of a zarr-python hierarchy equal their source")

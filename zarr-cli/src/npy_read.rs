@@ -1,13 +1,30 @@
 //! Reads NumPy `.npy` files (formats 1.0 to 3.0) of fixed-size types into an [`NdArray`].
 
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
 use zarr_proto::{ArrayBytes, DataType, Endian, NdArray};
 
-/// A `.npy` file's array, elements in native byte order and C order.
+/// What a `.npy` header says.
+#[derive(Debug, Clone)]
+pub(crate) struct Header {
+    pub(crate) dtype: DataType,
+    pub(crate) shape: Vec<u64>,
+    /// Where the data starts in the file.
+    data_start: u64,
+    /// Bytes of data.
+    data_len: u64,
+    /// The byte-swap unit when the file's byte order is not native (1: none).
+    swap: usize,
+}
+
+/// Parses the header at the start of `bytes` (which may hold more than the header).
 ///
 /// # Errors
-/// A file that is not `.npy`, a header that does not parse, an object or
-/// structured dtype, Fortran order, data shorter or longer than the header says.
-pub(crate) fn read(bytes: Vec<u8>) -> Result<NdArray, String> {
+/// A file that is not `.npy`, a header that does not parse or is cut short, an object
+/// or structured dtype, Fortran order.
+fn parse_header(bytes: &[u8]) -> Result<Header, String> {
     let magic = b"\x93NUMPY";
     if bytes.len() < 10 || &bytes[..6] != magic {
         return Err("not a .npy file (no \\x93NUMPY magic)".into());
@@ -32,20 +49,127 @@ pub(crate) fn read(bytes: Vec<u8>) -> Result<NdArray, String> {
     let (dtype, endian) = DataType::from_v2_str(descr).map_err(|e| format!("unsupported .npy dtype {descr}: {e}"))?;
     let item = dtype.size().ok_or_else(|| format!("unsupported .npy dtype {descr}: variable length"))?;
     let count = shape.iter().try_fold(1u64, |a, &n| a.checked_mul(n)).ok_or("the .npy shape overflows")?;
-    let expected = count.checked_mul(item as u64).ok_or("the .npy shape overflows")?;
-    let mut data = bytes;
-    data.drain(..end);
-    if data.len() as u64 != expected {
-        return Err(format!("the .npy data has {} bytes, its header says {expected}", data.len()));
-    }
+    let data_len = count.checked_mul(item as u64).ok_or("the .npy shape overflows")?;
     let native = if cfg!(target_endian = "little") { Endian::Little } else { Endian::Big };
-    let unit = dtype.swap_unit();
-    if endian.is_some_and(|e| e != native) && unit > 1 {
-        for element in data.chunks_exact_mut(unit) {
+    let swap = if endian.is_some_and(|e| e != native) { dtype.swap_unit() } else { 1 };
+    Ok(Header { dtype, shape, data_start: end as u64, data_len, swap })
+}
+
+/// Puts elements in native byte order.
+fn to_native(data: &mut [u8], swap: usize) {
+    if swap > 1 {
+        for element in data.chunks_exact_mut(swap) {
             element.reverse();
         }
     }
-    Ok(NdArray { dtype, shape, data: ArrayBytes::Fixed(data) })
+}
+
+/// A `.npy` file's array, elements in native byte order and C order.
+///
+/// # Errors
+/// As for the header; data shorter or longer than the header says.
+#[cfg(test)]
+pub(crate) fn read(mut bytes: Vec<u8>) -> Result<NdArray, String> {
+    let h = parse_header(&bytes)?;
+    bytes.drain(..h.data_start as usize);
+    if bytes.len() as u64 != h.data_len {
+        return Err(format!("the .npy data has {} bytes, its header says {}", bytes.len(), h.data_len));
+    }
+    to_native(&mut bytes, h.swap);
+    Ok(NdArray { dtype: h.dtype, shape: h.shape, data: ArrayBytes::Fixed(bytes) })
+}
+
+/// An open `.npy` file, read whole or a block of rows (along the first dimension) at
+/// a time: `zarr put` holds one block of a large file, not all of it.
+#[derive(Debug)]
+pub(crate) struct NpyFile {
+    file: File,
+    pub(crate) header: Header,
+}
+
+impl NpyFile {
+    /// Opens `path` and reads its header.
+    ///
+    /// # Errors
+    /// The file cannot be read; as for the header; a file length that does not match it.
+    pub(crate) fn open(path: &Path) -> Result<NpyFile, String> {
+        let mut file = File::open(path).map_err(|e| e.to_string())?;
+        let mut head = vec![0u8; 12];
+        let n = read_up_to(&mut file, &mut head)?;
+        head.truncate(n);
+        // Enough for any header: its length is in the first 12 bytes.
+        let header_len = match head.get(6) {
+            Some(1) if n >= 10 => usize::from(u16::from_le_bytes([head[8], head[9]])) + 10,
+            Some(2 | 3) if n >= 12 => {
+                usize::try_from(u32::from_le_bytes([head[8], head[9], head[10], head[11]])).unwrap_or(usize::MAX) + 12
+            }
+            _ => n,
+        };
+        let file_len = file.metadata().map_err(|e| e.to_string())?.len();
+        if header_len as u64 > file_len {
+            return Err("truncated .npy header".into());
+        }
+        head.resize(header_len, 0);
+        file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+        file.read_exact(&mut head).map_err(|e| e.to_string())?;
+        let header = parse_header(&head)?;
+        let have = file_len - header.data_start;
+        if have != header.data_len {
+            return Err(format!("the .npy data has {have} bytes, its header says {}", header.data_len));
+        }
+        Ok(NpyFile { file, header })
+    }
+
+    /// Bytes of one row: one index of the first dimension (the whole array for a 0-d one).
+    pub(crate) fn row_bytes(&self) -> u64 {
+        let item = self.header.dtype.size().unwrap_or(1) as u64;
+        self.header.shape.iter().skip(1).fold(item, |a, &n| a.saturating_mul(n))
+    }
+
+    /// Rows `start..start + count` (the whole array when it has no dimensions).
+    ///
+    /// # Errors
+    /// A failed read.
+    pub(crate) fn read_rows(&mut self, start: u64, count: u64) -> Result<NdArray, String> {
+        let row = self.row_bytes();
+        let mut shape = self.header.shape.clone();
+        let len = match shape.first_mut() {
+            Some(first) => {
+                *first = count;
+                count * row
+            }
+            None => row,
+        };
+        let len = usize::try_from(len).map_err(|_| "the .npy data does not fit in memory")?;
+        let mut data = vec![0u8; len];
+        self.file.seek(SeekFrom::Start(self.header.data_start + start * row)).map_err(|e| e.to_string())?;
+        self.file.read_exact(&mut data).map_err(|e| e.to_string())?;
+        to_native(&mut data, self.header.swap);
+        Ok(NdArray { dtype: self.header.dtype.clone(), shape, data: ArrayBytes::Fixed(data) })
+    }
+
+    /// The whole array.
+    ///
+    /// # Errors
+    /// A failed read.
+    pub(crate) fn read_all(&mut self) -> Result<NdArray, String> {
+        let rows = self.header.shape.first().copied().unwrap_or(1);
+        self.read_rows(0, rows)
+    }
+}
+
+/// Reads until `buf` is full or the file ends; returns the bytes read.
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> Result<usize, String> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(n)
 }
 
 /// The text of `key`'s value in a Python dict literal (`{'descr': '<u2', ...}`).

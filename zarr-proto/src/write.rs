@@ -383,13 +383,15 @@ impl WriteOp {
         self.pending.len()
     }
 
-    /// The next read to make, if any (a chunk or whole shard to merge into); the
-    /// driver now owns answering it with
-    /// [`handle_response_versioned`](Self::handle_response_versioned).
+    /// The next read to make, if any (a chunk to merge into; for a sharded array a
+    /// shard's index, then ranges of its inner chunks); the driver now owns answering
+    /// it with [`handle_response_versioned`](Self::handle_response_versioned), with the
+    /// version of the object the store read (ranged reads too).
     ///
     /// Its answer changes after `new` (the partly covered chunks), after
-    /// [`handle_write`](Self::handle_write) (a failed condition reads the chunk again)
-    /// and after `poll_request` itself.
+    /// [`handle_write`](Self::handle_write) (a failed condition reads the chunk again),
+    /// after `handle_response_versioned` (a shard's index asks for inner chunks) and
+    /// after `poll_request` itself.
     #[must_use]
     pub fn poll_request(&mut self) -> Option<Request> {
         let (req, pending) = self.reads.pop_front()?;

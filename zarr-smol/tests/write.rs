@@ -438,3 +438,69 @@ fn a_store_without_conditions_writes_unconditionally_within_the_request_budget()
         assert_eq!(array.read_elements::<u8>(&Selection::all()).await.unwrap(), expected);
     });
 }
+
+/// A partial update of a 1000-inner-chunk shard over HTTP: the server sees a ranged
+/// read of the index, then ranged reads of only the inner chunks the new shard needs
+/// (none of those the write covers wholly), then one conditional put.
+#[test]
+fn a_partial_shard_update_reads_the_index_and_only_the_inner_chunks_it_needs() {
+    const INNER: u64 = 64;
+    const N: u64 = 1000 * INNER;
+    // 1000 (offset, nbytes) u64 pairs and a crc32c.
+    const INDEX: u64 = 1000 * 16 + 4;
+    let server = Server::start(ServerConfig::memory(MemoryStore::new()).writable(true)).unwrap();
+    block_on(async {
+        let store: Arc<dyn Store> = Arc::new(HttpStore::new(&server.url()).unwrap());
+        let builder = ArrayBuilder::new(vec![N], DataType::UInt16, vec![INNER]).shards(vec![N]);
+        let array = Array::create(store.clone(), "a", builder.build(ZarrFormat::V3).unwrap()).await.unwrap();
+        let mut model: Vec<u16> = values(N as usize, 1);
+        array.write_elements(&Selection::all(), &model).await.unwrap();
+        let shard_len = store.get("a/c/0", None).await.unwrap().unwrap().len() as u64;
+        assert_eq!(shard_len, N * 2 + INDEX);
+        let slice = |a: u64, b: u64| Selection::from([DimSelector::Slice { start: Some(a as i64), stop: Some(b as i64), step: 1 }]);
+
+        // All but the last element: 999 inner chunks wholly, the last one partly.
+        server.reset_counters();
+        let v = values(N as usize - 1, 7);
+        array.write_elements(&slice(0, N - 1), &v).await.unwrap();
+        model[..v.len()].copy_from_slice(&v);
+        let c = server.counters();
+        assert_eq!(c.requests, 3, "index, one inner chunk, the put: {c:?}");
+        assert_eq!(c.body_bytes, INDEX + INNER * 2, "the index and one inner chunk, not the {shard_len} byte shard");
+
+        // One element: the other 999 inner chunks are copied, so they are read (coalesced).
+        server.reset_counters();
+        array.write_elements(&slice(5, 6), &[4242u16]).await.unwrap();
+        model[5] = 4242;
+        let c = server.counters();
+        assert_eq!(c.body_bytes, shard_len, "a shard whose every inner chunk is kept is read whole");
+        assert!(c.requests <= 4, "index, coalesced ranges, put: {c:?}");
+        assert_eq!(array.read_elements::<u16>(&Selection::all()).await.unwrap(), model);
+
+        // A sparse shard: only inner chunk 7 is stored.
+        let sparse = Array::create(store.clone(), "b", builder.build(ZarrFormat::V3).unwrap()).await.unwrap();
+        let chunk7 = slice(7 * INNER, 8 * INNER);
+        sparse.write_elements(&chunk7, &values(INNER as usize, 3)).await.unwrap();
+        // Rewriting inner chunk 7 wholly reads the index and no inner chunk.
+        server.reset_counters();
+        let v = values(INNER as usize, 5);
+        sparse.write_elements(&chunk7, &v).await.unwrap();
+        let c = server.counters();
+        assert_eq!((c.requests, c.body_bytes), (2, INDEX), "index and put only: {c:?}");
+        // One element of inner chunk 500: the index and inner chunk 7 (kept), nothing else.
+        server.reset_counters();
+        sparse.write_elements(&slice(500 * INNER, 500 * INNER + 1), &[9u16]).await.unwrap();
+        let c = server.counters();
+        assert_eq!((c.requests, c.body_bytes), (3, INDEX + INNER * 2), "index, inner chunk 7, put: {c:?}");
+        let got = sparse.read_elements::<u16>(&Selection::all()).await.unwrap();
+        let mut want = vec![0u16; N as usize];
+        want[(7 * INNER) as usize..(8 * INNER) as usize].copy_from_slice(&v);
+        want[(500 * INNER) as usize] = 9;
+        assert!(got == want);
+        // Back to the fill value: inner chunk 500 is left out, then the shard is deleted.
+        sparse.write_elements(&slice(500 * INNER, 500 * INNER + 1), &[0u16]).await.unwrap();
+        sparse.write_elements(&chunk7, &vec![0u16; INNER as usize]).await.unwrap();
+        assert!(store.get("b/c/0", None).await.unwrap().is_none(), "an empty shard is deleted");
+    });
+    server.stop();
+}
