@@ -62,8 +62,7 @@ pub(crate) fn run(args: PutArgs) -> Result<()> {
                 )
                 .into());
             }
-            let meta =
-                args.layout.build(npy_shape.clone(), npy_dtype.clone(), None)?.build(args.layout.format())?;
+            let meta = args.layout.build(npy_shape.clone(), npy_dtype.clone(), None)?.build(args.layout.format())?;
             Array::create(store, "", meta)?
         }
         Err(e) => return Err(e.into()),
@@ -108,7 +107,8 @@ pub(crate) fn run(args: PutArgs) -> Result<()> {
                 let selection = if npy_shape.is_empty() {
                     Selection::all()
                 } else {
-                    let first = DimSelector::Slice { start: Some(start as i64), stop: Some((start + count) as i64), step: 1 };
+                    let first =
+                        DimSelector::Slice { start: Some(start as i64), stop: Some((start + count) as i64), step: 1 };
                     Selection::from(vec![first, DimSelector::Ellipsis])
                 };
                 let progress = options.progress.clone().map(|outer| -> zarr_blocking::Progress {

@@ -204,7 +204,12 @@ enum Pending {
     Read(usize),
     /// Inner chunks of a shard (`(C-order linear index, partly covered)`, offset in
     /// the response, length), for attempt `attempt` of the unit's update.
-    ShardRange { unit: usize, attempt: u32, len: u64, parts: Vec<((usize, bool), u64, u64)> },
+    ShardRange {
+        unit: usize,
+        attempt: u32,
+        len: u64,
+        parts: Vec<((usize, bool), u64, u64)>,
+    },
     Write(usize),
 }
 

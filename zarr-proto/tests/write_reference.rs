@@ -681,3 +681,59 @@ fn corrupt_chunks_read_for_a_merge_name_their_key() {
     let e = op.handle_encoded(job.run()).unwrap_err();
     assert!(matches!(&e, Error::Chunk { key, .. } if key == "a/b/c/0"), "{e}");
 }
+
+/// A partial shard update copies the inner chunks it does not touch as they are: one
+/// that would not even decode (a failed checksum) survives the update byte for byte,
+/// and the one it touches is merged.
+#[test]
+fn untouched_inner_chunks_are_copied_without_decoding() {
+    let meta = zarr_proto::ArrayBuilder::new(vec![12], DataType::UInt8, vec![4])
+        .shards(vec![12])
+        .compression(zarr_proto::Compression::Zstd { level: 1 })
+        .build_v3(&CodecRegistry::default(), &Limits::default())
+        .unwrap();
+    let mut store = Store::default();
+    let all: Vec<u8> = (1..=12).collect();
+    drive(
+        WriteOp::new(&meta, "", &Selection::all(), u8s(&all), WriteOptions::default()).unwrap(),
+        &mut store,
+        &mut Rng(3),
+    )
+    .unwrap();
+    let sharding = meta.codecs.sharding().unwrap();
+    let entries = |shard: &[u8]| {
+        let size = sharding.index_size(&[3]).unwrap() as usize;
+        sharding.decode_index(&shard[shard.len() - size..], &[3], &Limits::default()).unwrap().entries
+    };
+    // Corrupt inner chunk 2 (a zstd frame whose content no longer decodes).
+    let (shard, _) = store.objects.get_mut("c/0").unwrap();
+    let (o2, n2) = entries(shard)[2];
+    for b in &mut shard[o2 as usize + 4..(o2 + n2) as usize] {
+        *b ^= 0x5a;
+    }
+    let corrupt = shard[o2 as usize..(o2 + n2) as usize].to_vec();
+    // Element 1 (inner chunk 0) changes; inner chunk 1 is wholly rewritten.
+    let op = WriteOp::new(
+        &meta,
+        "",
+        &Selection::Orthogonal(vec![DimSelector::Slice { start: Some(1), stop: Some(8), step: 1 }]),
+        u8s(&[20, 30, 40, 50, 60, 70, 80]),
+        WriteOptions::default(),
+    )
+    .unwrap();
+    drive(op, &mut store, &mut Rng(4)).unwrap();
+    let (shard, _) = &store.objects["c/0"];
+    let (o2, n2) = entries(shard)[2];
+    assert_eq!(&shard[o2 as usize..(o2 + n2) as usize], corrupt.as_slice(), "inner chunk 2 copied as it was");
+    let inner = ChunkRepr { shape: vec![4], dtype: DataType::UInt8, fill_value: FillValue(vec![0]) };
+    let decoded: Vec<u8> = (0..2)
+        .flat_map(|i| {
+            let (o, n) = entries(shard)[i];
+            match sharding.codecs.decode(&shard[o as usize..(o + n) as usize], &inner, &Limits::default()).unwrap() {
+                ArrayBytes::Fixed(b) => b,
+                ArrayBytes::Variable(_) => unreachable!("uint8 is fixed-size"),
+            }
+        })
+        .collect();
+    assert_eq!(decoded, [1, 20, 30, 40, 50, 60, 70, 80]);
+}

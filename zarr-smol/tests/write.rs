@@ -457,7 +457,9 @@ fn a_partial_shard_update_reads_the_index_and_only_the_inner_chunks_it_needs() {
         array.write_elements(&Selection::all(), &model).await.unwrap();
         let shard_len = store.get("a/c/0", None).await.unwrap().unwrap().len() as u64;
         assert_eq!(shard_len, N * 2 + INDEX);
-        let slice = |a: u64, b: u64| Selection::from([DimSelector::Slice { start: Some(a as i64), stop: Some(b as i64), step: 1 }]);
+        let slice = |a: u64, b: u64| {
+            Selection::from([DimSelector::Slice { start: Some(a as i64), stop: Some(b as i64), step: 1 }])
+        };
 
         // All but the last element: 999 inner chunks wholly, the last one partly.
         server.reset_counters();

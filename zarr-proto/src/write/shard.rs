@@ -221,7 +221,10 @@ impl WriteOp {
                     key: u.key.clone(),
                     source: alloc::boxed::Box::new(Error::codec(
                         "sharding_indexed",
-                        format!("range response of {} bytes, requested {len}: the index points past the shard", b.len()),
+                        format!(
+                            "range response of {} bytes, requested {len}: the index points past the shard",
+                            b.len()
+                        ),
                     )),
                 })
             }
