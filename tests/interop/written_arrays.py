@@ -61,7 +61,8 @@ for name, data in SOURCES.items():
                         "--codec", codec, "--zarr-format", fmt]
                 if shards:
                     args += ["--shards", ",".join(["8"] * data.ndim)]
-                zarr_cli(*args)
+                # Blocks of one row of stored objects: the .npy read and written in parts.
+                zarr_cli(*args, *(["--block-bytes", "1"] if name in ("i16be", "3d", "f64nan") else []))
                 a = zarr.open_array(path, mode="r")
                 expected = data.astype(data.dtype.newbyteorder("=")) if data.dtype.byteorder == ">" else data
                 assert same(a[...], expected), f"{path}: zarr-python reads something else"

@@ -30,6 +30,10 @@ pub(crate) struct PutArgs {
     /// conditional requests misbehave, and to show that loss.
     #[arg(long)]
     no_conditional: bool,
+    /// Bytes of the .npy read per block when writing a whole array (tests use small
+    /// blocks to exercise the splitting on small files).
+    #[arg(long, hide = true, default_value_t = BLOCK_BYTES)]
+    block_bytes: u64,
     /// Layout of a new array (refused for an existing one).
     #[command(flatten)]
     layout: Layout,
@@ -96,7 +100,7 @@ pub(crate) fn run(args: PutArgs) -> Result<()> {
                 )
                 .into());
             }
-            let rows = block_rows(&array, npy.row_bytes());
+            let rows = block_rows(&array, npy.row_bytes(), args.block_bytes);
             let total_rows = npy_shape.first().copied().unwrap_or(1);
             let per_block = objects(&array, rows);
             let blocks = total_rows.div_ceil(rows.max(1)).max(1) as usize;
@@ -134,12 +138,12 @@ const BLOCK_BYTES: u64 = 64 << 20;
 
 /// Rows per block: a multiple of the stored objects' extent along the first dimension
 /// (all rows for a 0-d array or an irregular grid).
-fn block_rows(array: &Array, row_bytes: u64) -> u64 {
+fn block_rows(array: &Array, row_bytes: u64, block_bytes: u64) -> u64 {
     let all = array.shape().first().copied().unwrap_or(1).max(1);
     let ChunkGrid::Regular { chunk_shape } = &array.metadata().chunk_grid else { return all };
     let Some(&object_rows) = chunk_shape.first() else { return all };
     let object_bytes = object_rows.max(1).saturating_mul(row_bytes).max(1);
-    let objects = (BLOCK_BYTES / object_bytes).max(1);
+    let objects = (block_bytes / object_bytes).max(1);
     object_rows.max(1).saturating_mul(objects).min(all)
 }
 

@@ -232,13 +232,16 @@ impl ReadOp {
     }
 }
 
+/// One range request of [`coalesce`]: `(start, length, parts)`.
+pub(crate) type Coalesced<T> = (u64, u64, Vec<(T, u64, u64)>);
+
 /// Groups `(offset, nbytes, what)` byte ranges of one object into range requests:
 /// ranges at most [`COALESCE_GAP`] apart share a request of at most [`COALESCE_MAX`]
 /// bytes (one round trip instead of many; the gaps cost little). Each request is
 /// `(start, length, parts)`, a part being `(what, offset in the response, nbytes)`.
 ///
 /// Callers checked that no `offset + nbytes` overflows.
-pub(crate) fn coalesce<T: Ord + Copy>(mut wanted: Vec<(u64, u64, T)>) -> Vec<(u64, u64, Vec<(T, u64, u64)>)> {
+pub(crate) fn coalesce<T: Ord + Copy>(mut wanted: Vec<(u64, u64, T)>) -> Vec<Coalesced<T>> {
     wanted.sort_unstable();
     let mut out = Vec::new();
     let mut i = 0;
