@@ -42,9 +42,15 @@ impl Store {
     fn drive(&mut self, mut op: WriteOp) -> WriteStats {
         loop {
             while let Some(r) = op.poll_request() {
-                self.log.push(alloc::format!("get {}", r.key));
+                match r.range {
+                    Some(range) => self.log.push(alloc::format!("get {} {range}", r.key)),
+                    None => self.log.push(alloc::format!("get {}", r.key)),
+                }
                 let (resp, version) = match self.objects.get(&r.key) {
-                    Some((b, g)) => (Response::Bytes(b.clone().into()), Some(Version::new(g.to_string()))),
+                    Some((b, g)) => {
+                        let b = r.range.map_or(b.as_slice(), |range| range.slice(b).unwrap());
+                        (Response::Bytes(b.to_vec().into()), Some(Version::new(g.to_string())))
+                    }
                     None => (Response::Missing, None),
                 };
                 op.handle_response_versioned(r.id, resp, version).unwrap();
@@ -170,10 +176,10 @@ fn shards_are_rewritten_whole_and_deleted_when_empty() {
     let meta = sharded_meta();
     let sharding = meta.codecs.sharding().unwrap().clone();
     let mut store = Store::default();
-    // One element of shard (0, 1): the whole shard is read, then put with one inner chunk.
+    // One element of shard (0, 1): its index is read (missing), then it is put with one inner chunk.
     let point = Selection::Points(vec![vec![1], vec![5]]);
     store.drive(WriteOp::new(&meta, "", &point, i16s(vec![1], &[3]), WriteOptions::default()).unwrap());
-    assert_eq!(store.log, ["get c/0/1", "put c/0/1 Absent"]);
+    assert_eq!(store.log, ["get c/0/1 bytes 0..68", "put c/0/1 Absent"]);
     let index_of = |store: &Store| {
         let bytes = &store.objects["c/0/1"].0;
         let size = sharding.index_size(&[2, 2]).unwrap() as usize;
@@ -199,7 +205,11 @@ fn shards_are_rewritten_whole_and_deleted_when_empty() {
     store.log.clear();
     let sel = Selection::Points(vec![vec![1, 3], vec![5, 7]]);
     store.drive(WriteOp::new(&meta, "", &sel, i16s(vec![2], &[0, 0]), WriteOptions::default()).unwrap());
-    assert_eq!(store.log, ["get c/0/1", "delete c/0/1 Matches(Version(\"2\"))"]);
+    // The index, then one coalesced range of the two inner chunks to merge.
+    assert_eq!(store.log.len(), 3, "{:?}", store.log);
+    assert_eq!(store.log[0], "get c/0/1 bytes 0..68");
+    assert!(store.log[1].starts_with("get c/0/1 bytes 68.."), "{:?}", store.log);
+    assert_eq!(store.log[2], "delete c/0/1 Matches(Version(\"2\"))");
     // A whole shard is written without a read.
     store.log.clear();
     let block = Selection::Blocks(vec![DimSelector::Index(1), DimSelector::Index(1)]);
