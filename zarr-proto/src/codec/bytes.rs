@@ -94,6 +94,7 @@ impl BytesCodec {
         }
         let mut out = bytes;
         swap_bytes(&mut out, swap);
+        repr.dtype.widen_sub_byte(&mut out);
         Ok(ArrayBytes::Fixed(out))
     }
 
@@ -115,6 +116,7 @@ impl BytesCodec {
         }
         let mut out = bytes.clone();
         swap_bytes(&mut out, swap);
+        repr.dtype.narrow_sub_byte(&mut out);
         Ok(out)
     }
 }
