@@ -214,7 +214,9 @@ fn shown_dtype(fx: &ArrayFixture, meta: &Value) -> String {
         return format!("structured{}", meta["dtype"]);
     }
     match meta["data_type"].as_str() {
-        Some(name) if name.starts_with("float8_") || name.starts_with("float4_") || name == "int4" || name == "int2" => {
+        Some(name)
+            if name.starts_with("float8_") || name.starts_with("float4_") || name == "int4" || name == "int2" =>
+        {
             name.into()
         }
         _ => dtype_name(&fx.dtype, is_variable(meta)),
