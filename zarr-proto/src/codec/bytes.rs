@@ -186,6 +186,24 @@ mod tests {
     }
 
     #[test]
+    fn sub_byte_types_widen_on_decode_and_narrow_on_encode() {
+        use crate::dtype::MiniFloat;
+        let l = Limits::default();
+        let c = BytesCodec { endian: None };
+        let cases = [
+            (DataType::Int4, [0x0f, 0xf7, 0x08, 0x00], [0xff, 0x07, 0xf8, 0x00], [0x0f, 0x07, 0x08, 0x00]),
+            (DataType::Int2, [0x03, 0x81, 0x02, 0x00], [0xff, 0x01, 0xfe, 0x00], [0x03, 0x01, 0x02, 0x00]),
+            (DataType::MiniFloat(MiniFloat::F4E2M1FN), [0xfa, 0x07, 0, 1], [0x0a, 0x07, 0, 1], [0x0a, 0x07, 0, 1]),
+            (DataType::MiniFloat(MiniFloat::F8E4M3FN), [0xfa, 0x07, 0, 1], [0xfa, 0x07, 0, 1], [0xfa, 0x07, 0, 1]),
+        ];
+        for (dtype, stored, memory, encoded) in cases {
+            let r = repr(&[4], dtype);
+            assert_eq!(c.decode(&stored, &r, &l).unwrap(), ArrayBytes::Fixed(memory.to_vec()));
+            assert_eq!(c.encode(&ArrayBytes::Fixed(memory.to_vec()), &r).unwrap(), encoded);
+        }
+    }
+
+    #[test]
     fn big_endian_u16_decodes_and_round_trips() {
         let c = BytesCodec::from_v3(Some(&json!({"endian": "big"}))).unwrap();
         let r = repr(&[3], DataType::UInt16);
