@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import zarr
@@ -65,3 +67,62 @@ def test_fixture_equals_zarr_python(name):
     if ours.ndim and all(n > 2 for n in ours.shape):
         key = tuple(slice(1, None, 2) for _ in ours.shape)
         assert_same(ours[key], theirs[key])
+
+
+MANIFEST = json.loads((FIXTURES.parent / "manifest.json").read_text())
+TENSORSTORE = [a for a in MANIFEST["arrays"] if a.get("tensorstore_dtype")]
+RECORDS = [name for name in NAMES if name.startswith("v2_struct")]
+
+
+@pytest.mark.parametrize("name", RECORDS)
+def test_records_have_zarr_pythons_structured_dtype(name):
+    path = str(FIXTURES / name)
+    theirs = zarr.open_array(path, mode="r")
+    ours = zarr_rs.open(path)
+    assert ours.dtype == theirs.dtype
+    got = ours[...]
+    assert got.dtype == theirs.dtype
+    assert got.tobytes() == theirs[...].tobytes()
+    assert ours.fill_value.tobytes() == np.asarray(theirs.fill_value, dtype=theirs.dtype).tobytes()
+
+
+def test_records_write_like_zarr_python(tmp_path):
+    dtype = np.dtype([("a", "<i4"), ("b", ">f8"), ("c", "S3")])
+    path = str(tmp_path / "rec.zarr")
+    zarr.create_array(path, shape=(5,), chunks=(2,), dtype=dtype, zarr_format=2, compressors=None)
+    want = zarr.open_array(path, mode="r")[...]
+    data = np.array([(i, i / 2, b"ab"[: i % 3]) for i in range(5)], dtype=dtype)
+    zarr_rs.open(path)[1:4] = data[1:4]
+    want[1:4] = data[1:4]
+    assert zarr.open_array(path, mode="r")[...].tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("name", ["int4", "int2", "float8_e4m3fn", "float4_e2m1fn"])
+def test_small_types_write_like_tensorstore(tmp_path, name):
+    ts = pytest.importorskip("tensorstore")
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    spec = {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path / "a.zarr")}}
+    meta = {"shape": [6], "data_type": name, "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [4]}}}
+    ts.open({**spec, "metadata": meta}, create=True).result()
+    values = np.array([0, 1, -1, -2, 0.5, 1], dtype=np.float32).astype(getattr(ml_dtypes, name))
+    zarr_rs.open(str(tmp_path / "a.zarr"))[...] = values
+    back = ts.open(spec).result().read().result()
+    assert np.array_equal(back.astype(np.float32), values.astype(np.float32))
+
+
+@pytest.mark.parametrize("fx", TENSORSTORE, ids=lambda fx: fx["name"])
+def test_tensorstore_types_equal_tensorstores_answer(fx):
+    ours = zarr_rs.open(str(FIXTURES.parent / fx["path"]))
+    want = np.load(FIXTURES.parent / fx["npy"])
+    got = ours[...]
+    assert got.shape == want.shape
+    try:
+        import ml_dtypes
+    except ImportError:
+        ml_dtypes = None
+    if ml_dtypes is not None:
+        assert ours.dtype == np.dtype(getattr(ml_dtypes, fx["tensorstore_dtype"]))
+    if want.dtype.kind == "i":
+        assert np.array_equal(got.astype(np.int8), want)
+    else:
+        assert got.view(np.uint8).tobytes() == want.view(np.uint8).tobytes()

@@ -16,6 +16,7 @@ copy). Ctrl-C stops a long read within about 50 ms. Errors are the exceptions of
 from __future__ import annotations
 
 import asyncio
+import json
 import operator
 import os
 from typing import Any, Callable, Union
@@ -228,6 +229,36 @@ def _auto_read(arr: Array, key: Any) -> _Read:
 # --- arrays ----------------------------------------------------------------------------
 
 
+def _record(fields: list) -> list:
+    """numpy's field list from a zarr v2 structured dtype (lists where numpy wants tuples)."""
+    out = []
+    for field in fields:
+        name, dtype, *shape = field
+        dtype = _record(dtype) if isinstance(dtype, list) else dtype
+        out.append((name, dtype, tuple(shape[0]) if isinstance(shape[0], list) else shape[0]) if shape else (name, dtype))
+    return out
+
+
+def _numpy_dtype(name: str) -> Any:
+    """The numpy dtype of what reads return, from the native side's name for it: a
+    numpy dtype string, ``"T"`` (variable-length strings), a JSON field list (records),
+    or a tensorstore type name (``"int4"``, ``"float8_e4m3fn"``, ...), which is the
+    ``ml_dtypes`` type when ml_dtypes is installed and else ``int8`` (2/4-bit integers,
+    held sign-extended) or ``V1`` (the float's bit pattern)."""
+    if name == "T":
+        return np.dtypes.StringDType()
+    if name.startswith("["):
+        return np.dtype(_record(json.loads(name)))
+    if name.startswith(("int2", "int4", "float8_", "float4_")):
+        try:
+            import ml_dtypes
+
+            return np.dtype(getattr(ml_dtypes, name))
+        except (ImportError, AttributeError):
+            return np.dtype("i1" if name.startswith("int") else "V1")
+    return np.dtype(name)
+
+
 class Array:
     """A Zarr array. Index it like a numpy array; ``oindex``, ``vindex`` and ``blocks``
     are zarr-python's orthogonal, vectorised (coordinate/mask) and block selections."""
@@ -236,7 +267,7 @@ class Array:
         self._native = native
         self._url = url
         self._options = options
-        self._dtype = np.dtypes.StringDType() if native.dtype == "T" else np.dtype(native.dtype)
+        self._dtype = _numpy_dtype(native.dtype)
 
     # Properties ------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 //! Reads and writes numpy `.npy` files (format versions 1.0, 2.0 and 3.0).
 //!
 //! Only what the fixtures need: fixed-size element types (`b`, `i`, `u`, `f`, `c`,
-//! `M`, `m`, `S`, `U`, `V`) in either byte order and either memory order. Object
+//! `M`, `m`, `S`, `U`, `V`) in either byte order and either memory order; a record
+//! (structured) dtype reads as its raw records, `V<itemsize>`. Object
 //! arrays cannot be stored in `.npy` without pickle, so the fixture generator stores
 //! variable-length strings as fixed-width `U` (or `S`) arrays; [`Npy::strings`] and
 //! [`Npy::byte_strings`] give them back.
@@ -150,7 +151,13 @@ impl Npy {
         };
         let header = bytes.get(start..start + header_len).ok_or("truncated .npy header")?;
         let header = std::str::from_utf8(header).map_err(|e| format!(".npy header is not text: {e}"))?;
-        let descr = Descr::parse(&dict_str(header, "descr")?)?;
+        // A record dtype (a list of fields) reads as raw records, `V<itemsize>`.
+        let record = dict_raw(header, "descr")?.trim().starts_with('[');
+        let mut descr = if record {
+            Descr { order: ByteOrder::NotApplicable, kind: 'V', itemsize: 0, unit: None }
+        } else {
+            Descr::parse(&dict_str(header, "descr")?)?
+        };
         let fortran_order = match dict_raw(header, "fortran_order")?.trim() {
             "True" => true,
             "False" => false,
@@ -159,6 +166,9 @@ impl Npy {
         let shape = parse_shape(dict_raw(header, "shape")?)?;
         let data = bytes[start + header_len..].to_vec();
         let n: u64 = shape.iter().product();
+        if record && n > 0 {
+            descr.itemsize = (data.len() as u64 / n) as usize;
+        }
         let want = n.checked_mul(descr.itemsize as u64).ok_or("shape overflows")?;
         if data.len() as u64 != want {
             return Err(format!("data has {} bytes, shape {:?} of {} needs {want}", data.len(), shape, descr));

@@ -1,8 +1,19 @@
 //! Human-readable element values and codec chains, for `info` and `get` previews.
 
 use zarr_proto::codec::{ArrayToBytesCodec, CodecChain};
-use zarr_proto::DataType;
 use zarr_proto::{ArrayBytes, NdArray};
+use zarr_proto::{DataType, Endian};
+
+/// One element of a record field, whose bytes are in the field's declared order.
+fn element_declared(dtype: &DataType, endian: Option<Endian>, b: &[u8]) -> String {
+    let unit = dtype.swap_unit();
+    if endian.is_none_or(|e| e == Endian::NATIVE) || unit <= 1 {
+        return element(dtype, b);
+    }
+    let mut native = b.to_vec();
+    native.chunks_mut(unit).for_each(<[u8]>::reverse);
+    element(dtype, &native)
+}
 
 /// One element, given its native-order bytes (or the raw bytes of a variable-length one).
 pub(crate) fn element(dtype: &DataType, b: &[u8]) -> String {
@@ -44,6 +55,27 @@ pub(crate) fn element(dtype: &DataType, b: &[u8]) -> String {
             format!("{s:?}")
         }
         DataType::String => format!("{:?}", String::from_utf8_lossy(b)),
+        DataType::Int2 | DataType::Int4 => (arr::<1>(b)[0] as i8).to_string(),
+        DataType::MiniFloat(f) => f.to_f64(arr::<1>(b)[0]).to_string(),
+        // A record: one value per field, as numpy prints a structured scalar.
+        DataType::Structured(s) => {
+            let mut parts = Vec::with_capacity(s.fields().len());
+            let mut rest = b;
+            for f in s.fields() {
+                let size = f.dtype.size().unwrap_or(0);
+                let count = f.shape.iter().product::<u64>() as usize;
+                let (head, tail) = rest.split_at(rest.len().min(size.saturating_mul(count)));
+                rest = tail;
+                parts.push(if f.shape.is_empty() {
+                    element_declared(&f.dtype, f.endian, head)
+                } else {
+                    let items: Vec<String> =
+                        head.chunks(size.max(1)).map(|e| element_declared(&f.dtype, f.endian, e)).collect();
+                    format!("[{}]", items.join(", "))
+                });
+            }
+            format!("({})", parts.join(", "))
+        }
         DataType::FixedBytes(_) | DataType::Bytes | DataType::RawBits(_) => {
             format!("b{:?}", String::from_utf8_lossy(b))
         }

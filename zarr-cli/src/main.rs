@@ -317,7 +317,7 @@ fn info(url: &str, as_json: bool, remote: &Remote) -> Result<()> {
                     "shape": meta.shape,
                     "chunks": shards.clone().unwrap_or_else(|| chunk_shape(meta)),
                     "shards": shards.as_ref().map(|_| chunk_shape(meta)),
-                    "dtype": meta.data_type.name(),
+                    "dtype": dtype_shown(&meta.data_type),
                     "fill_value": meta.fill_value_json(),
                     "codecs": format::codecs(&meta.codecs),
                     "chunk_grid_shape": grid,
@@ -339,7 +339,7 @@ fn info(url: &str, as_json: bool, remote: &Remote) -> Result<()> {
                     }
                     None => println!("Chunks       {:?}", chunk_shape(meta)),
                 }
-                println!("Data type    {}", meta.data_type.name());
+                println!("Data type    {}", dtype_shown(&meta.data_type));
                 println!("Fill value   {fill}");
                 println!("Codecs       {}", format::codecs(&meta.codecs));
                 let count = n_chunks.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string());
@@ -485,4 +485,12 @@ fn progress_bar() -> Option<zarr_blocking::Progress> {
             bar.finish_and_clear();
         }
     }))
+}
+
+/// The data type as `info` shows it: its name, and a record's fields as v2 writes them.
+fn dtype_shown(dtype: &zarr_proto::DataType) -> String {
+    match dtype {
+        zarr_proto::DataType::Structured(_) => dtype.to_string(),
+        other => other.name(),
+    }
 }

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::io::{self, Write};
 
 use zarr_proto::{ArrayBytes, NdArray};
-use zarr_proto::{DataType, TimeUnit};
+use zarr_proto::{DataType, Structured, TimeUnit};
 
 /// The numpy `descr` of `dtype` as written (native byte order), and the element
 /// bytes converted where numpy has no matching type.
@@ -67,8 +67,51 @@ pub(crate) fn encode(array: &NdArray) -> Result<(String, Cow<'_, [u8]>), String>
             }
             (format!("|S{width}"), Cow::Owned(out))
         }
+        // int2/int4 are held sign-extended, so numpy reads them as the int8 values they are.
+        DataType::Int2 | DataType::Int4 => (descr("|i1"), fixed()?),
+        // numpy has no 8-bit floats: `ml_dtypes` arrays save as `V1` too, and
+        // `numpy.load(...).view(ml_dtypes.float8_e4m3fn)` gives them back.
+        DataType::MiniFloat(_) => (descr("|V1"), fixed()?),
+        DataType::Structured(s) => (record_descr(s)?, fixed()?),
         other => return Err(format!("no .npy form for data type {other:?}")),
     })
+}
+
+/// The `descr` of a record as numpy writes it: a Python list of `(name, type[, shape])`
+/// tuples, each field in its declared byte order (records are stored unswapped).
+fn record_descr(s: &Structured) -> Result<String, String> {
+    let mut fields = Vec::with_capacity(s.fields().len());
+    for f in s.fields() {
+        let dtype = match &f.dtype {
+            DataType::Structured(inner) => record_descr(inner)?,
+            other => format!("'{}'", other.to_v2_str(f.endian).map_err(|e| e.to_string())?),
+        };
+        let shape = match f.shape.as_slice() {
+            [] => String::new(),
+            [n] => format!(", ({n},)"),
+            dims => format!(", ({})", dims.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")),
+        };
+        fields.push(format!("({}, {dtype}{shape})", py_str(&f.name)));
+    }
+    Ok(format!("[{}]", fields.join(", ")))
+}
+
+/// A Python string literal of `s` in ASCII (the `.npy` header is parsed by `ast.literal_eval`).
+fn py_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            ' '..='~' => out.push(c),
+            c if (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push_str(&format!("\\U{:08x}", c as u32)),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 fn unit_str(unit: TimeUnit, scale: u32) -> Result<String, String> {
@@ -100,7 +143,9 @@ pub(crate) fn write(array: &NdArray, mut out: impl Write) -> io::Result<()> {
         1 => format!("({},)", array.shape[0]),
         _ => format!("({})", array.shape.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")),
     };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    // A record's descr is a list literal; every other descr is a quoted string.
+    let descr = if descr.starts_with('[') { descr } else { format!("'{descr}'") };
+    let mut header = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': {shape}, }}");
     // Magic (6) + version (2) + length (2 or 4) + header + '\n' is a multiple of 64.
     let (version, len_bytes) = if header.len() + 11 <= 65535 { (1u8, 2) } else { (2u8, 4) };
     let unpadded = 6 + 2 + len_bytes + header.len() + 1;

@@ -207,6 +207,22 @@ fn dtype_name(descr: &str, variable: bool) -> String {
     }
 }
 
+/// The data type `zarr info` shows: records as `structured` and their v2 field list,
+/// tensorstore's small types by their v3 name, others from the `.npy` descr.
+fn shown_dtype(fx: &ArrayFixture, meta: &Value) -> String {
+    if meta["dtype"].is_array() {
+        return format!("structured{}", meta["dtype"]);
+    }
+    match meta["data_type"].as_str() {
+        Some(name)
+            if name.starts_with("float8_") || name.starts_with("float4_") || name == "int4" || name == "int2" =>
+        {
+            name.into()
+        }
+        _ => dtype_name(&fx.dtype, is_variable(meta)),
+    }
+}
+
 /// `(chunks, shards)` as zarr-python names them: the inner chunk shape and the shard shape
 /// for sharded arrays, `(chunk shape, null)` otherwise.
 fn chunks_and_shards(meta: &Value) -> (Value, Value) {
@@ -247,7 +263,7 @@ fn info_json_matches_the_manifest() {
             ("node_type", Value::from("array")),
             ("zarr_format", Value::from(fx.zarr_format)),
             ("shape", Value::from(fx.shape.clone())),
-            ("dtype", Value::from(dtype_name(&fx.dtype, is_variable(&meta)))),
+            ("dtype", Value::from(shown_dtype(fx, &meta))),
             ("chunks", chunks),
             ("shards", shards),
             ("attributes", Value::Object(fx.attributes.clone())),
@@ -495,6 +511,33 @@ fn bfloat16_is_written_as_float32() {
     let got: Vec<u32> =
         npy.to_native_c_order().data.chunks_exact(4).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect();
     assert_eq!(got, bits.map(|b| u32::from(b) << 16));
+}
+
+/// A record array's `.npy` carries numpy's structured descr: `numpy.load` gives the
+/// array zarr-python reads (its bytes are checked against numpy's by
+/// `get_every_fixture_and_selection`).
+#[test]
+fn records_get_a_structured_npy_descr() {
+    let manifest = manifest();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let cases = [
+        ("v2_struct", "[('a', '<i4'), ('b', '<f8'), ('c', '|S3')]"),
+        ("v2_struct_datetime", "[('t', '<M8[s]'), ('d', '>m8[ms]'), ('n', '|u1')]"),
+    ];
+    for (name, descr) in cases {
+        let fx = manifest.array(name).expect("fixture in the manifest");
+        let out = tmp.path().join(format!("{name}.npy"));
+        let output = zarr(&["get", &path_str(&fx.dir()), "-o", &path_str(&out)]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let bytes = std::fs::read(&out).expect("npy written");
+        let header = String::from_utf8_lossy(&bytes[10..bytes.len().min(300)]).into_owned();
+        assert!(header.starts_with(&format!("{{'descr': {descr}, 'fortran_order': False")), "{header}");
+    }
+    let fx = manifest.array("v2_struct").expect("fixture in the manifest");
+    let output = zarr(&["info", &path_str(&fx.dir())]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains(r#"Data type    structured[["a","<i4"],["b","<f8"],["c","|S3"]]"#), "{text}");
+    assert!(text.contains("Fill value   ("), "{text}");
 }
 
 #[test]

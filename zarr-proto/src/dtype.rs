@@ -11,9 +11,13 @@ use alloc::vec::Vec;
 // the JSON of its fill value. This file holds the model both answer from.
 mod empty;
 mod fill_value;
+mod minifloat;
 mod name;
+mod structured;
 
 pub(crate) use empty::is_all_fill;
+pub use minifloat::MiniFloat;
+pub use structured::{Field, Structured};
 
 /// Unit of a `numpy.datetime64` / `numpy.timedelta64` value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -70,6 +74,16 @@ pub enum DataType {
     Float64,
     Complex64,
     Complex128,
+    /// tensorstore's `int2`: one element per byte, sign-extended in memory (an `int8`
+    /// value in [-2, 1]), the low 2 bits when encoded.
+    Int2,
+    /// tensorstore's `int4`: as [`DataType::Int2`], values in [-8, 7], the low 4 bits encoded.
+    Int4,
+    /// An 8-bit or 4-bit float (`float8_e4m3fn`, `float4_e2m1fn`, ...): one byte per
+    /// element, the `ml_dtypes` bit pattern (4-bit types in the low nibble).
+    MiniFloat(MiniFloat),
+    /// A v2 structured (record) type: raw records as stored (see [`Structured`]).
+    Structured(Structured),
     /// `r<N>`: N bits of uninterpreted data (N a multiple of 8).
     RawBits(usize),
     /// Fixed-length byte strings of this many bytes (v2 `|S<n>`, v3 `fixed_length_bytes`/`null_terminated_bytes`).
@@ -97,7 +111,7 @@ impl DataType {
     pub fn size(&self) -> Option<usize> {
         use DataType::*;
         Some(match self {
-            Bool | Int8 | UInt8 => 1,
+            Bool | Int8 | UInt8 | Int2 | Int4 | MiniFloat(_) => 1,
             Int16 | UInt16 | Float16 | BFloat16 => 2,
             Int32 | UInt32 | Float32 => 4,
             Int64 | UInt64 | Float64 | Complex64 | DateTime64 { .. } | TimeDelta64 { .. } => 8,
@@ -105,6 +119,7 @@ impl DataType {
             RawBits(bits) => bits / 8,
             FixedBytes(n) => *n,
             FixedUtf32(n) => n.checked_mul(4)?,
+            Structured(s) => s.size(),
             String | Bytes => return None,
         })
     }
@@ -114,10 +129,40 @@ impl DataType {
         self.size().is_none()
     }
 
+    /// Puts an encoded sub-byte element into its in-memory form: `int2`/`int4`
+    /// sign-extended from their low bits, 4-bit floats masked to the low nibble; other
+    /// types unchanged. Bits above the element's width are ignored, as tensorstore does.
+    pub(crate) fn widen_sub_byte(&self, bytes: &mut [u8]) {
+        let (shift, mask) = match self {
+            DataType::Int2 => (6, 0),
+            DataType::Int4 => (4, 0),
+            DataType::MiniFloat(f) if f.mask() != 0xff => (0, f.mask()),
+            _ => return,
+        };
+        if shift > 0 {
+            bytes.iter_mut().for_each(|b| *b = (((*b << shift) as i8) >> shift) as u8);
+        } else {
+            bytes.iter_mut().for_each(|b| *b &= mask);
+        }
+    }
+
+    /// Keeps only the low bits of sub-byte elements, as tensorstore writes them.
+    pub(crate) fn narrow_sub_byte(&self, bytes: &mut [u8]) {
+        let mask = match self {
+            DataType::Int2 => 0x03,
+            DataType::Int4 => 0x0f,
+            DataType::MiniFloat(f) => f.mask(),
+            _ => return,
+        };
+        if mask != 0xff {
+            bytes.iter_mut().for_each(|b| *b &= mask);
+        }
+    }
+
     /// Size of the unit whose bytes a byte-order swap reverses (1 = no swap).
     ///
-    /// Complex numbers swap each half; UTF-32 swaps each code point; raw bits and
-    /// byte strings never swap.
+    /// Complex numbers swap each half; UTF-32 swaps each code point; raw bits, byte
+    /// strings and records (whose fields keep their declared order) never swap.
     pub fn swap_unit(&self) -> usize {
         use DataType::*;
         match self {
@@ -125,6 +170,7 @@ impl DataType {
             Complex128 => 8,
             FixedUtf32(_) => 4,
             RawBits(_) | FixedBytes(_) | Bool | Int8 | UInt8 | String | Bytes => 1,
+            Int2 | Int4 | MiniFloat(_) | Structured(_) => 1,
             other => other.size().unwrap_or(1),
         }
     }
@@ -149,6 +195,10 @@ impl DataType {
             Float64 => "float64".into(),
             Complex64 => "complex64".into(),
             Complex128 => "complex128".into(),
+            Int2 => "int2".into(),
+            Int4 => "int4".into(),
+            MiniFloat(f) => f.name().into(),
+            Structured(_) => "structured".into(),
             RawBits(b) => format!("r{b}"),
             FixedBytes(n) => format!("fixed_length_bytes[{n}]"),
             FixedUtf32(n) => format!("fixed_length_utf32[{n}]"),

@@ -94,6 +94,7 @@ impl BytesCodec {
         }
         let mut out = bytes;
         swap_bytes(&mut out, swap);
+        repr.dtype.widen_sub_byte(&mut out);
         Ok(ArrayBytes::Fixed(out))
     }
 
@@ -115,6 +116,7 @@ impl BytesCodec {
         }
         let mut out = bytes.clone();
         swap_bytes(&mut out, swap);
+        repr.dtype.narrow_sub_byte(&mut out);
         Ok(out)
     }
 }
@@ -181,6 +183,24 @@ mod tests {
 
     fn repr(shape: &[u64], dtype: DataType) -> ChunkRepr {
         ChunkRepr { shape: shape.to_vec(), dtype, fill_value: FillValue::default() }
+    }
+
+    #[test]
+    fn sub_byte_types_widen_on_decode_and_narrow_on_encode() {
+        use crate::dtype::MiniFloat;
+        let l = Limits::default();
+        let c = BytesCodec { endian: None };
+        let cases = [
+            (DataType::Int4, [0x0f, 0xf7, 0x08, 0x00], [0xff, 0x07, 0xf8, 0x00], [0x0f, 0x07, 0x08, 0x00]),
+            (DataType::Int2, [0x03, 0x81, 0x02, 0x00], [0xff, 0x01, 0xfe, 0x00], [0x03, 0x01, 0x02, 0x00]),
+            (DataType::MiniFloat(MiniFloat::F4E2M1FN), [0xfa, 0x07, 0, 1], [0x0a, 0x07, 0, 1], [0x0a, 0x07, 0, 1]),
+            (DataType::MiniFloat(MiniFloat::F8E4M3FN), [0xfa, 0x07, 0, 1], [0xfa, 0x07, 0, 1], [0xfa, 0x07, 0, 1]),
+        ];
+        for (dtype, stored, memory, encoded) in cases {
+            let r = repr(&[4], dtype);
+            assert_eq!(c.decode(&stored, &r, &l).unwrap(), ArrayBytes::Fixed(memory.to_vec()));
+            assert_eq!(c.encode(&ArrayBytes::Fixed(memory.to_vec()), &r).unwrap(), encoded);
+        }
     }
 
     #[test]

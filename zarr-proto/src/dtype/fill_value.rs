@@ -96,8 +96,17 @@ impl FillValue {
                 NAT => Value::String("NaT".into()),
                 n => json!(n),
             },
+            Int2 | Int4 => json!(u(1)? as u8 as i8),
+            MiniFloat(f) => {
+                let code = u(1)? as u8;
+                match f.canonical_nan() {
+                    Some(nan) if code == nan => Value::String("NaN".into()),
+                    _ if f.to_f64(code).is_nan() => Value::String(format!("0x{code:02x}")),
+                    _ => float_json(f.to_f64(code), u64::from(code), 1, 0),
+                }
+            }
             RawBits(_) => Value::Array(b.iter().map(|&x| json!(x)).collect()),
-            FixedBytes(_) | Bytes => Value::String(B64.encode(b)),
+            FixedBytes(_) | Bytes | Structured(_) => Value::String(B64.encode(b)),
             FixedUtf32(_) => {
                 let mut s = alloc::string::String::new();
                 for c in b.chunks_exact(4) {
@@ -214,6 +223,29 @@ fn json_float(dtype: &DataType, v: &Value, size: usize, brain: bool) -> Result<V
     }
 }
 
+/// An 8-bit (or 4-bit) float: a number, `"NaN"`, `"Infinity"`, `"-Infinity"`, or the
+/// code in hex (`"0x7f"`), as tensorstore accepts them.
+fn mini_float(dtype: &DataType, f: super::MiniFloat, v: &Value) -> Result<u8> {
+    if let Some(hex) = v.as_str().and_then(|s| s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"))) {
+        let code = u8::from_str_radix(hex, 16).map_err(|_| fill_error(dtype, v, "expected two hex digits"))?;
+        if code & !f.mask() != 0 {
+            return Err(fill_error(dtype, v, "code wider than the type"));
+        }
+        return Ok(code);
+    }
+    let x = match v {
+        Value::String(s) if s == "NaN" => f64::NAN,
+        Value::String(s) if s == "Infinity" => f64::INFINITY,
+        Value::String(s) if s == "-Infinity" => f64::NEG_INFINITY,
+        Value::Number(n) => n.as_f64().ok_or_else(|| fill_error(dtype, v, "not a number"))?,
+        _ => return Err(fill_error(dtype, v, "expected a number, \"NaN\", \"Infinity\" or \"-Infinity\"")),
+    };
+    if x.is_nan() && f.canonical_nan().is_none() {
+        return Err(fill_error(dtype, v, "the type has no NaN"));
+    }
+    Ok(f.from_f64(x))
+}
+
 /// Bytes from a base64 string or an array of byte values.
 fn json_bytes(dtype: &DataType, v: &Value) -> Result<Vec<u8>> {
     match v {
@@ -268,6 +300,20 @@ fn parse_fill(dtype: &DataType, v: &Value) -> Result<Vec<u8>> {
             Value::String(s) if s == "NaT" => NAT.to_ne_bytes().to_vec(),
             _ => (int(i64::MIN as i128, i64::MAX as i128)? as i64).to_ne_bytes().to_vec(),
         },
+        Int2 => alloc::vec![int(-2, 1)? as i8 as u8],
+        Int4 => alloc::vec![int(-8, 7)? as i8 as u8],
+        MiniFloat(f) => alloc::vec![mini_float(dtype, *f, v)?],
+        // zarr-python writes the record's bytes in base64; numpy's zero record as `0`.
+        Structured(s) => {
+            if v.as_u64() == Some(0) {
+                return Ok(alloc::vec![0; s.size()]);
+            }
+            let bytes = json_bytes(dtype, v)?;
+            if bytes.len() != s.size() {
+                return Err(fill_error(dtype, v, format!("expected {} bytes, got {}", s.size(), bytes.len())));
+            }
+            bytes
+        }
         RawBits(bits) => {
             let bytes = json_bytes(dtype, v)?;
             if bytes.len() != bits / 8 {
@@ -404,6 +450,35 @@ mod tests {
             assert_eq!(f.0.len(), dtype.size().unwrap_or(f.0.len()));
         }
         assert!(FillValue(vec![1, 2, 3]).to_json(&Int32).is_err());
+        use crate::dtype::MiniFloat as F;
+        let more: Vec<(DataType, Value)> = vec![
+            (Int4, json!(-3)),
+            (Int2, json!(1)),
+            (MiniFloat(F::F8E4M3FN), json!("NaN")),
+            (MiniFloat(F::F8E4M3FN), json!(1.5)),
+            (MiniFloat(F::F8E5M2), json!("-Infinity")),
+            (MiniFloat(F::F8E5M2), json!("0x7d")),
+            (MiniFloat(F::F8E8M0FNU), json!(0.5)),
+            (MiniFloat(F::F4E2M1FN), json!(-6.0)),
+        ];
+        for (dtype, v) in more {
+            let f = FillValue::from_json(&dtype, &v, false).unwrap();
+            assert_eq!(f.to_json(&dtype).unwrap(), v, "{dtype:?}");
+        }
+        assert_eq!(fill(&Int4, json!(-3)).unwrap(), [0xfd]);
+        assert!(fill(&Int4, json!(8)).is_err());
+        assert!(fill(&Int2, json!(-3)).is_err());
+        assert_eq!(fill(&MiniFloat(F::F8E4M3FN), json!("0x3c")).unwrap(), [0x3c]);
+        assert_eq!(fill(&MiniFloat(F::F8E4M3FN), json!(0.3)).unwrap(), [42]);
+        assert!(fill(&MiniFloat(F::F4E2M1FN), json!("NaN")).is_err());
+        assert!(fill(&MiniFloat(F::F4E2M1FN), json!("0x10")).is_err());
+        let rec = Structured(
+            crate::dtype::Structured::from_v2_json(json!([["a", "<i2"], ["b", "|u1"]]).as_array().unwrap()).unwrap(),
+        );
+        assert_eq!(fill(&rec, json!("AQID")).unwrap(), [1, 2, 3]);
+        assert_eq!(FillValue(vec![1, 2, 3]).to_json(&rec).unwrap(), json!("AQID"));
+        assert_eq!(fill(&rec, json!(0)).unwrap(), [0, 0, 0]);
+        assert!(fill(&rec, json!("AQI=")).is_err());
         assert!(FillValue(vec![0xff]).to_json(&String).is_err());
     }
 }

@@ -83,6 +83,10 @@ impl core::fmt::Display for DataType {
             DateTime64 { unit, scale_factor } | TimeDelta64 { unit, scale_factor } => {
                 write!(f, "{name}[{scale_factor}{}]", unit.code())
             }
+            Structured(s) => match s.to_v2_json() {
+                Ok(fields) => write!(f, "structured{fields}"),
+                Err(_) => f.write_str("structured"),
+            },
             _ => f.write_str(name),
         }
     }
@@ -154,6 +158,9 @@ impl DataType {
             "float64" => Float64,
             "complex64" | "complex_float32" => Complex64,
             "complex128" | "complex_float64" => Complex128,
+            "int2" => Int2,
+            "int4" => Int4,
+            "structured" => return Err(unsupported_dtype("structured (zarr v3)")),
             "string" | "variable_length_utf8" => String,
             "bytes" | "variable_length_bytes" => Bytes,
             "numpy.datetime64" | "datetime64" | "numpy.timedelta64" | "timedelta64" => {
@@ -196,7 +203,10 @@ impl DataType {
             other => match other.strip_prefix('r').map(str::parse::<u64>) {
                 Some(Ok(bits)) if bits % 8 == 0 => RawBits(checked_len(other, bits / 8, 8)? * 8),
                 Some(Ok(_)) => return Err(bad_dtype(other, "raw bits must be a multiple of 8")),
-                _ => return Err(unsupported_dtype(other)),
+                _ => match super::MiniFloat::from_name(other) {
+                    Some(f) => MiniFloat(f),
+                    None => return Err(unsupported_dtype(other)),
+                },
             },
         })
     }
@@ -280,6 +290,18 @@ impl DataType {
         Ok((dtype, endian))
     }
 
+    /// The v2 `dtype` value: the dtype string ([`DataType::to_v2_str`]), or the field
+    /// list of a structured type.
+    ///
+    /// # Errors
+    /// As [`DataType::to_v2_str`].
+    pub fn to_v2_json(&self, endian: Option<Endian>) -> Result<Value> {
+        match self {
+            DataType::Structured(s) => s.to_v2_json(),
+            other => other.to_v2_str(endian).map(Value::String),
+        }
+    }
+
     /// The v2 (numpy) dtype string for this type in byte order `endian` (little when `None`).
     ///
     /// # Errors
@@ -316,7 +338,10 @@ impl DataType {
             DateTime64 { unit, scale_factor } => time('M', unit, *scale_factor),
             TimeDelta64 { unit, scale_factor } => time('m', unit, *scale_factor),
             String | Bytes => "|O".into(),
-            BFloat16 => return Err(unsupported_dtype("bfloat16 in zarr v2")),
+            Structured(_) => return Err(unsupported_dtype("structured data type as a string")),
+            BFloat16 | Int2 | Int4 | MiniFloat(_) => {
+                return Err(unsupported_dtype(format!("{} in zarr v2", self.name())))
+            }
         })
     }
 }

@@ -560,7 +560,15 @@ fn hostile_documents_fail_cleanly() {
         r#"{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": "|i4", "fill_value": 0, "order": "C", "filters": null, "compressor": null}"#,
         r#"{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": "<i4", "fill_value": 0, "order": "K", "filters": null, "compressor": null}"#,
         r#"{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": "|O", "fill_value": 0, "order": "C", "filters": null, "compressor": null}"#,
-        r#"{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": [["a", "<i4"]], "fill_value": null, "order": "C", "filters": null, "compressor": null}"#,
+        r#"{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": [], "fill_value": null, "order": "C", "filters": null, "compressor": null}"#,
+        r#"{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": [["a", "<i4", [0]]], "fill_value": null, "order": "C", "filters": null, "compressor": null}"#,
+        r#"{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": [["a", "<i4"], ["a", "<i4"]], "fill_value": null, "order": "C", "filters": null, "compressor": null}"#,
+        r#"{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": [["a", "|O"]], "fill_value": null, "order": "C", "filters": [{"id": "vlen-utf8"}], "compressor": null}"#,
+        r#"{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": [["a", "<f8", [4294967296, 4294967296]]], "fill_value": null, "order": "C", "filters": null, "compressor": null}"#,
+        r#"{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": [["a", "<i4"]], "fill_value": "AAAA", "order": "C", "filters": null, "compressor": null}"#,
+        r#"{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": [["a", "<i4"]], "fill_value": 1.5, "order": "C", "filters": null, "compressor": null}"#,
+        r#"{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": [["a", "<i4"]], "fill_value": null, "order": "C", "filters": [{"id": "vlen-bytes"}], "compressor": null}"#,
+        r#"{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": [[["a"], "<i4"]], "fill_value": null, "order": "C", "filters": null, "compressor": null}"#,
         r#"{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": "<i4", "fill_value": "x", "order": "C", "filters": null, "compressor": null}"#,
         r#"{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": "<i4", "fill_value": 0, "order": "C", "filters": [{"id": "vlen-utf8"}], "compressor": null}"#,
         r#"{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": "|S999999999999", "fill_value": null, "order": "C", "filters": null, "compressor": null}"#,
@@ -571,6 +579,36 @@ fn hostile_documents_fail_cleanly() {
     for doc in v2_cases {
         assert!(ArrayMetadata::from_v2_json(doc.as_bytes(), None, &reg(), &lim()).is_err(), "{doc}");
     }
+    // Records nested past the depth limit, and a record of more bytes than a chunk may hold.
+    let mut deep = String::from(r#"[["x", "<i4"]]"#);
+    for _ in 0..100 {
+        deep = alloc::format!(r#"[["n", {deep}]]"#);
+    }
+    let wide: Vec<String> = (0..60_000).map(|i| alloc::format!(r#"["f{i}", "|S40000"]"#)).collect();
+    for dtype in [deep, alloc::format!("[{}]", wide.join(","))] {
+        let doc = alloc::format!(
+            r#"{{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": {dtype}, "fill_value": null, "order": "C", "filters": null, "compressor": null}}"#
+        );
+        assert!(ArrayMetadata::from_v2_json(doc.as_bytes(), None, &reg(), &lim()).is_err());
+    }
+    // v3 types that are refused by name.
+    for name in ["uint4", "uint2", "float8_e4m3", "float6_e2m3fn", "structured"] {
+        let err = parse_v3(&with(base_v3(), "data_type", json!(name))).unwrap_err();
+        assert!(matches!(err, Error::Unsupported { .. }) && alloc::format!("{err}").contains(name), "{err}");
+    }
+}
+
+#[test]
+fn v2_structured_dtype() {
+    let doc = br#"{"zarr_format": 2, "shape": [3], "chunks": [2], "dtype": [["a", "<i4"], ["b", ">f8", [2]], ["c", "|S3"]],
+        "fill_value": "AQAAAAAAAAAAAAAAAAAAAAAAAAB4eXo=", "order": "C", "filters": null, "compressor": {"id": "zlib", "level": 1}}"#;
+    let a = ArrayMetadata::from_v2_json(doc, None, &reg(), &lim()).unwrap();
+    let DataType::Structured(s) = &a.data_type else { panic!("{:?}", a.data_type) };
+    assert_eq!(s.size(), 4 + 16 + 3);
+    assert_eq!(a.fill_value.0.len(), 23);
+    assert_eq!(&a.fill_value.0[20..], b"xyz");
+    assert_eq!(a.data_type.to_v2_json(None).unwrap(), json!([["a", "<i4"], ["b", ">f8", [2]], ["c", "|S3"]]));
+    assert!(alloc::format!("{}", a.data_type).starts_with("structured[[\"a\""));
 }
 
 #[test]

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use crate::codec::{
     self, AnyCodec, ArrayToArrayCodec, ArrayToBytesCodec, BytesToBytesCodec, ChunkRepr, CodecChain, CodecRegistry,
 };
-use crate::dtype::{DataType, Endian, FillValue};
+use crate::dtype::{DataType, Endian, FillValue, Structured};
 use crate::error::{Error, Result};
 use crate::limits::{self, Limits};
 use crate::metadata::{json, ArrayMetadata, ChunkGrid, ChunkKeyEncoding, GroupMetadata, ZarrFormat};
@@ -37,9 +37,7 @@ fn check_format(map: &Map<String, Value>, key: &str) -> Result<()> {
 pub(crate) fn parse_dtype(dtype: &Value, filters: &[Value], key: &str) -> Result<(DataType, Option<Endian>)> {
     let s = match dtype {
         Value::String(s) => s.as_str(),
-        Value::Array(_) => {
-            return Err(Error::Unsupported { kind: "data type", name: "structured (v2 record dtype)".into() })
-        }
+        Value::Array(fields) => return Ok((DataType::Structured(Structured::from_v2_json(fields)?), None)),
         _ => return Err(Error::metadata(key, "`dtype` must be a string")),
     };
     if s.trim_start_matches(['|', '<', '>', '=']) != "O" {
@@ -252,7 +250,7 @@ pub(crate) fn array_document(
     let mut doc = Map::new();
     doc.insert("shape".into(), json!(b.shape));
     doc.insert("chunks".into(), json!(chunk_shape));
-    doc.insert("dtype".into(), Value::String(b.data_type.to_v2_str(Some(b.v2_endian))?));
+    doc.insert("dtype".into(), b.data_type.to_v2_json(Some(b.v2_endian))?);
     doc.insert("fill_value".into(), fill_value);
     doc.insert("order".into(), json!(if b.v2_order_f { "F" } else { "C" }));
     doc.insert("filters".into(), if filters.is_empty() { Value::Null } else { Value::Array(filters.to_vec()) });
