@@ -74,10 +74,7 @@ impl fmt::Display for ClientError {
                 "TLS: the server's certificate is not trusted: {why}; to trust its CA, give it as \
                  `HttpConfig::ca_file` (`zarr --cacert FILE`) or in SSL_CERT_FILE / SSL_CERT_DIR"
             ),
-            ClientError::Request(e) => match h2_error(e) {
-                Some(h2) => write!(f, "{e}: {h2}"),
-                None => write!(f, "{e}"),
-            },
+            ClientError::Request(e) => describe(e, f),
         }
     }
 }
@@ -90,6 +87,35 @@ impl std::error::Error for ClientError {
             ClientError::Request(e) => Some(e),
         }
     }
+}
+
+/// A hyper error with its causes: hyper's own text ("error reading a body from
+/// connection") names no cause, and an h2 GOAWAY reads as "connection error received:
+/// not a result of an error" unless said in words.
+fn describe(e: &hyper::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    if let Some(h2) = h2_error(e) {
+        if h2.is_go_away() {
+            let reason = h2.reason().map_or_else(|| "no reason".to_owned(), |r| format!("{r:?}"));
+            let side = if h2.is_remote() { "the server" } else { "the client" };
+            return write!(
+                f,
+                "{side} closed the HTTP/2 connection (GOAWAY, {reason}) before answering this request"
+            );
+        }
+    }
+    write!(f, "{e}")?;
+    let mut last = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        // Wrappers often repeat their cause's text word for word.
+        if !text.is_empty() && !last.contains(&text) {
+            write!(f, ": {text}")?;
+        }
+        last = text;
+        source = s.source();
+    }
+    Ok(())
 }
 
 /// The h2 error inside a hyper error, if any.
@@ -368,9 +394,14 @@ pub(super) fn driver_executor() -> HyperExecutor {
 
 /// A [`Stream`] as hyper IO.
 pub(super) fn hyper_io(stream: Stream) -> HyperIo<Box<dyn Io>> {
+    HyperIo::new(boxed(stream))
+}
+
+/// A [`Stream`] as one type, TLS or not.
+pub(super) fn boxed(stream: Stream) -> Box<dyn Io> {
     match stream {
-        Stream::Tcp(s) => HyperIo::new(Box::new(s)),
-        Stream::Tls(s) => HyperIo::new(Box::new(s)),
+        Stream::Tcp(s) => Box::new(s),
+        Stream::Tls(s) => Box::new(s),
     }
 }
 

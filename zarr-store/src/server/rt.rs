@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use async_io::Async;
 use futures_lite::{AsyncRead, AsyncWrite};
 
+use super::limit::{AnswerLimit, WireStreams};
 use super::Stats;
 
 /// A TCP connection that first replays the bytes already read to detect the
@@ -19,11 +20,33 @@ pub(crate) struct Io {
     prefix: Vec<u8>,
     pos: usize,
     stats: Arc<Stats>,
+    limit: Arc<AnswerLimit>,
+    /// HTTP/2 answers on the wire, followed when the connection may be cut between them.
+    wire: Option<WireStreams>,
 }
 
 impl Io {
-    pub(crate) fn new(stream: Async<TcpStream>, prefix: Vec<u8>, stats: Arc<Stats>) -> Io {
-        Io { stream, prefix, pos: 0, stats }
+    pub(crate) fn new(
+        stream: Async<TcpStream>,
+        prefix: Vec<u8>,
+        stats: Arc<Stats>,
+        limit: Arc<AnswerLimit>,
+        h2: bool,
+    ) -> Io {
+        let wire = (h2 && limit.cuts()).then(WireStreams::default);
+        Io { stream, prefix, pos: 0, stats, limit, wire }
+    }
+
+    fn wrote(&mut self, n: usize, bufs: &[&[u8]]) {
+        self.stats.bytes_written.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(wire) = &mut self.wire {
+            let mut left = n;
+            for b in bufs {
+                let k = left.min(b.len());
+                wire.wrote(&b[..k]);
+                left -= k;
+            }
+        }
     }
 }
 
@@ -49,7 +72,7 @@ impl AsyncWrite for Io {
         let this = self.get_mut();
         let r = Pin::new(&mut this.stream).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = r {
-            this.stats.bytes_written.fetch_add(n as u64, Ordering::Relaxed);
+            this.wrote(n, &[buf]);
         }
         r
     }
@@ -62,13 +85,23 @@ impl AsyncWrite for Io {
         let this = self.get_mut();
         let r = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = r {
-            this.stats.bytes_written.fetch_add(n as u64, Ordering::Relaxed);
+            let slices: Vec<&[u8]> = bufs.iter().map(|b| &b[..]).collect();
+            this.wrote(n, &slices);
         }
         r
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.stream).poll_flush(cx);
+        // The answer that reached `close_after` is on the wire now: cut the connection,
+        // whatever else is in flight on it. Reads then see the end, writes fail, and
+        // hyper drops the connection without a word to the client.
+        let on_wire = this.wire.as_ref().map(WireStreams::open);
+        if matches!(r, Poll::Ready(Ok(()))) && this.limit.must_close(on_wire) {
+            let _ = this.stream.get_ref().shutdown(std::net::Shutdown::Both);
+        }
+        r
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
