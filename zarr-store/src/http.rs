@@ -491,7 +491,7 @@ fn surely_not_applied(e: &StoreError) -> bool {
         StoreError::Transport { source, .. } => {
             if let Some(e) = source.downcast_ref::<net::ClientError>() {
                 matches!(e, net::ClientError::Connect(_))
-            } else if let Some(e) = source.downcast_ref::<isahc::Error>() {
+            } else if let Some(via_curl::CurlError(e)) = source.downcast_ref::<via_curl::CurlError>() {
                 matches!(e.kind(), isahc::error::ErrorKind::ConnectionFailed | isahc::error::ErrorKind::NameResolution)
             } else {
                 false

@@ -22,6 +22,7 @@ use http_body_util::Full;
 use hyper::client::conn::http2::SendRequest;
 
 use super::h2_settings::{Sniffer, ASSUMED_STREAMS};
+use super::via_hyper::with_stall;
 use super::net::{self, h2_error, ClientError, Connections, HyperRequest, HyperResponse, Target};
 
 /// Times a request may be sent again at once because the server did not answer it
@@ -163,19 +164,28 @@ impl H2Client {
     /// an `idempotent` one whose connection ended before any byte of its answer (a close
     /// or reset with streams in flight): for a GET, sending again is what a retry would
     /// do, without the wait and without using up an attempt.
-    pub(super) async fn send<M>(&self, idempotent: bool, make: M) -> Result<(HyperResponse, Stream), ClientError>
+    ///
+    /// `stall` bounds the wait for the head on each connection tried, not in all: a
+    /// request sent again after its connection ended waits afresh.
+    pub(super) async fn send<M>(
+        &self,
+        idempotent: bool,
+        stall: Option<Duration>,
+        make: M,
+    ) -> Result<(HyperResponse, Stream), ClientError>
     where
         M: Fn() -> HyperRequest,
     {
         let mut resent = 0;
         loop {
             let (id, mut sender, stream) = self.sender().await?;
-            let err = match sender.send_request(make()).await {
-                Ok(resp) => {
+            let err = match with_stall(stall, sender.send_request(make())).await {
+                None => return Err(ClientError::Stalled),
+                Some(Ok(resp)) => {
                     stream.0.answered.fetch_add(1, Ordering::AcqRel);
                     return Ok((resp, stream));
                 }
-                Err(e) => e,
+                Some(Err(e)) => e,
             };
             let streams = Arc::clone(&stream.0);
             drop(stream);
@@ -393,7 +403,7 @@ mod tests {
     fn alpn_decides_between_h2_and_the_pool() {
         for (choice, h2) in [(Some(&b"\x02h2"[..]), true), (Some(b"\x08http/1.1"), false), (None, false)] {
             let (port, pem) = tls_server(choice);
-            let got = async_io::block_on(connect(&target(port, &pem), &Arc::default()));
+            let got = async_io::block_on(connect(&target(port, &pem), &Arc::default(), &Arc::default()));
             match got {
                 Ok(_) => assert!(h2, "{choice:?}: h2 although the server did not pick it"),
                 Err(ClientError::NotH2(stream)) => {
@@ -409,7 +419,7 @@ mod tests {
     fn an_untrusted_certificate_is_refused() {
         let (port, _) = tls_server(Some(b"\x02h2"));
         let (_, other) = tls_server(Some(b"\x02h2"));
-        match async_io::block_on(connect(&target(port, &other), &Arc::default())) {
+        match async_io::block_on(connect(&target(port, &other), &Arc::default(), &Arc::default())) {
             Err(ClientError::Certificate(why)) => assert!(why.contains("certificate"), "{why}"),
             Err(e) => panic!("wrong error: {e}"),
             Ok(_) => panic!("connected to a server whose certificate is not trusted"),
@@ -440,7 +450,7 @@ mod tests {
         let client = H2Client::new(t, 1);
         let started = std::time::Instant::now();
         let make = || hyper::Request::new(Full::new(Bytes::new()));
-        let futs: Vec<crate::BoxFuture<'_, _>> = (0..8).map(|_| Box::pin(async { client.send(true, make).await.map(|(r, _)| r) }) as _).collect();
+        let futs: Vec<crate::BoxFuture<'_, _>> = (0..8).map(|_| Box::pin(async { client.send(true, None, make).await.map(|(r, _)| r) }) as _).collect();
         for got in async_io::block_on(crate::join_all(futs)) {
             assert!(matches!(got, Err(ClientError::Connect(ref e)) if e.kind() == io::ErrorKind::TimedOut), "{got:?}");
         }

@@ -61,12 +61,15 @@ pub(super) enum ClientError {
     Certificate(String),
     /// The request failed on an established connection.
     Request(hyper::Error),
+    /// No answer came within the stall timeout (reported by the caller, which knows it).
+    Stalled,
 }
 
 impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ClientError::NotH2(_) => f.write_str("server does not speak HTTP/2"),
+            ClientError::Stalled => f.write_str("no answer in time"),
             ClientError::Connect(e) => write!(f, "connect: {e}"),
             ClientError::Setup(e) => write!(f, "tls setup: {e}"),
             ClientError::Certificate(why) => write!(
@@ -82,7 +85,7 @@ impl fmt::Display for ClientError {
 impl std::error::Error for ClientError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ClientError::NotH2(_) | ClientError::Certificate(_) => None,
+            ClientError::NotH2(_) | ClientError::Certificate(_) | ClientError::Stalled => None,
             ClientError::Connect(e) | ClientError::Setup(e) => Some(e),
             ClientError::Request(e) => Some(e),
         }

@@ -76,11 +76,11 @@ impl Inner {
         let failed = |e| Fallback::Failed(hyper_failure(key, url, e));
         // The h2 stream stays counted against its connection until its body is read.
         let (resp, lease, _stream) = match (via, &self.h2, &self.h1) {
-            (Via::H2, Some(h2), _) => match with_stall(head_stall, h2.send(method.idempotent(), make)).await {
-                Some(Ok((resp, stream))) => (resp, None, Some(stream)),
-                Some(Err(ClientError::NotH2(stream))) => return Err(Fallback::NotH2(stream)),
-                Some(Err(e)) => return Err(failed(e)),
-                None => return Err(Fallback::Failed(stalled(key, url, head_stall))),
+            (Via::H2, Some(h2), _) => match h2.send(method.idempotent(), head_stall, make).await {
+                Ok((resp, stream)) => (resp, None, Some(stream)),
+                Err(ClientError::NotH2(stream)) => return Err(Fallback::NotH2(stream)),
+                Err(ClientError::Stalled) => return Err(Fallback::Failed(stalled(key, url, head_stall))),
+                Err(e) => return Err(failed(e)),
             },
             (Via::H1, _, Some(h1)) => {
                 match with_stall(head_stall, h1.send(h1.slot().await, method.idempotent(), make)).await {
