@@ -22,8 +22,8 @@ use http_body_util::Full;
 use hyper::client::conn::http2::SendRequest;
 
 use super::h2_settings::{Sniffer, ASSUMED_STREAMS};
-use super::via_hyper::with_stall;
 use super::net::{self, h2_error, ClientError, Connections, HyperRequest, HyperResponse, Target};
+use super::via_hyper::with_stall;
 
 /// Times a request may be sent again at once because the server did not answer it
 /// before its connection ended (GOAWAY, REFUSED_STREAM, a close or reset with the
@@ -46,8 +46,7 @@ const MAX_FRAME: u32 = 64 << 10;
 
 /// HTTP/2 connections to a target, made when first needed: one, and more (up to a
 /// cap) while the requests in flight fill every open one to the server's
-/// `SETTINGS_MAX_CONCURRENT_STREAMS`. Beyond that, requests queue on the least busy
-/// connection (hyper sends each when a stream frees up).
+/// `SETTINGS_MAX_CONCURRENT_STREAMS`. Beyond that, requests wait for a stream to end.
 ///
 /// Why more than one: a server's stream limit (100 or 128 for most) caps what one
 /// connection has in flight, and a read of a thousand chunks 50 ms away then takes ten
@@ -64,6 +63,8 @@ pub(super) struct H2Client {
     attempts: AtomicU64,
     /// ALPN said HTTP/1.1: final for this client, and readable without the lock.
     not_h2: AtomicBool,
+    /// A stream ended somewhere: a request waiting for room looks again.
+    freed: (async_channel::Sender<()>, async_channel::Receiver<()>),
 }
 
 impl fmt::Debug for H2Client {
@@ -92,6 +93,8 @@ struct Streams {
     active: AtomicUsize,
     answered: AtomicUsize,
     limit: Arc<AtomicU32>,
+    /// Told when a stream ends, for requests waiting for room (see [`H2Client::sender`]).
+    freed: async_channel::Sender<()>,
 }
 
 impl Streams {
@@ -100,7 +103,8 @@ impl Streams {
     }
 
     fn has_room(&self) -> bool {
-        self.active() < self.limit.load(Ordering::Acquire) as usize
+        // A limit of 0 (no new streams for now) is taken as 1, so that waiting ends.
+        self.active() < (self.limit.load(Ordering::Acquire) as usize).max(1)
     }
 }
 
@@ -117,6 +121,7 @@ impl Stream {
 impl Drop for Stream {
     fn drop(&mut self) {
         self.0.active.fetch_sub(1, Ordering::AcqRel);
+        let _ = self.0.freed.try_send(());
     }
 }
 
@@ -147,6 +152,7 @@ impl H2Client {
             conn: async_lock::Mutex::new(Conn::default()),
             attempts: AtomicU64::new(0),
             not_h2: AtomicBool::new(false),
+            freed: async_channel::bounded(1),
         }
     }
 
@@ -211,19 +217,45 @@ impl H2Client {
         }
     }
 
-    /// A connection with room for one more stream (connecting first if every open one
-    /// is full and the cap allows), or the least busy one.
+    /// A connection with room for one more stream, connecting first if every open one
+    /// is full and the cap allows; at the cap, waits until a stream ends.
+    ///
+    /// Why wait here rather than hand the request to hyper, which would queue it on the
+    /// connection: a request queued in h2 beyond the server's stream limit is not failed
+    /// when that connection ends (seen as a request that waits for its no-data timeout
+    /// after the server closed the connection), while one waiting here goes to a live one.
     async fn sender(&self) -> Result<(u64, SendRequest<Full<Bytes>>, Stream), ClientError> {
-        let seen = self.attempts.load(Ordering::Acquire);
-        let mut conn = self.conn.lock().await;
-        if self.speaks_only_http1() {
-            return Err(ClientError::NotH2(None));
+        loop {
+            let seen = self.attempts.load(Ordering::Acquire);
+            let mut conn = self.conn.lock().await;
+            if self.speaks_only_http1() {
+                return Err(ClientError::NotH2(None));
+            }
+            conn.open.retain(|o| !o.sender.is_closed());
+            let roomy = conn.open.iter().filter(|o| o.streams.has_room()).min_by_key(|o| o.streams.active());
+            if let Some(o) = roomy {
+                let stream = Stream::new(&o.streams);
+                if o.streams.has_room() {
+                    // Room left: the next waiter may look too.
+                    let _ = self.freed.0.try_send(());
+                }
+                return Ok((o.id, o.sender.clone(), stream));
+            }
+            if conn.open.len() < self.max_connections {
+                return self.open_another(conn, seen).await;
+            }
+            drop(conn);
+            let _ = self.freed.1.recv().await;
         }
-        conn.open.retain(|o| !o.sender.is_closed());
-        let least_busy = conn.open.iter().min_by_key(|o| o.streams.active());
-        if let Some(o) = least_busy.filter(|o| o.streams.has_room() || conn.open.len() >= self.max_connections) {
-            return Ok((o.id, o.sender.clone(), Stream::new(&o.streams)));
-        }
+    }
+
+    /// Connects one more connection (the lock held, so requests started together wait
+    /// for it rather than each opening one) and takes a stream on it.
+    async fn open_another(
+        &self,
+        mut conn: async_lock::MutexGuard<'_, Conn>,
+        seen: u64,
+    ) -> Result<(u64, SendRequest<Full<Bytes>>, Stream), ClientError> {
         // An attempt made while this request waited for the lock failed: share its error.
         if let Some((attempt, kind, msg)) = &conn.failure {
             if *attempt > seen {
@@ -231,13 +263,21 @@ impl H2Client {
             }
         }
         let id = self.attempts.fetch_add(1, Ordering::AcqRel) + 1;
-        let limit = Arc::new(AtomicU32::new(ASSUMED_STREAMS));
+        // Until its own SETTINGS arrive, a new connection to the same server is taken to
+        // allow what the last one did.
+        let known = conn.open.last().map_or(ASSUMED_STREAMS, |o| o.streams.limit.load(Ordering::Acquire));
+        let limit = Arc::new(AtomicU32::new(known));
         let connected =
             net::within_connect_timeout(&self.target, connect(&self.target, &self.connections, &limit)).await;
         match connected {
             Ok(sender) => {
                 conn.failure = None;
-                let streams = Arc::new(Streams { active: AtomicUsize::new(0), answered: AtomicUsize::new(0), limit });
+                let streams = Arc::new(Streams {
+                    active: AtomicUsize::new(0),
+                    answered: AtomicUsize::new(0),
+                    limit,
+                    freed: self.freed.0.clone(),
+                });
                 let stream = Stream::new(&streams);
                 conn.open.push(Open { id, sender: sender.clone(), streams });
                 Ok((id, sender, stream))
@@ -450,7 +490,8 @@ mod tests {
         let client = H2Client::new(t, 1);
         let started = std::time::Instant::now();
         let make = || hyper::Request::new(Full::new(Bytes::new()));
-        let futs: Vec<crate::BoxFuture<'_, _>> = (0..8).map(|_| Box::pin(async { client.send(true, None, make).await.map(|(r, _)| r) }) as _).collect();
+        let futs: Vec<crate::BoxFuture<'_, _>> =
+            (0..8).map(|_| Box::pin(async { client.send(true, None, make).await.map(|(r, _)| r) }) as _).collect();
         for got in async_io::block_on(crate::join_all(futs)) {
             assert!(matches!(got, Err(ClientError::Connect(ref e)) if e.kind() == io::ErrorKind::TimedOut), "{got:?}");
         }

@@ -100,10 +100,7 @@ fn describe(e: &hyper::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if h2.is_go_away() {
             let reason = h2.reason().map_or_else(|| "no reason".to_owned(), |r| format!("{r:?}"));
             let side = if h2.is_remote() { "the server" } else { "the client" };
-            return write!(
-                f,
-                "{side} closed the HTTP/2 connection (GOAWAY, {reason}) before answering this request"
-            );
+            return write!(f, "{side} closed the HTTP/2 connection (GOAWAY, {reason}) before answering this request");
         }
     }
     write!(f, "{e}")?;

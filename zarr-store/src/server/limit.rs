@@ -45,7 +45,13 @@ impl GoawaySignal {
 impl AnswerLimit {
     pub(crate) fn new(close_after: Option<u64>, goaway_after: Option<u64>) -> (Arc<AnswerLimit>, GoawaySignal) {
         let (tx, rx) = async_channel::bounded(1);
-        let limit = AnswerLimit { answered: AtomicU64::new(0), open: AtomicU64::new(0), close_after, goaway_after, reached: tx };
+        let limit = AnswerLimit {
+            answered: AtomicU64::new(0),
+            open: AtomicU64::new(0),
+            close_after,
+            goaway_after,
+            reached: tx,
+        };
         (Arc::new(limit), GoawaySignal { reached: goaway_after.map(|_| rx) })
     }
 
