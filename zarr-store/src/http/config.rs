@@ -68,6 +68,8 @@ pub struct HttpConfig {
     /// Most requests this store has in flight at once, bodies included (0: no limit).
     /// Every read through the store and every part of a split value shares it, so
     /// request budgets never multiply when a read's requests fan out into ranges.
+    /// The default, 512, lets a read that asks for it fill four HTTP/2 connections of
+    /// 128 streams (a read's own default is 128 requests).
     pub max_requests_in_flight: usize,
     /// Headers computed for each attempt of each request (e.g. an AWS SigV4
     /// `Authorization`), after the others are known; a retried request is signed anew.
@@ -120,7 +122,7 @@ impl Default for HttpConfig {
             status: StatusPolicy::default(),
             max_response_bytes: 2 << 30,
             split_size: 8 << 20,
-            max_requests_in_flight: 128,
+            max_requests_in_flight: 512,
             signer: None,
         }
     }
