@@ -260,8 +260,10 @@ fn fixtures_read_from_nginx_over_every_protocol() {
                         .push(format!("seed over {}: {connections} connections, busiest served {busiest}", ep.name));
                 }
             }
-            None if h2 && connections != 1 => {
-                failures.push(format!("seed over {} used {connections} connections, expected 1", ep.name));
+            // One connection, and more (up to `HttpConfig::max_h2_connections`, 4) only
+            // because the read's 128 requests exceed nginx's 100 streams per connection.
+            None if h2 && !(1..=4).contains(&connections) => {
+                failures.push(format!("seed over {} used {connections} connections, expected 1 to 4", ep.name));
             }
             None if !h2 && connections < 2 => {
                 failures.push(format!("seed over {} used {connections} connection, expected the pool", ep.name));

@@ -142,7 +142,8 @@ pub(crate) fn run(latency: Duration, sample: u64) -> Result<(), Box<dyn std::err
     {
         rows.push(measure(&server, &format!("zarr-rs async, {name}"), || {
             smol::block_on(async {
-                let store = zarr_store::store_for_url(&url, HttpConfig::default().version(version))?;
+                let store =
+                    zarr_store::store_for_url(&url, HttpConfig::default().version(version).max_h2_connections(1))?;
                 let array = zarr_smol::Array::open_with(store, "", Default::default()).await?;
                 let values = array.read(&Selection::all()).await?.to_vec::<i64>()?;
                 check(&values, name)?;
@@ -150,7 +151,8 @@ pub(crate) fn run(latency: Duration, sample: u64) -> Result<(), Box<dyn std::err
             })
         })?);
         rows.push(measure(&server, &format!("zarr-rs blocking, {name}"), || {
-            let store = zarr_blocking::store_for_url(&url, HttpConfig::default().version(version))?;
+            let store =
+                zarr_blocking::store_for_url(&url, HttpConfig::default().version(version).max_h2_connections(1))?;
             let array = zarr_blocking::Array::open_with(store, "", Default::default())?;
             let values = array.read(&Selection::all())?.to_vec::<i64>()?;
             check(&values, name)?;

@@ -40,9 +40,14 @@ struct Cli {
 /// How to reach a remote store (ignored for local paths).
 #[derive(clap::Args, Clone, Default)]
 struct Remote {
-    /// Speak HTTP/2 with prior knowledge over cleartext (h2c): all requests on one connection.
+    /// Speak HTTP/2 with prior knowledge over cleartext (h2c).
     #[arg(long)]
     h2c: bool,
+    /// Most HTTP/2 connections to the server (default 4; 1: every request on one
+    /// connection). More than one opens only while the server's stream limit holds
+    /// requests back.
+    #[arg(long, value_name = "N")]
+    h2_connections: Option<usize>,
     /// Speak HTTP/1.1 only, even where TLS ALPN offers h2 (skips learning the protocol).
     #[arg(long, conflicts_with = "h2c")]
     http1: bool,
@@ -73,6 +78,9 @@ struct Remote {
 impl Remote {
     fn config(&self) -> Result<zarr_blocking::HttpConfig> {
         let mut c = zarr_blocking::HttpConfig::default();
+        if let Some(n) = self.h2_connections {
+            c = c.max_h2_connections(n);
+        }
         if self.h2c {
             c = c.version(zarr_blocking::HttpVersion::Http2PriorKnowledge);
         }

@@ -20,6 +20,7 @@ use super::{BoxFuture, Condition, ListDir, Store, StoreError, StoreResult, Versi
 mod config;
 mod h1;
 mod h2;
+mod h2_settings;
 mod net;
 mod s3;
 mod via_curl;
@@ -33,11 +34,13 @@ use self::via_hyper::{build_hyper, timed_out, Fallback, Via};
 ///
 /// Three transports share the work, chosen per store:
 ///
-/// - HTTP/2 on one connection, for `https://` servers whose TLS ALPN picks h2 and
-///   for `http://` with [`HttpVersion::Http2PriorKnowledge`] (h2c): hyper's h2
-///   client over async-io, its connection driven by one background thread, so
-///   requests started together share the connection from the first one on (see
-///   `h2.rs` for why this is not libcurl).
+/// - HTTP/2, for `https://` servers whose TLS ALPN picks h2 and for `http://` with
+///   [`HttpVersion::Http2PriorKnowledge`] (h2c): hyper's h2 client over async-io,
+///   its connections driven by one background thread, so requests started together
+///   share the connection from the first one on; more connections (up to
+///   [`HttpConfig::max_h2_connections`]) open only while the requests in flight fill
+///   the server's stream limit on every open one (see `h2.rs` for why this is not
+///   libcurl).
 /// - HTTP/1.1 over TLS (S3, [`HttpVersion::Http1`], servers whose ALPN picks
 ///   HTTP/1.1): a hyper keep-alive pool of [`HttpConfig::max_connections`] (see
 ///   `h1.rs` for why this is not libcurl either).
@@ -51,8 +54,11 @@ use self::via_hyper::{build_hyper, timed_out, Fallback, Via};
 ///   404 (and 403 when configured) give `None`.
 /// - 5xx, 408, 429, connection failures, resets, timeouts and short bodies are
 ///   retried per [`RetryPolicy`](zarr_proto::http::RetryPolicy), sleeping with [`async_io::Timer`] and honouring
-///   `Retry-After`; requests an h2 server refused or dropped unprocessed (GOAWAY,
-///   REFUSED_STREAM) go again at once on a new connection.
+///   `Retry-After`. Requests whose connection ended before any byte of their answer
+///   (an h2 GOAWAY or REFUSED_STREAM, a close or reset with requests in flight, a
+///   kept-alive HTTP/1.1 connection the server had closed) go again at once on a live
+///   connection without using up an attempt, at most 8 times per request (writes with
+///   a condition only when the server surely did not process them).
 /// - At most [`HttpConfig::max_requests_in_flight`] requests are out at once, the
 ///   ranges of split values included.
 /// - `set`/`delete` send `PUT`/`DELETE`; listing is not supported.
@@ -108,7 +114,7 @@ struct Inner {
     /// redirects; made on first use (it starts isahc's agent thread), so an
     /// `https://` store that never needs it does not pay for it.
     curl: OnceLock<HttpClient>,
-    /// The one-connection HTTP/2 client, when the store may speak h2 itself.
+    /// The HTTP/2 client, when the store may speak h2 itself.
     h2: Option<H2Client>,
     /// The TLS HTTP/1.1 pool, for `https://` servers that do not speak h2.
     h1: Option<H1Pool>,
@@ -485,7 +491,7 @@ fn surely_not_applied(e: &StoreError) -> bool {
         StoreError::Transport { source, .. } => {
             if let Some(e) = source.downcast_ref::<net::ClientError>() {
                 matches!(e, net::ClientError::Connect(_))
-            } else if let Some(e) = source.downcast_ref::<isahc::Error>() {
+            } else if let Some(via_curl::CurlError(e)) = source.downcast_ref::<via_curl::CurlError>() {
                 matches!(e.kind(), isahc::error::ErrorKind::ConnectionFailed | isahc::error::ErrorKind::NameResolution)
             } else {
                 false

@@ -47,6 +47,7 @@ pub mod proxy;
 pub mod s3s_fs;
 
 mod handler;
+mod limit;
 mod rt;
 
 use crate::rt::{HyperExecutor, HyperIo, SmolTimer};
@@ -117,6 +118,16 @@ pub struct ServerConfig {
     /// Answer every request with `307 Temporary Redirect` to this base URL plus the
     /// request's path, as a CDN or a bucket moved to another region does.
     pub redirect_to: Option<String>,
+    /// Close each connection abruptly (TCP shutdown, no GOAWAY, no `Connection:
+    /// close`) once it has given this many answers, leaving whatever other requests
+    /// are in flight on it unanswered: a server crashing or a middlebox cutting
+    /// connections. The cut falls between answers (answers already begun are finished,
+    /// no other begins), so every request it leaves got no byte of an answer.
+    pub close_after: Option<u64>,
+    /// Shut each connection down gracefully once it has sent this many whole answers:
+    /// HTTP/2 GOAWAY (requests already accepted are answered, later streams refused),
+    /// HTTP/1.1 closing after the answer, as nginx's `keepalive_requests` does.
+    pub goaway_after: Option<u64>,
 }
 
 impl ServerConfig {
@@ -146,6 +157,8 @@ impl ServerConfig {
             missing_is_forbidden: false,
             ignore_range: false,
             redirect_to: None,
+            close_after: None,
+            goaway_after: None,
         }
     }
 
@@ -206,6 +219,18 @@ impl ServerConfig {
     /// Sets [`redirect_to`](Self::redirect_to) (`base` without a trailing `/`).
     pub fn redirect_to(mut self, base: &str) -> Self {
         self.redirect_to = Some(base.trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// Sets [`close_after`](Self::close_after) (0 is taken as 1).
+    pub fn close_after(mut self, answers: u64) -> Self {
+        self.close_after = Some(answers.max(1));
+        self
+    }
+
+    /// Sets [`goaway_after`](Self::goaway_after) (0 is taken as 1).
+    pub fn goaway_after(mut self, answers: u64) -> Self {
+        self.goaway_after = Some(answers.max(1));
         self
     }
 
@@ -311,6 +336,8 @@ pub(crate) struct Shared {
     pub(crate) missing_is_forbidden: bool,
     pub(crate) ignore_range: bool,
     pub(crate) redirect_to: Option<String>,
+    pub(crate) close_after: Option<u64>,
+    pub(crate) goaway_after: Option<u64>,
     pub(crate) stats: Arc<Stats>,
     pub(crate) knobs: Mutex<Knobs>,
 }
@@ -344,6 +371,8 @@ impl Server {
             missing_is_forbidden: config.missing_is_forbidden,
             ignore_range: config.ignore_range,
             redirect_to: config.redirect_to.clone(),
+            close_after: config.close_after,
+            goaway_after: config.goaway_after,
             stats: Arc::clone(&stats),
             knobs: Mutex::new(Knobs {
                 latency: config.latency,
@@ -457,12 +486,14 @@ async fn serve_connection(
     let _ = stream.get_ref().set_nodelay(true);
     let Ok(prefix) = sniff(&mut stream).await else { return };
     let is_h2 = prefix == H2_PREFACE;
-    let io = HyperIo::new(Io::new(stream, prefix, Arc::clone(&shared.stats)));
+    let (limit, goaway) = limit::AnswerLimit::new(shared.close_after, shared.goaway_after);
+    let io = HyperIo::new(Io::new(stream, prefix, Arc::clone(&shared.stats), Arc::clone(&limit), is_h2));
     let svc = {
         let shared = Arc::clone(&shared);
-        hyper::service::service_fn(move |req| handler::handle(Arc::clone(&shared), req))
+        hyper::service::service_fn(move |req| answer(Arc::clone(&shared), Arc::clone(&limit), req))
     };
-    // Serve until the connection ends; on stop, shut down gracefully and finish.
+    // Serve until the connection ends; on stop (or after `goaway_after` answers),
+    // shut down gracefully and finish.
     macro_rules! drive {
         ($conn:expr) => {{
             let mut conn = std::pin::pin!($conn);
@@ -471,10 +502,16 @@ async fn serve_connection(
                     let _ = conn.as_mut().await;
                     false
                 },
-                async {
-                    let _ = stop.recv().await;
-                    true
-                },
+                future::or(
+                    async {
+                        let _ = stop.recv().await;
+                        true
+                    },
+                    async {
+                        goaway.wait().await;
+                        true
+                    },
+                ),
             )
             .await;
             if stopped {
@@ -493,6 +530,21 @@ async fn serve_connection(
         b.timer(SmolTimer).keep_alive(true);
         drive!(b.serve_connection(io, svc));
     }
+}
+
+/// One request's answer, counted against the connection's [`limit::AnswerLimit`].
+async fn answer(
+    shared: Arc<Shared>,
+    limit: Arc<limit::AnswerLimit>,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<handler::Body>, handler::BoxError> {
+    let resp = handler::handle(shared, req).await?;
+    if limit.closing() {
+        // Past `close_after`: no more answers begin; the connection is cut once those
+        // begun are out, and this request is left unanswered.
+        future::pending::<()>().await;
+    }
+    Ok(resp.map(|body| limit.count(body)))
 }
 
 /// A running server: its address, counters and knobs.

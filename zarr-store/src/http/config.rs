@@ -15,7 +15,8 @@ pub enum HttpVersion {
     /// HTTP/1.1 only.
     Http1,
     /// HTTP/2 with prior knowledge: h2c over plain TCP (no upgrade dance); over TLS
-    /// the same as `Auto`. Every request shares one multiplexed connection.
+    /// the same as `Auto`. Requests share multiplexed connections (see
+    /// [`HttpConfig::max_h2_connections`]).
     Http2PriorKnowledge,
 }
 
@@ -30,10 +31,15 @@ pub struct HttpConfig {
     /// HTTP/1.1 sends one request at a time per connection, so this bounds its
     /// parallelism.
     pub max_connections: usize,
-    /// Most libcurl connections open at once to one host (0: no limit). (HTTP/2
-    /// always uses one connection; through a proxy, where libcurl speaks h2c, 0 means
-    /// 1 so that requests started together wait for it instead of each opening one.)
+    /// Most libcurl connections open at once to one host (0: no limit). (Through a
+    /// proxy, where libcurl speaks h2c, 0 means 1 so that requests started together
+    /// wait for it instead of each opening one.)
     pub max_connections_per_host: usize,
+    /// Most HTTP/2 connections open at once (0 is taken as 1: one-connection mode).
+    /// A second one opens only when the requests in flight fill the first to the
+    /// server's `SETTINGS_MAX_CONCURRENT_STREAMS`, and so on: a read with more requests
+    /// in flight than one connection may carry (nginx: 128) is not held to it.
+    pub max_h2_connections: usize,
     /// Idle libcurl connections kept alive for reuse (0: curl's default); the TLS
     /// pool keeps every connection until the server closes it.
     pub connection_cache_size: usize,
@@ -62,6 +68,8 @@ pub struct HttpConfig {
     /// Most requests this store has in flight at once, bodies included (0: no limit).
     /// Every read through the store and every part of a split value shares it, so
     /// request budgets never multiply when a read's requests fan out into ranges.
+    /// The default, 512, lets a read that asks for it fill four HTTP/2 connections of
+    /// 128 streams (a read's own default is 128 requests).
     pub max_requests_in_flight: usize,
     /// Headers computed for each attempt of each request (e.g. an AWS SigV4
     /// `Authorization`), after the others are known; a retried request is signed anew.
@@ -103,6 +111,7 @@ impl Default for HttpConfig {
             version: HttpVersion::Auto,
             max_connections: 128,
             max_connections_per_host: 0,
+            max_h2_connections: 4,
             connection_cache_size: 128,
             connect_timeout: Duration::from_secs(10),
             timeout: None,
@@ -113,7 +122,7 @@ impl Default for HttpConfig {
             status: StatusPolicy::default(),
             max_response_bytes: 2 << 30,
             split_size: 8 << 20,
-            max_requests_in_flight: 128,
+            max_requests_in_flight: 512,
             signer: None,
         }
     }
@@ -135,6 +144,12 @@ impl HttpConfig {
     /// Sets [`max_connections_per_host`](Self::max_connections_per_host).
     pub fn max_connections_per_host(mut self, n: usize) -> Self {
         self.max_connections_per_host = n;
+        self
+    }
+
+    /// Sets [`max_h2_connections`](Self::max_h2_connections).
+    pub fn max_h2_connections(mut self, n: usize) -> Self {
+        self.max_h2_connections = n;
         self
     }
 

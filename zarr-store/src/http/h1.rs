@@ -105,14 +105,20 @@ impl H1Pool {
         M: Fn() -> HyperRequest,
     {
         let mut resent = 0;
+        // After a kept-alive connection failed, the next try takes a new one: the
+        // other idle connections may be as dead (a server restarted, a middlebox that
+        // cut them all), and each would cost a try.
+        let mut fresh = false;
         loop {
-            let (mut sender, reused) = match self.take_idle() {
+            let idle = if fresh { None } else { self.take_idle() };
+            let (mut sender, reused) = match idle {
                 Some(s) => (s, true),
                 None => (self.connect().await?, false),
             };
             if let Err(e) = sender.ready().await {
                 // Closed while idle: nothing was sent on it.
                 if reused {
+                    fresh = true;
                     continue;
                 }
                 return Err(ClientError::Request(e));
@@ -130,6 +136,7 @@ impl H1Pool {
                         && (e.is_canceled() || (idempotent && (e.is_incomplete_message() || e.is_closed()))) =>
                 {
                     resent += 1;
+                    fresh = true;
                 }
                 Err(e) => return Err(ClientError::Request(e)),
             }
@@ -287,6 +294,35 @@ mod tests {
         async_io::block_on(pool.adopt(stream));
         assert_eq!(get(&pool, port, "k").unwrap(), b"value");
         assert_eq!(server.counters().connections, 1);
+    }
+
+    #[test]
+    fn requests_go_again_when_the_server_closes_kept_alive_connections() {
+        // The server cuts each connection after n answers (abruptly, or as nginx's
+        // `keepalive_requests` does): requests on a connection it closed go again at once.
+        let mem = MemoryStore::new();
+        for i in 0..120 {
+            mem.insert(format!("k{i}"), format!("value {i}"));
+        }
+        for n in [1, 5, 37] {
+            for graceful in [false, true] {
+                let config = ServerConfig::memory(mem.clone()).threads(1);
+                let config = if graceful { config.goaway_after(n) } else { config.close_after(n) };
+                let server = Server::start(config).unwrap();
+                let port = server.addr().port();
+                let pool = pool_for(&server, 4);
+                for _round in 0..2 {
+                    let keys: Vec<String> = (0..120).map(|i| format!("k{i}")).collect();
+                    let futs: Vec<crate::BoxFuture<'_, Result<Vec<u8>, ClientError>>> =
+                        keys.iter().map(|k| Box::pin(get_async(&pool, port, k)) as _).collect();
+                    for (i, got) in async_io::block_on(crate::join_all(futs)).into_iter().enumerate() {
+                        let got = got.unwrap_or_else(|e| panic!("n={n} graceful={graceful} k{i}: {e}"));
+                        assert_eq!(got, format!("value {i}").as_bytes());
+                    }
+                }
+                assert!(server.counters().connections > 4, "n={n}: {:?}", server.counters());
+            }
+        }
     }
 
     #[test]

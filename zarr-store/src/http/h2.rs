@@ -1,4 +1,5 @@
-//! HTTP/2 on one connection per store: hyper's client over async-io, OpenSSL for TLS.
+//! HTTP/2 on one connection per store, more while the server's stream limit is what
+//! holds requests back: hyper's client over async-io, OpenSSL for TLS.
 //!
 //! Why not libcurl here: on one multiplexed connection every request and every
 //! response passes through isahc's single agent thread, and libcurl gives each
@@ -12,7 +13,7 @@
 
 use std::fmt;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,11 +21,16 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::client::conn::http2::SendRequest;
 
+use super::h2_settings::{Sniffer, ASSUMED_STREAMS};
 use super::net::{self, h2_error, ClientError, Connections, HyperRequest, HyperResponse, Target};
+use super::via_hyper::with_stall;
 
-/// Times a request may be sent again at once on a fresh connection because the
-/// server said it did not process it (GOAWAY, REFUSED_STREAM) or the connection was
-/// already closing; after that it is an ordinary transient failure.
+/// Times a request may be sent again at once because the server did not answer it
+/// before its connection ended (GOAWAY, REFUSED_STREAM, a close or reset with the
+/// request in flight) on a connection that answered nothing at all; after that it is
+/// an ordinary failure, counted as an attempt. Bounded so that a server that accepts
+/// and closes forever still ends in an error. (Sending again after a connection that
+/// did answer others is not counted: see [`H2Client::send`].)
 const RESEND_LIMIT: u32 = 8;
 
 /// How often a connection with requests in flight is pinged.
@@ -38,9 +44,17 @@ const CONNECTION_WINDOW: u32 = 64 << 20;
 /// Largest DATA frame the server may send us.
 const MAX_FRAME: u32 = 64 << 10;
 
-/// One h2 connection to a target, made when first needed and again when it closes.
+/// HTTP/2 connections to a target, made when first needed: one, and more (up to a
+/// cap) while the requests in flight fill every open one to the server's
+/// `SETTINGS_MAX_CONCURRENT_STREAMS`. Beyond that, requests wait for a stream to end.
+///
+/// Why more than one: a server's stream limit (100 or 128 for most) caps what one
+/// connection has in flight, and a read of a thousand chunks 50 ms away then takes ten
+/// round trips instead of three. Browsers and gRPC clients do the same.
 pub(super) struct H2Client {
     target: Target,
+    /// Most connections open at once (at least 1).
+    max_connections: usize,
     connections: Arc<Connections>,
     conn: async_lock::Mutex<Conn>,
     /// Connection attempts so far, readable without the lock: a request that queued
@@ -49,6 +63,8 @@ pub(super) struct H2Client {
     attempts: AtomicU64,
     /// ALPN said HTTP/1.1: final for this client, and readable without the lock.
     not_h2: AtomicBool,
+    /// A stream ended somewhere: a request waiting for room looks again.
+    freed: (async_channel::Sender<()>, async_channel::Receiver<()>),
 }
 
 impl fmt::Debug for H2Client {
@@ -59,17 +75,61 @@ impl fmt::Debug for H2Client {
 
 #[derive(Default)]
 struct Conn {
-    /// The open connection: its number (the attempt that made it) and its sender.
-    open: Option<(u64, SendRequest<Full<Bytes>>)>,
+    /// The open connections.
+    open: Vec<Open>,
     /// The last failed attempt: its number and error.
     failure: Option<(u64, io::ErrorKind, String)>,
+}
+
+/// One open connection: its number (the attempt that made it), its sender, and its load.
+struct Open {
+    id: u64,
+    sender: SendRequest<Full<Bytes>>,
+    streams: Arc<Streams>,
+}
+
+/// A connection's streams in flight, how many the server allows, and how many it answered.
+struct Streams {
+    active: AtomicUsize,
+    answered: AtomicUsize,
+    limit: Arc<AtomicU32>,
+    /// Told when a stream ends, for requests waiting for room (see [`H2Client::sender`]).
+    freed: async_channel::Sender<()>,
+}
+
+impl Streams {
+    fn active(&self) -> usize {
+        self.active.load(Ordering::Acquire)
+    }
+
+    fn has_room(&self) -> bool {
+        // A limit of 0 (no new streams for now) is taken as 1, so that waiting ends.
+        self.active() < (self.limit.load(Ordering::Acquire) as usize).max(1)
+    }
+}
+
+/// A stream counted against its connection until dropped: hold it until the body is read.
+pub(super) struct Stream(Arc<Streams>);
+
+impl Stream {
+    fn new(streams: &Arc<Streams>) -> Stream {
+        streams.active.fetch_add(1, Ordering::AcqRel);
+        Stream(Arc::clone(streams))
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::AcqRel);
+        let _ = self.0.freed.try_send(());
+    }
 }
 
 impl Drop for H2Client {
     fn drop(&mut self) {
         // The last sender gone, the connection says GOAWAY and ends. A TLS connection
         // must be gone before this returns (see `H1Pool`'s drop); h2c never waits.
-        self.conn.get_mut().open = None;
+        self.conn.get_mut().open.clear();
         if self.target.tls.is_some() {
             self.connections.wait_closed(net::CLOSE_WAIT);
         }
@@ -77,19 +137,22 @@ impl Drop for H2Client {
 }
 
 impl H2Client {
-    /// Closes the connection and waits until it is gone, without blocking the thread.
+    /// Closes the connections and waits until they are gone, without blocking the thread.
     pub(super) async fn close(&self) {
-        self.conn.lock().await.open = None;
+        self.conn.lock().await.open.clear();
         self.connections.closed(net::CLOSE_WAIT).await;
     }
 
-    pub(super) fn new(target: Target) -> H2Client {
+    /// A client of at most `max_connections` connections (0 is taken as 1).
+    pub(super) fn new(target: Target, max_connections: usize) -> H2Client {
         H2Client {
             target,
+            max_connections: max_connections.max(1),
             connections: Arc::default(),
             conn: async_lock::Mutex::new(Conn::default()),
             attempts: AtomicU64::new(0),
             not_h2: AtomicBool::new(false),
+            freed: async_channel::bounded(1),
         }
     }
 
@@ -98,49 +161,101 @@ impl H2Client {
         self.not_h2.load(Ordering::Acquire)
     }
 
-    /// Sends the request `make` builds (again, if the server did not process it) and
-    /// waits for the head of the response; the body streams after.
-    pub(super) async fn send<M>(&self, make: M) -> Result<HyperResponse, ClientError>
+    /// Sends the request `make` builds (again, if the server did not answer it) and
+    /// waits for the head of the response; the body streams after, and the [`Stream`]
+    /// is to be held until it is read.
+    ///
+    /// A request the server surely did not process (GOAWAY before its stream,
+    /// REFUSED_STREAM, or never sent) goes again at once on a live connection; so does
+    /// an `idempotent` one whose connection ended before any byte of its answer (a close
+    /// or reset with streams in flight): for a GET, sending again is what a retry would
+    /// do, without the wait and without using up an attempt.
+    ///
+    /// `stall` bounds the wait for the head on each connection tried, not in all: a
+    /// request sent again after its connection ended waits afresh.
+    pub(super) async fn send<M>(
+        &self,
+        idempotent: bool,
+        stall: Option<Duration>,
+        make: M,
+    ) -> Result<(HyperResponse, Stream), ClientError>
     where
         M: Fn() -> HyperRequest,
     {
         let mut resent = 0;
         loop {
-            let (id, mut sender) = self.sender().await?;
-            let err = match sender.send_request(make()).await {
-                Ok(resp) => return Ok(resp),
-                Err(e) => e,
+            let (id, mut sender, stream) = self.sender().await?;
+            let err = match with_stall(stall, sender.send_request(make())).await {
+                None => return Err(ClientError::Stalled),
+                Some(Ok(resp)) => {
+                    stream.0.answered.fetch_add(1, Ordering::AcqRel);
+                    return Ok((resp, stream));
+                }
+                Some(Err(e)) => e,
             };
-            // The server says it did not process the request (GOAWAY before this stream,
-            // REFUSED_STREAM) or it was never sent (the connection was closing): send it
-            // again at once, on a new connection.
-            // hyper's "dispatch task is gone" (a user error) means the same: the
-            // connection ended before the request got a stream.
+            let streams = Arc::clone(&stream.0);
+            drop(stream);
+            // hyper's "dispatch task is gone" (a user error) means the connection ended
+            // before the request got a stream.
             let gone = err.is_user() && sender.is_closed();
-            let again = resent < RESEND_LIMIT && (gone || unprocessed(&err));
-            if again || sender.is_closed() {
+            let died = gone || sender.is_closed() || connection_ended(&err);
+            if died {
                 self.forget(id).await;
             }
-            if !again {
+            // A connection that answered other requests before it ended shows a server
+            // at work (closing after every N answers, as nginx's `keepalive_requests`
+            // does): sending again there is free. One that answered nothing counts, so
+            // that a server that accepts and closes forever ends in an error.
+            let free = streams.answered.load(Ordering::Acquire) > 0;
+            let resend = gone || unprocessed(&err) || (idempotent && died);
+            if !resend || (!free && resent >= RESEND_LIMIT) {
                 return Err(ClientError::Request(err));
             }
-            resent += 1;
+            if !free {
+                resent += 1;
+            }
         }
     }
 
-    /// The open connection's number and sender, connecting first if there is none.
-    async fn sender(&self) -> Result<(u64, SendRequest<Full<Bytes>>), ClientError> {
-        let seen = self.attempts.load(Ordering::Acquire);
-        let mut conn = self.conn.lock().await;
-        if self.speaks_only_http1() {
-            return Err(ClientError::NotH2(None));
-        }
-        if let Some((id, s)) = &conn.open {
-            if !s.is_closed() {
-                return Ok((*id, s.clone()));
+    /// A connection with room for one more stream, connecting first if every open one
+    /// is full and the cap allows; at the cap, waits until a stream ends.
+    ///
+    /// Why wait here rather than hand the request to hyper, which would queue it on the
+    /// connection: a request queued in h2 beyond the server's stream limit is not failed
+    /// when that connection ends (seen as a request that waits for its no-data timeout
+    /// after the server closed the connection), while one waiting here goes to a live one.
+    async fn sender(&self) -> Result<(u64, SendRequest<Full<Bytes>>, Stream), ClientError> {
+        loop {
+            let seen = self.attempts.load(Ordering::Acquire);
+            let mut conn = self.conn.lock().await;
+            if self.speaks_only_http1() {
+                return Err(ClientError::NotH2(None));
             }
+            conn.open.retain(|o| !o.sender.is_closed());
+            let roomy = conn.open.iter().filter(|o| o.streams.has_room()).min_by_key(|o| o.streams.active());
+            if let Some(o) = roomy {
+                let stream = Stream::new(&o.streams);
+                if o.streams.has_room() {
+                    // Room left: the next waiter may look too.
+                    let _ = self.freed.0.try_send(());
+                }
+                return Ok((o.id, o.sender.clone(), stream));
+            }
+            if conn.open.len() < self.max_connections {
+                return self.open_another(conn, seen).await;
+            }
+            drop(conn);
+            let _ = self.freed.1.recv().await;
         }
-        conn.open = None;
+    }
+
+    /// Connects one more connection (the lock held, so requests started together wait
+    /// for it rather than each opening one) and takes a stream on it.
+    async fn open_another(
+        &self,
+        mut conn: async_lock::MutexGuard<'_, Conn>,
+        seen: u64,
+    ) -> Result<(u64, SendRequest<Full<Bytes>>, Stream), ClientError> {
         // An attempt made while this request waited for the lock failed: share its error.
         if let Some((attempt, kind, msg)) = &conn.failure {
             if *attempt > seen {
@@ -148,12 +263,24 @@ impl H2Client {
             }
         }
         let id = self.attempts.fetch_add(1, Ordering::AcqRel) + 1;
-        let connected = net::within_connect_timeout(&self.target, connect(&self.target, &self.connections)).await;
+        // Until its own SETTINGS arrive, a new connection to the same server is taken to
+        // allow what the last one did.
+        let known = conn.open.last().map_or(ASSUMED_STREAMS, |o| o.streams.limit.load(Ordering::Acquire));
+        let limit = Arc::new(AtomicU32::new(known));
+        let connected =
+            net::within_connect_timeout(&self.target, connect(&self.target, &self.connections, &limit)).await;
         match connected {
-            Ok(s) => {
+            Ok(sender) => {
                 conn.failure = None;
-                conn.open = Some((id, s.clone()));
-                Ok((id, s))
+                let streams = Arc::new(Streams {
+                    active: AtomicUsize::new(0),
+                    answered: AtomicUsize::new(0),
+                    limit,
+                    freed: self.freed.0.clone(),
+                });
+                let stream = Stream::new(&streams);
+                conn.open.push(Open { id, sender: sender.clone(), streams });
+                Ok((id, sender, stream))
             }
             Err(ClientError::NotH2(stream)) => {
                 self.not_h2.store(true, Ordering::Release);
@@ -167,12 +294,9 @@ impl H2Client {
         }
     }
 
-    /// Drops connection `id` if it is still the open one, so the next request makes a new one.
+    /// Drops connection `id` from the open ones, so that no request picks it again.
     async fn forget(&self, id: u64) {
-        let mut conn = self.conn.lock().await;
-        if conn.open.as_ref().is_some_and(|(open, _)| *open == id) {
-            conn.open = None;
-        }
+        self.conn.lock().await.open.retain(|o| o.id != id);
     }
 }
 
@@ -191,8 +315,34 @@ fn unprocessed(e: &hyper::Error) -> bool {
     }
 }
 
+/// Whether the whole connection ended (closed, reset, GOAWAY with an error), rather
+/// than the server resetting this one stream.
+fn connection_ended(e: &hyper::Error) -> bool {
+    if e.is_closed() || e.is_canceled() {
+        return true;
+    }
+    match h2_error(e) {
+        Some(h2) => h2.is_io() || h2.is_go_away(),
+        // hyper's own IO errors (a broken pipe, a reset) carry no h2 error.
+        None => {
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                if s.is::<io::Error>() {
+                    return true;
+                }
+                source = s.source();
+            }
+            false
+        }
+    }
+}
+
 /// Opens a connection (TCP, TLS offering h2 and HTTP/1.1) and starts HTTP/2 on it.
-async fn connect(target: &Target, connections: &Arc<Connections>) -> Result<SendRequest<Full<Bytes>>, ClientError> {
+async fn connect(
+    target: &Target,
+    connections: &Arc<Connections>,
+    limit: &Arc<AtomicU32>,
+) -> Result<SendRequest<Full<Bytes>>, ClientError> {
     let stream = net::open(target, b"\x02h2\x08http/1.1").await?;
     if target.tls.is_some() && !stream.alpn_h2() {
         return Err(ClientError::NotH2(Some(Box::new(stream))));
@@ -210,7 +360,7 @@ async fn connect(target: &Target, connections: &Arc<Connections>) -> Result<Send
         .timer(crate::rt::SmolTimer)
         .keep_alive_interval(PING_INTERVAL)
         .keep_alive_timeout(PING_TIMEOUT)
-        .handshake(net::hyper_io(stream))
+        .handshake(crate::rt::HyperIo::new(Sniffer::new(net::boxed(stream), Arc::clone(limit))))
         .await
         .map_err(|e| ClientError::Connect(io::Error::other(e)))?;
     // The connection's IO runs on the driver thread, whatever executor (if any) the
@@ -293,7 +443,7 @@ mod tests {
     fn alpn_decides_between_h2_and_the_pool() {
         for (choice, h2) in [(Some(&b"\x02h2"[..]), true), (Some(b"\x08http/1.1"), false), (None, false)] {
             let (port, pem) = tls_server(choice);
-            let got = async_io::block_on(connect(&target(port, &pem), &Arc::default()));
+            let got = async_io::block_on(connect(&target(port, &pem), &Arc::default(), &Arc::default()));
             match got {
                 Ok(_) => assert!(h2, "{choice:?}: h2 although the server did not pick it"),
                 Err(ClientError::NotH2(stream)) => {
@@ -309,7 +459,7 @@ mod tests {
     fn an_untrusted_certificate_is_refused() {
         let (port, _) = tls_server(Some(b"\x02h2"));
         let (_, other) = tls_server(Some(b"\x02h2"));
-        match async_io::block_on(connect(&target(port, &other), &Arc::default())) {
+        match async_io::block_on(connect(&target(port, &other), &Arc::default(), &Arc::default())) {
             Err(ClientError::Certificate(why)) => assert!(why.contains("certificate"), "{why}"),
             Err(e) => panic!("wrong error: {e}"),
             Ok(_) => panic!("connected to a server whose certificate is not trusted"),
@@ -337,10 +487,11 @@ mod tests {
         let (_, pem) = tls_server(None);
         let mut t = target(port, &pem);
         t.connect_timeout = Duration::from_millis(300);
-        let client = H2Client::new(t);
+        let client = H2Client::new(t, 1);
         let started = std::time::Instant::now();
         let make = || hyper::Request::new(Full::new(Bytes::new()));
-        let futs: Vec<crate::BoxFuture<'_, _>> = (0..8).map(|_| Box::pin(client.send(make)) as _).collect();
+        let futs: Vec<crate::BoxFuture<'_, _>> =
+            (0..8).map(|_| Box::pin(async { client.send(true, None, make).await.map(|(r, _)| r) }) as _).collect();
         for got in async_io::block_on(crate::join_all(futs)) {
             assert!(matches!(got, Err(ClientError::Connect(ref e)) if e.kind() == io::ErrorKind::TimedOut), "{got:?}");
         }

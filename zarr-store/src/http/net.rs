@@ -61,12 +61,15 @@ pub(super) enum ClientError {
     Certificate(String),
     /// The request failed on an established connection.
     Request(hyper::Error),
+    /// No answer came within the stall timeout (reported by the caller, which knows it).
+    Stalled,
 }
 
 impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ClientError::NotH2(_) => f.write_str("server does not speak HTTP/2"),
+            ClientError::Stalled => f.write_str("no answer in time"),
             ClientError::Connect(e) => write!(f, "connect: {e}"),
             ClientError::Setup(e) => write!(f, "tls setup: {e}"),
             ClientError::Certificate(why) => write!(
@@ -74,10 +77,7 @@ impl fmt::Display for ClientError {
                 "TLS: the server's certificate is not trusted: {why}; to trust its CA, give it as \
                  `HttpConfig::ca_file` (`zarr --cacert FILE`) or in SSL_CERT_FILE / SSL_CERT_DIR"
             ),
-            ClientError::Request(e) => match h2_error(e) {
-                Some(h2) => write!(f, "{e}: {h2}"),
-                None => write!(f, "{e}"),
-            },
+            ClientError::Request(e) => describe(e, f),
         }
     }
 }
@@ -85,11 +85,37 @@ impl fmt::Display for ClientError {
 impl std::error::Error for ClientError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ClientError::NotH2(_) | ClientError::Certificate(_) => None,
+            ClientError::NotH2(_) | ClientError::Certificate(_) | ClientError::Stalled => None,
             ClientError::Connect(e) | ClientError::Setup(e) => Some(e),
             ClientError::Request(e) => Some(e),
         }
     }
+}
+
+/// A hyper error with its causes: hyper's own text ("error reading a body from
+/// connection") names no cause, and an h2 GOAWAY reads as "connection error received:
+/// not a result of an error" unless said in words.
+fn describe(e: &hyper::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    if let Some(h2) = h2_error(e) {
+        if h2.is_go_away() {
+            let reason = h2.reason().map_or_else(|| "no reason".to_owned(), |r| format!("{r:?}"));
+            let side = if h2.is_remote() { "the server" } else { "the client" };
+            return write!(f, "{side} closed the HTTP/2 connection (GOAWAY, {reason}) before answering this request");
+        }
+    }
+    write!(f, "{e}")?;
+    let mut last = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        // Wrappers often repeat their cause's text word for word.
+        if !text.is_empty() && !last.contains(&text) {
+            write!(f, ": {text}")?;
+        }
+        last = text;
+        source = s.source();
+    }
+    Ok(())
 }
 
 /// The h2 error inside a hyper error, if any.
@@ -368,9 +394,14 @@ pub(super) fn driver_executor() -> HyperExecutor {
 
 /// A [`Stream`] as hyper IO.
 pub(super) fn hyper_io(stream: Stream) -> HyperIo<Box<dyn Io>> {
+    HyperIo::new(boxed(stream))
+}
+
+/// A [`Stream`] as one type, TLS or not.
+pub(super) fn boxed(stream: Stream) -> Box<dyn Io> {
     match stream {
-        Stream::Tcp(s) => HyperIo::new(Box::new(s)),
-        Stream::Tls(s) => HyperIo::new(Box::new(s)),
+        Stream::Tcp(s) => Box::new(s),
+        Stream::Tls(s) => Box::new(s),
     }
 }
 

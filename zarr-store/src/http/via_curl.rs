@@ -56,7 +56,7 @@ impl Inner {
                     | ErrorKind::Timeout
                     | ErrorKind::Unknown
             );
-            let e = StoreError::Transport { key: key.into(), url: url.into(), source: Box::new(source) };
+            let e = StoreError::Transport { key: key.into(), url: url.into(), source: Box::new(CurlError(source)) };
             if transient {
                 Failure::Transient(e, None)
             } else {
@@ -74,8 +74,14 @@ impl Inner {
         answer.body.reserve(answer.content_length.unwrap_or(0) as usize);
         let read = resp.body_mut().take(max.saturating_add(1)).read_to_end(&mut answer.body).await;
         if let Err(e) = read {
-            // A reset or timeout mid-body (curl reports a short transfer here too).
-            return Err(Failure::Transient(StoreError::io(key, e), None));
+            // A reset or timeout mid-body (curl reports a short transfer here too). isahc
+            // wraps curl's error in an io::Error whose text is "unknown error": the
+            // cause is further down the chain.
+            let source = std::io::Error::new(e.kind(), chain_text(&e));
+            return Err(Failure::Transient(
+                StoreError::Transport { key: key.into(), url: url.into(), source: Box::new(source) },
+                None,
+            ));
         }
         if answer.body.len() as u64 > max {
             return Err(Failure::Fatal(StoreError::TooLarge { key: key.into(), limit: max }));
@@ -97,6 +103,47 @@ impl Inner {
         // Another request may have made one meanwhile: either will do.
         Ok(self.curl.get_or_init(|| built))
     }
+}
+
+/// An isahc error that shows its cause: isahc's own text is often only its kind
+/// ("unknown error", "connection failed") while curl's says what happened.
+#[derive(Debug)]
+pub(super) struct CurlError(pub(super) isahc::Error);
+
+impl std::fmt::Display for CurlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&chain_text(&self.0))
+    }
+}
+
+impl std::error::Error for CurlError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// `e` and its causes, each said once: "unknown error: [18] Transferred a partial file".
+fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    // io::Error hides a custom error's own causes behind `get_ref`.
+    if next.is_none() {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            next = io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)).and_then(|inner| {
+                // The io::Error's text is the inner error's: start from the inner's causes.
+                inner.source()
+            });
+        }
+    }
+    while let Some(s) = next {
+        let t = s.to_string();
+        if !t.is_empty() && !text.contains(&t) {
+            text.push_str(": ");
+            text.push_str(&t);
+        }
+        next = s.source();
+    }
+    text
 }
 
 /// The isahc client: the HTTP/1.1 keep-alive pool (h2 with prior knowledge through a proxy).

@@ -74,16 +74,17 @@ impl Inner {
         };
         let head_stall = stall.map(|t| t.saturating_mul(1 + upload));
         let failed = |e| Fallback::Failed(hyper_failure(key, url, e));
-        let (resp, lease) = match (via, &self.h2, &self.h1) {
-            (Via::H2, Some(h2), _) => match with_stall(head_stall, h2.send(make)).await {
-                Some(Ok(resp)) => (resp, None),
-                Some(Err(ClientError::NotH2(stream))) => return Err(Fallback::NotH2(stream)),
-                Some(Err(e)) => return Err(failed(e)),
-                None => return Err(Fallback::Failed(stalled(key, url, head_stall))),
+        // The h2 stream stays counted against its connection until its body is read.
+        let (resp, lease, _stream) = match (via, &self.h2, &self.h1) {
+            (Via::H2, Some(h2), _) => match h2.send(method.idempotent(), head_stall, make).await {
+                Ok((resp, stream)) => (resp, None, Some(stream)),
+                Err(ClientError::NotH2(stream)) => return Err(Fallback::NotH2(stream)),
+                Err(ClientError::Stalled) => return Err(Fallback::Failed(stalled(key, url, head_stall))),
+                Err(e) => return Err(failed(e)),
             },
             (Via::H1, _, Some(h1)) => {
                 match with_stall(head_stall, h1.send(h1.slot().await, method.idempotent(), make)).await {
-                    Some(Ok((resp, lease))) => (resp, Some(lease)),
+                    Some(Ok((resp, lease))) => (resp, Some(lease), None),
                     Some(Err(e)) => return Err(failed(e)),
                     None => return Err(Fallback::Failed(stalled(key, url, head_stall))),
                 }
@@ -243,7 +244,7 @@ pub(super) fn build_hyper(base_url: &str, config: &HttpConfig) -> StoreResult<(O
     };
     let target = net::Target { host, port, tls: connector, connect_timeout: config.connect_timeout };
     let h1 = tls.then(|| H1Pool::new(target.clone(), config.max_connections));
-    Ok((h2.then(|| H2Client::new(target)), h1))
+    Ok((h2.then(|| H2Client::new(target, config.max_h2_connections)), h1))
 }
 
 /// Whether a proxy may stand between us and a server of this scheme.

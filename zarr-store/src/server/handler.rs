@@ -19,7 +19,7 @@ use super::{Backend, Fault, Shared};
 use crate::{fs, Condition, Store, StoreError, Version, WriteResult};
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
-type Body = BoxBody<Bytes, BoxError>;
+pub(crate) type Body = BoxBody<Bytes, BoxError>;
 
 fn full(b: impl Into<Bytes>) -> Body {
     Full::new(b.into()).map_err(|never| match never {}).boxed()

@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use async_io::Async;
 use futures_lite::{AsyncRead, AsyncWrite};
 
+use super::limit::{AnswerLimit, WireStreams};
 use super::Stats;
 
 /// A TCP connection that first replays the bytes already read to detect the
@@ -19,11 +20,36 @@ pub(crate) struct Io {
     prefix: Vec<u8>,
     pos: usize,
     stats: Arc<Stats>,
+    limit: Arc<AnswerLimit>,
+    /// HTTP/2 answers on the wire, followed when the connection may be cut between them.
+    wire: Option<WireStreams>,
+    /// Cut by `close_after`: our side is shut; what the client still sends is read
+    /// and dropped until it closes too, and nothing more is written.
+    cut: bool,
 }
 
 impl Io {
-    pub(crate) fn new(stream: Async<TcpStream>, prefix: Vec<u8>, stats: Arc<Stats>) -> Io {
-        Io { stream, prefix, pos: 0, stats }
+    pub(crate) fn new(
+        stream: Async<TcpStream>,
+        prefix: Vec<u8>,
+        stats: Arc<Stats>,
+        limit: Arc<AnswerLimit>,
+        h2: bool,
+    ) -> Io {
+        let wire = (h2 && limit.cuts()).then(WireStreams::default);
+        Io { stream, prefix, pos: 0, stats, limit, wire, cut: false }
+    }
+
+    fn wrote(&mut self, n: usize, bufs: &[&[u8]]) {
+        self.stats.bytes_written.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(wire) = &mut self.wire {
+            let mut left = n;
+            for b in bufs {
+                let k = left.min(b.len());
+                wire.wrote(&b[..k]);
+                left -= k;
+            }
+        }
     }
 }
 
@@ -36,6 +62,18 @@ impl AsyncRead for Io {
             this.pos += n;
             return Poll::Ready(Ok(n));
         }
+        if this.cut {
+            // Read to the client's own close before ours: closing a socket with unread
+            // bytes sends a reset, which may throw away answers still in its buffers
+            // on the way to the client.
+            loop {
+                match Pin::new(&mut this.stream).poll_read(cx, buf) {
+                    Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Poll::Ready(Ok(0)),
+                    Poll::Ready(Ok(_)) => {}
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+        }
         let r = Pin::new(&mut this.stream).poll_read(cx, buf);
         if let Poll::Ready(Ok(k)) = r {
             this.stats.bytes_read.fetch_add(k as u64, Ordering::Relaxed);
@@ -47,9 +85,12 @@ impl AsyncRead for Io {
 impl AsyncWrite for Io {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if this.cut {
+            return Poll::Ready(Ok(buf.len()));
+        }
         let r = Pin::new(&mut this.stream).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = r {
-            this.stats.bytes_written.fetch_add(n as u64, Ordering::Relaxed);
+            this.wrote(n, &[buf]);
         }
         r
     }
@@ -60,15 +101,29 @@ impl AsyncWrite for Io {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if this.cut {
+            return Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()));
+        }
         let r = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = r {
-            this.stats.bytes_written.fetch_add(n as u64, Ordering::Relaxed);
+            let slices: Vec<&[u8]> = bufs.iter().map(|b| &b[..]).collect();
+            this.wrote(n, &slices);
         }
         r
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.stream).poll_flush(cx);
+        // The answer that reached `close_after` is on the wire now: cut the connection,
+        // whatever else is in flight on it.
+        let on_wire = this.wire.as_ref().map(WireStreams::open);
+        if !this.cut && matches!(r, Poll::Ready(Ok(()))) && this.limit.must_close(on_wire) {
+            // A FIN with requests in flight and no word of why; nothing more is written.
+            let _ = this.stream.get_ref().shutdown(std::net::Shutdown::Write);
+            this.cut = true;
+        }
+        r
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
