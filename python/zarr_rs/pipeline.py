@@ -11,7 +11,9 @@ list of chunks (shards when sharded) it touches, each with the part of the chunk
 the part of the output. The pipeline opens the same array with zarr-rs (from the
 zarr-python store's location), reads the bounding box of those chunks as one
 ``blocks`` selection (every chunk request in flight at once, decoded off the GIL) and
-copies each chunk's part into zarr-python's output. Writes read the box when some
+copies each chunk's part into zarr-python's output; when the chunks of a basic
+selection tile that output (``z[...]``, ``z[a:b]``) the engine decodes straight into
+it instead, with no buffer of its own. Writes read the box when some
 chunk is only partly written, merge, and write the box back as one selection.
 
 Stores: ``LocalStore``, ``FsspecStore`` over HTTP(S), obstore's ``LocalStore`` and
