@@ -166,6 +166,7 @@ def main():
     ap.add_argument("--url", help="the seed array's URL (seed)")
     ap.add_argument("--impl", action="append", help="a reader (repeatable); default: all of the scenario's")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--tag", help="appended to the reader's name in the output, e.g. 'before' for another build")
     args = ap.parse_args()
     target = args.path if args.scenario == "volume" else args.url
     if not target:
@@ -174,6 +175,8 @@ def main():
     failed = False
     for impl in impls:
         r = measure(args.scenario, impl, target, args.repeat)
+        if args.tag:
+            r["impl"] = f"{impl} ({args.tag})"
         print(json.dumps(r), flush=True)
         if "error" in r:
             failed = True

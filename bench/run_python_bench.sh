@@ -10,6 +10,11 @@
 # next to the `zarr` CLI (`zarr get URL -o F.npy`, a whole process) for the seed.
 #
 #   bench/run_python_bench.sh               # REPEAT=5 ROUNDS=2 LATENCY=0.05 PYTHON=/work/venv-pybench/bin/python
+#                                           # ZARRS_SEED_REPEAT=1 (0 skips zarrs-python over HTTP) BUILD=1
+#
+# BASELINE_SITE=DIR adds (a) and (b) of another zarr_rs build, installed with
+# `pip install --no-deps --target DIR WHEEL` (found first through PYTHONPATH), to the
+# same run, labelled "(before)": before/after numbers of a change from one run.
 #
 # 1. builds `zarr` (release) and the zarr_rs wheel (release, maturin) and installs the
 #    wheel into PYTHON's environment (which needs bench/requirements.txt and
@@ -20,7 +25,9 @@
 # 4. ROUNDS times: every reader of every layout, then every seed reader, each reader
 #    in a fresh Python process (bench/python_peers.py) that opens and reads REPEAT
 #    times; every answer is checked (the volume's checksum, every seed value),
-# 5. prints the tables: best and median seconds over all runs, ratios.
+# 5. prints the tables: best and median seconds over all runs, ratios, and the CPU
+#    seconds (user + system, all threads) of a read, lowest over all runs; keeps the
+#    raw results in OUT (default bench-data/python-results.jsonl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -29,8 +36,11 @@ REPEAT=${REPEAT:-5}
 ROUNDS=${ROUNDS:-2}
 LATENCY=${LATENCY:-0.05}
 BUILD=${BUILD:-1}
+BASELINE_SITE=${BASELINE_SITE:-}
+ZARRS_SEED_REPEAT=${ZARRS_SEED_REPEAT:-1}
 PYTHON=${PYTHON:-/work/venv-pybench/bin/python}
 DATA=${DATA:-$ROOT/bench-data/read}
+OUT=${OUT:-$ROOT/bench-data/python-results.jsonl}
 LAYOUTS="v3-zstd v2-blosc-lz4 v3-sharded-zstd"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 ZARR=$CARGO_TARGET_DIR/release/zarr
@@ -95,11 +105,27 @@ for round in $(seq 1 "$ROUNDS"); do
   for layout in $LAYOUTS; do
     echo "== round $round/$ROUNDS: $layout" >&2
     "$PYTHON" bench/python_peers.py volume --path "$DATA/$layout" --repeat "$REPEAT" >>"$results" || status=1
+    if [ -n "$BASELINE_SITE" ]; then
+      PYTHONPATH=$BASELINE_SITE "$PYTHON" bench/python_peers.py volume --path "$DATA/$layout" --repeat "$REPEAT" \
+        --impl zarr-rs --impl zarr-rs-pipeline --tag before >>"$results" || status=1
+    fi
   done
   echo "== round $round/$ROUNDS: seed over HTTP ($LATENCY s per request)" >&2
-  ZARR=$ZARR "$PYTHON" bench/python_peers.py seed --url "$SEED_URL" --repeat "$REPEAT" >>"$results" || status=1
+  ZARR=$ZARR "$PYTHON" bench/python_peers.py seed --url "$SEED_URL" --repeat "$REPEAT" --impl zarr-get \
+    --impl zarr-rs --impl zarr-rs-pipeline --impl zarr-python >>"$results" || status=1
+  # zarrs-python over fsspec HTTP takes about a minute per read: ZARRS_SEED_REPEAT reads, first round only.
+  if [ "$round" = 1 ] && [ "$ZARRS_SEED_REPEAT" != 0 ]; then
+    "$PYTHON" bench/python_peers.py seed --url "$SEED_URL" --repeat "$ZARRS_SEED_REPEAT" --impl zarrs-pipeline \
+      >>"$results" || status=1
+  fi
+  if [ -n "$BASELINE_SITE" ]; then
+    PYTHONPATH=$BASELINE_SITE "$PYTHON" bench/python_peers.py seed --url "$SEED_URL" --repeat "$REPEAT" \
+      --impl zarr-rs --impl zarr-rs-pipeline --tag before >>"$results" || status=1
+  fi
 done
 
+mkdir -p "$(dirname "$OUT")"
+cp "$results" "$OUT"
 versions=$("$PYTHON" -c 'import importlib.metadata as m; print(", ".join(f"{p} {m.version(p)}" for p in ("zarr", "zarrs", "tensorstore", "numpy", "zarr-rs")))')
 "$PYTHON" - "$results" "$DATA/volume.json" "$REPEAT" "$ROUNDS" "$LOAD_START" "$LATENCY" "$versions" <<'EOF'
 import json, os, platform, statistics, sys
@@ -108,7 +134,7 @@ load_end = " ".join(open("/proc/loadavg").read().split()[:3])
 manifest = json.load(open(manifest_path))
 rows = [json.loads(l) for l in open(results) if l.strip()]
 bad = False
-runs, errors = {}, {}
+runs, errors, cpus = {}, {}, {}
 for r in rows:
     key = (r["scenario"], os.path.basename(r["target"].rstrip("/")) if r["scenario"] == "volume" else "seed", r["impl"])
     if "error" in r:
@@ -121,6 +147,7 @@ for r in rows:
         bad = True
         continue
     runs.setdefault(key, []).extend(r["runs_s"])
+    cpus.setdefault(key, []).extend(r.get("cpu_s") or [])
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 print(f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}; Python {platform.python_version()}, "
       f"{versions}; {rounds} rounds x {repeat} reads per reader (fresh process per reader and round, "
@@ -145,16 +172,38 @@ impls = ["zarr-rs", "zarr-rs-pipeline", "zarrs-pipeline", "zarr-python", "tensor
 print(f"Volume {manifest['shape']} {manifest['dtype']} ({mib:.0f} MiB), full read; best / median seconds (MiB/s of the best):\n")
 print("| layout | " + " | ".join(names[i] for i in impls) + " | a/c | b/c | a/e | b/e |")
 print("|---|" + "---:|" * (len(impls) + 4))
+cpu_rows = []
 for layout in ("v3-zstd", "v2-blosc-lz4", "v3-sharded-zstd"):
     best, cells = {}, []
     for i in impls:
         b, m, v = cell(("volume", layout, i))
         best[i] = v
         cells.append(f"{b} / {m} ({mib / v:.0f})" if v else b)
+    cpu_rows.append(f"| {layout} | " + " | ".join(
+        f"{min(cpus[('volume', layout, i)]):.2f}" if cpus.get(("volume", layout, i)) else "" for i in impls) + " |")
     # Time ratios: below 1 means the first reader is faster.
     print(f"| {layout} | " + " | ".join(cells) + " | "
           + " | ".join(ratio(best[x], best[y]) for x, y in (("zarr-rs", "zarrs-pipeline"), ("zarr-rs-pipeline", "zarrs-pipeline"),
                                                          ("zarr-rs", "tensorstore"), ("zarr-rs-pipeline", "tensorstore"))) + " |")
+print()
+print("CPU seconds per read (user + system, all threads; lowest over all runs):\n")
+print("| layout | " + " | ".join(names[i] for i in impls) + " |")
+print("|---|" + "---:|" * len(impls))
+print("\n".join(cpu_rows))
+before = [i for i in ("zarr-rs", "zarr-rs-pipeline") if any(k[2] == f"{i} (before)" for k in runs)]
+if before:
+    print()
+    print("Before / after (BASELINE_SITE, same run): best / median seconds, after / before of the best:\n")
+    print("| layout | " + " | ".join(f"{names[i]} before | after | after / before" for i in before) + " |")
+    print("|---|" + "---:|" * (3 * len(before)))
+    for layout in ("v3-zstd", "v2-blosc-lz4", "v3-sharded-zstd", "seed"):
+        scen = "seed" if layout == "seed" else "volume"
+        cells = []
+        for i in before:
+            b0, m0, v0 = cell((scen, layout, f"{i} (before)"))
+            b1, m1, v1 = cell((scen, layout, i))
+            cells += [f"{b0} / {m0}", f"{b1} / {m1}", ratio(v1, v0)]
+        print(f"| {layout} | " + " | ".join(cells) + " |")
 print()
 seed_impls = ["zarr-get", "zarr-rs", "zarr-rs-pipeline", "zarrs-pipeline", "zarr-python"]
 cli = cell(("seed", "seed", "zarr-get"))[2]
