@@ -14,7 +14,7 @@ mod selection;
 
 use std::sync::Arc;
 
-use numpy::{PyArray1, PyReadonlyArray1, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyReadonlyArray1, PyReadwriteArray1, PyUntypedArrayMethods};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
@@ -24,6 +24,14 @@ use zarr_blocking::{Array, DataType, Group, NdArray, Node, OpenOptions, ReadOpti
 
 use crate::errors::to_py;
 use crate::options::StoreOptions;
+
+/// The engine's allocations (decoded chunks, output buffers) go to mimalloc, as in
+/// the `zarr` binary: it keeps freed memory for reuse, where the interpreter's glibc
+/// malloc hands every large chunk buffer back to the kernel and faults in fresh zeroed
+/// pages for the next one. Only this module's Rust code uses it; numpy arrays that own
+/// an engine buffer free it through Rust, hence through mimalloc.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// An open array: the engine's [`Array`] plus the read concurrency the caller asked for.
 #[pyclass(module = "zarr_rs._native", frozen)]
@@ -233,6 +241,27 @@ impl NativeArray {
         let options = ReadOptions { concurrency: self.concurrency, ..ReadOptions::default() };
         let out = run::read(py, options, progress, |options| self.array.read_with(&selection, options))?;
         output_to_py(py, out)
+    }
+
+    /// Reads a selection of a fixed-size type straight into `out`, a C-contiguous
+    /// `uint8` array of exactly the selection's bytes (native-order elements, C order),
+    /// with the GIL released: no buffer of the engine's own and no copy afterwards (the
+    /// zarr-python pipeline decodes into zarr-python's output this way).
+    ///
+    /// # Errors
+    /// As for `read`; `TypeError` when `out` is not contiguous; the engine's buffer
+    /// size error when `out` does not fit the selection.
+    fn read_into(
+        &self,
+        py: Python<'_>,
+        mode: &str,
+        key: &Bound<'_, PyAny>,
+        mut out: PyReadwriteArray1<'_, u8>,
+    ) -> PyResult<()> {
+        let selection = selection::parse(mode, key)?;
+        let options = ReadOptions { concurrency: self.concurrency, ..ReadOptions::default() };
+        let bytes = out.as_slice_mut().map_err(|_| PyTypeError::new_err("read_into needs a contiguous uint8 array"))?;
+        run::read(py, options, None, |options| self.array.read_into_with(&selection, bytes, options))
     }
 
     /// Writes `data` (a flat `uint8` array of native-order elements, or a list of

@@ -57,6 +57,40 @@ def test_selection_modes_through_pipeline(sharded):
         assert np.array_equal(z.vindex[mask], data[mask])
 
 
+def test_tiling_reads_decode_into_zarr_pythons_output(sharded, monkeypatch):
+    """`z[...]` and `z[a:b]` go to the engine's read_into, straight into zarr-python's
+    output (no second buffer); other selections still take the copying path."""
+    path, data = sharded
+    calls = []
+    real = zarr_rs._native.NativeArray.read_into
+
+    def spy(self, mode, key, out):
+        calls.append(key)
+        return real(self, mode, key, out)
+
+    monkeypatch.setattr(zarr_rs._native.NativeArray, "read_into", spy, raising=False)
+    with zarr.config.set(PIPELINE):
+        z = zarr.open_array(path, mode="r")
+        assert np.array_equal(z[...], data)
+        assert np.array_equal(z[3:27, 5:], data[3:27, 5:])
+        assert len(calls) == 2
+        assert np.array_equal(z[3:27:2, 5:], data[3:27:2, 5:])
+        assert np.array_equal(z[7, 5:], data[7, 5:])
+        assert len(calls) == 2
+
+
+def test_read_into_checks_the_buffer(sharded):
+    path, data = sharded
+    arr = zarr_rs.open(path)
+    out = np.empty(data.shape, dtype=data.dtype)
+    arr._native.read_into("basic", (slice(None), slice(None)), out.reshape(-1).view(np.uint8))
+    assert np.array_equal(out, data)
+    with pytest.raises(zarr_rs.ZarrError):
+        arr._native.read_into("basic", (slice(None), slice(None)), np.empty(10, np.uint8))
+    with pytest.raises(TypeError):
+        arr._native.read_into("basic", (slice(None), slice(None)), np.empty(2 * data.size * 2, np.uint8)[::2])
+
+
 @pytest.mark.parametrize("shards", [None, (8, 8)])
 def test_writes_through_pipeline(tmp_path, shards):
     path = str(tmp_path / "w.zarr")

@@ -11,7 +11,9 @@ list of chunks (shards when sharded) it touches, each with the part of the chunk
 the part of the output. The pipeline opens the same array with zarr-rs (from the
 zarr-python store's location), reads the bounding box of those chunks as one
 ``blocks`` selection (every chunk request in flight at once, decoded off the GIL) and
-copies each chunk's part into zarr-python's output. Writes read the box when some
+copies each chunk's part into zarr-python's output; when the chunks of a basic
+selection tile that output (``z[...]``, ``z[a:b]``) the engine decodes straight into
+it instead, with no buffer of its own. Writes read the box when some
 chunk is only partly written, merge, and write the box back as one selection.
 
 Stores: ``LocalStore``, ``FsspecStore`` over HTTP(S), obstore's ``LocalStore`` and
@@ -260,6 +262,28 @@ class ZarrRsCodecPipeline(CodecPipeline):
         return out
 
     @staticmethod
+    def _fills_out(
+        boxes: list[list[tuple[int, int, int]]], batch: list[Any], first: list[int], stop: list[int], out: Any, dtype: np.dtype
+    ) -> bool:
+        """Whether the bounding box `first..stop` is exactly `out` (a C-contiguous numpy
+        array of the array's fixed-size dtype) and each item's part lands at its own
+        offset in it: then reading the box into `out` is the whole read."""
+        if not (isinstance(out, np.ndarray) and out.flags.c_contiguous and out.flags.writeable and out.size):
+            return False
+        if out.dtype != dtype or not out.dtype.isnative or out.dtype.kind not in "biufcmM":
+            return False
+        if out.shape != tuple(t - f for f, t in zip(first, stop)):
+            return False
+        for parts, item in zip(boxes, batch):
+            out_sel = item[3] if isinstance(item[3], tuple) else (item[3],)
+            if len(out_sel) != len(parts):
+                return False
+            for (f, t, step), s, lo, n in zip(parts, out_sel, first, out.shape):
+                if step != 1 or not isinstance(s, slice) or s.indices(n) != (f - lo, t - lo, 1):
+                    return False
+        return True
+
+    @staticmethod
     def _shifted(parts: list[tuple[int, int, int]], lo: list[int]) -> tuple[Any, ...]:
         """An item's selection in a region that starts at `lo` (0 step: an integer)."""
         return tuple(
@@ -302,7 +326,13 @@ class ZarrRsCodecPipeline(CodecPipeline):
             # for a part of one): one engine read, then each item's part of it.
             first = [min(b[d][0] for b in boxes) for d in range(arr.ndim)]
             stop = [max(b[d][1] for b in boxes) for d in range(arr.ndim)]
-            region = await asyncio.to_thread(arr.__getitem__, tuple(slice(f, max(f, t)) for f, t in zip(first, stop)))
+            box = tuple(slice(f, max(f, t)) for f, t in zip(first, stop))
+            if not drop_axes and self._fills_out(boxes, batch, first, stop, out_np, arr.dtype):
+                # The items tile zarr-python's whole output (`arr[...]`, `arr[a:b]`): the
+                # engine decodes straight into it, no buffer of its own and no copy.
+                await asyncio.to_thread(arr._native.read_into, "basic", box, out_np.reshape(-1).view(np.uint8))
+                return
+            region = await asyncio.to_thread(arr.__getitem__, box)
             for parts, (_, _, _, out_selection, _) in zip(boxes, batch):
                 part = region[self._shifted(parts, first)]
                 if drop_axes:
