@@ -7,6 +7,7 @@
 //! keys, broadcasting, the `oindex`/`vindex`/`blocks` helpers, pickling, asyncio)
 //! lives in `zarr_rs/__init__.py`, which is the only caller of this module.
 
+mod create;
 mod errors;
 mod options;
 mod run;
@@ -20,10 +21,11 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
 use zarr_blocking::proto::ArrayBytes;
 use zarr_blocking::proto::Endian;
-use zarr_blocking::{Array, DataType, Group, NdArray, Node, OpenOptions, ReadOptions};
+use zarr_blocking::{Array, DataType, Group, NdArray, Node, OpenOptions, ReadOptions, WriteOptions};
 
 use crate::errors::to_py;
 use crate::options::StoreOptions;
+use crate::run::{CancelToken, Work};
 
 /// The engine's allocations (decoded chunks, output buffers) go to mimalloc, as in
 /// the `zarr` binary: it keeps freed memory for reuse, where the interpreter's glibc
@@ -63,7 +65,7 @@ fn open_node(py: Python<'_>, url: &str, path: &str, options: &Bound<'_, PyAny>) 
     wrap_node(py, node, concurrency)
 }
 
-fn wrap_node(py: Python<'_>, node: Node, concurrency: Option<usize>) -> PyResult<Py<PyAny>> {
+pub(crate) fn wrap_node(py: Python<'_>, node: Node, concurrency: Option<usize>) -> PyResult<Py<PyAny>> {
     Ok(match node {
         Node::Array(array) => Py::new(py, NativeArray { array, concurrency })?.into_any(),
         Node::Group(group) => Py::new(py, NativeGroup { group, concurrency })?.into_any(),
@@ -223,23 +225,28 @@ impl NativeArray {
     }
 
     /// Reads a selection (see `selection::parse` for `mode` and `key`) with the GIL
-    /// released, checking for Ctrl-C every 50 ms. Returns `(data, shape)`.
+    /// released, checking for Ctrl-C every 50 ms and stopping when `cancel` (a
+    /// `CancelToken`) is set. Returns `(data, shape)`.
     ///
     /// # Errors
     /// The `zarr_rs` exception of the engine's error; `KeyboardInterrupt` (or whatever
     /// a signal handler raised) when interrupted, after the read has stopped; what the
-    /// progress callback raised.
-    #[pyo3(signature = (mode, key, progress=None))]
+    /// progress callback raised; `RuntimeError` when the token cancelled it.
+    #[pyo3(signature = (mode, key, progress=None, cancel=None))]
     fn read(
         &self,
         py: Python<'_>,
         mode: &str,
         key: &Bound<'_, PyAny>,
         progress: Option<Py<PyAny>>,
+        cancel: Option<PyRef<'_, CancelToken>>,
     ) -> PyResult<(Py<PyAny>, Vec<u64>)> {
         let selection = selection::parse(mode, key)?;
-        let options = ReadOptions { concurrency: self.concurrency, ..ReadOptions::default() };
-        let out = run::read(py, options, progress, |options| self.array.read_with(&selection, options))?;
+        let out = run::run(py, Work::Read, progress, cancel.as_deref(), |progress, cancel| {
+            let options =
+                ReadOptions { concurrency: self.concurrency, progress, cancel: Some(cancel), ..ReadOptions::default() };
+            self.array.read_with(&selection, &options)
+        })?;
         output_to_py(py, out)
     }
 
@@ -259,17 +266,26 @@ impl NativeArray {
         mut out: PyReadwriteArray1<'_, u8>,
     ) -> PyResult<()> {
         let selection = selection::parse(mode, key)?;
-        let options = ReadOptions { concurrency: self.concurrency, ..ReadOptions::default() };
         let bytes = out.as_slice_mut().map_err(|_| PyTypeError::new_err("read_into needs a contiguous uint8 array"))?;
-        run::read(py, options, None, |options| self.array.read_into_with(&selection, bytes, options))
+        run::run(py, Work::Read, None, None, |progress, cancel| {
+            let options =
+                ReadOptions { concurrency: self.concurrency, progress, cancel: Some(cancel), ..ReadOptions::default() };
+            self.array.read_into_with(&selection, bytes, &options)
+        })
     }
 
     /// Writes `data` (a flat `uint8` array of native-order elements, or a list of
-    /// `str`/`bytes` for variable-length types) of `shape` into a selection.
+    /// `str`/`bytes` for variable-length types) of `shape` into a selection, with the
+    /// GIL released and the same Ctrl-C, cancel and progress handling as `read`.
+    /// `write_empty_chunks` stores chunks that are all fill value instead of deleting
+    /// them.
     ///
     /// # Errors
     /// The `zarr_rs` exception of the engine's error (`SelectionError` for a source of
-    /// the wrong shape).
+    /// the wrong shape); `KeyboardInterrupt` when interrupted, after the write has
+    /// stopped with every chunk whole (old or new content).
+    #[allow(clippy::too_many_arguments)] // the Python signature, keyword arguments
+    #[pyo3(signature = (mode, key, data, shape, progress=None, cancel=None, write_empty_chunks=false))]
     fn write(
         &self,
         py: Python<'_>,
@@ -277,6 +293,9 @@ impl NativeArray {
         key: &Bound<'_, PyAny>,
         data: &Bound<'_, PyAny>,
         shape: Vec<u64>,
+        progress: Option<Py<PyAny>>,
+        cancel: Option<PyRef<'_, CancelToken>>,
+        write_empty_chunks: bool,
     ) -> PyResult<()> {
         let selection = selection::parse(mode, key)?;
         let dtype = self.array.data_type().clone();
@@ -295,7 +314,16 @@ impl NativeArray {
             ArrayBytes::Fixed(bytes.as_array().to_vec())
         };
         let source = NdArray { dtype, shape, data };
-        py.detach(|| self.array.write(&selection, source)).map_err(|e| to_py(py, e))
+        run::run(py, Work::Write, progress, cancel.as_deref(), |progress, cancel| {
+            let options = WriteOptions {
+                concurrency: self.concurrency,
+                write_empty_chunks,
+                progress,
+                cancel: Some(cancel),
+                ..WriteOptions::default()
+            };
+            self.array.write_with(&selection, source, &options)
+        })
     }
 
     fn __repr__(&self) -> String {
@@ -345,6 +373,9 @@ impl NativeGroup {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeArray>()?;
     m.add_class::<NativeGroup>()?;
+    m.add_class::<CancelToken>()?;
     m.add_function(wrap_pyfunction!(open_node, m)?)?;
+    m.add_function(wrap_pyfunction!(create::create_array, m)?)?;
+    m.add_function(wrap_pyfunction!(create::create_group, m)?)?;
     Ok(())
 }

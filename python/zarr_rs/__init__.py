@@ -6,10 +6,12 @@
     >>> block = arr[0, 100:200, ::2]                         # numpy basic indexing
     >>> arr.oindex[[1, 5], :, [0, 2]]; arr.vindex[[1, 5], [2, 3], [0, 0]]; arr.blocks[0]
     >>> arr[0, :10] = 1.5                                    # writes
+    >>> new = zarr_rs.create("out.zarr", shape=(100, 100), dtype="f4", chunks=(10, 10))
 
 Reads run in the Rust engine with many chunk requests in flight, with the GIL
 released; their result is a numpy array that owns the engine's output buffer (no
-copy). Ctrl-C stops a long read within about 50 ms. Errors are the exceptions of
+copy). Ctrl-C stops a long read or write within about 50 ms (a write leaves every
+chunk whole, with its old or its new content). Errors are the exceptions of
 ``zarr_rs._errors`` (re-exported here), each also a builtin exception.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import operator
 import os
 from typing import Any, Callable, Union
@@ -39,6 +42,8 @@ from ._errors import (
 __all__ = [
     "open",
     "open_async",
+    "create",
+    "create_group",
     "Array",
     "Group",
     "ZarrError",
@@ -76,6 +81,108 @@ async def open_async(url_or_path: str | os.PathLike[str], *, path: str = "", **s
     """``open`` for asyncio code: runs on a worker thread (``asyncio.to_thread``); the
     engine releases the GIL while it waits on the store, so the event loop keeps running."""
     return await asyncio.to_thread(open, url_or_path, path=path, **store_options)
+
+
+def _fill_json(fill_value: Any) -> str | None:
+    """The fill value as Zarr metadata spells it (JSON; NaN and the infinities as
+    strings), from a Python or numpy scalar."""
+    if fill_value is None:
+        return None
+    if isinstance(fill_value, np.generic):
+        fill_value = fill_value.item()
+    if isinstance(fill_value, float) and not math.isfinite(fill_value):
+        fill_value = "NaN" if math.isnan(fill_value) else ("Infinity" if fill_value > 0 else "-Infinity")
+    if isinstance(fill_value, complex):
+        fill_value = [_json_float(fill_value.real), _json_float(fill_value.imag)]
+    if isinstance(fill_value, bytes):
+        import base64
+
+        fill_value = base64.b64encode(fill_value).decode()
+    return json.dumps(fill_value)
+
+
+def _json_float(x: float) -> Any:
+    if math.isfinite(x):
+        return x
+    return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
+
+
+# Zarr v3 type names that numpy does not have, or means something else by.
+_ZARR_ONLY_TYPES = frozenset({"bfloat16", "string", "bytes"})
+
+
+def _dtype_name(dtype: Any) -> str:
+    """A dtype as the engine names it: numpy's type string (``"<f4"``), or a Zarr v3
+    name numpy lacks (``"bfloat16"``, ``"string"``, ``"bytes"``)."""
+    if isinstance(dtype, str) and dtype in _ZARR_ONLY_TYPES:
+        return dtype
+    dt = np.dtype(dtype)
+    if dt.kind == "T":
+        return "string"
+    if dt.kind == "O":
+        return "bytes"
+    return dt.str
+
+
+def create(
+    url_or_path: str | os.PathLike[str],
+    *,
+    shape: int | tuple[int, ...],
+    dtype: Any,
+    chunks: int | tuple[int, ...] | None = None,
+    shards: tuple[int, ...] | None = None,
+    compressor: str | None = "zstd",
+    fill_value: Any = None,
+    zarr_format: int = 3,
+    attributes: dict[str, Any] | None = None,
+    dimension_names: tuple[str | None, ...] | None = None,
+    path: str = "",
+    **store_options: Any,
+) -> Array:
+    """Creates an empty array (every element ``fill_value`` until written) and returns
+    it open for reads and writes.
+
+    ``dtype`` is anything ``numpy.dtype`` takes, or a Zarr v3 name (``"bfloat16"``,
+    ``"string"``, ``"bytes"``); ``chunks`` defaults to about 1 MiB per chunk;
+    ``shards`` (v3 only, a multiple of ``chunks``) stores chunks in shards;
+    ``compressor`` is ``"zstd"`` (default), ``"blosc"``, ``"gzip"`` or ``None``.
+    Store options are ``open``'s.
+
+    Raises ``ValueError`` for an invalid layout, ``ContainsNodeError`` when a node is
+    already there, ``StoreError`` when the store refuses to write.
+    """
+    url = os.fspath(url_or_path)
+    options = dict(store_options)
+    shape_t = (shape,) if isinstance(shape, int) else tuple(shape)
+    if isinstance(chunks, int):
+        chunks = (chunks,) * len(shape_t)
+    spec = {
+        "shape": [operator.index(n) for n in shape_t],
+        "dtype": _dtype_name(dtype),
+        "chunks": None if chunks is None else [operator.index(n) for n in chunks],
+        "shards": None if shards is None else [operator.index(n) for n in shards],
+        "compressor": "none" if compressor is None else compressor,
+        "fill_value": _fill_json(fill_value),
+        "zarr_format": zarr_format,
+        "attributes": json.dumps(attributes or {}),
+        "dimension_names": None if dimension_names is None else list(dimension_names),
+    }
+    return Array(_native.create_array(url, path, options, spec), url, options)
+
+
+def create_group(
+    url_or_path: str | os.PathLike[str],
+    *,
+    zarr_format: int = 3,
+    attributes: dict[str, Any] | None = None,
+    path: str = "",
+    **store_options: Any,
+) -> Group:
+    """Creates a group (its metadata document) and returns it open."""
+    url = os.fspath(url_or_path)
+    options = dict(store_options)
+    native = _native.create_group(url, path, options, zarr_format, json.dumps(attributes or {}))
+    return Group(native, url, options)
 
 
 def _wrap(native: Any, url: str, options: dict[str, Any]) -> Array | Group:
@@ -385,17 +492,24 @@ class Array:
     async def read_async(self, selection: Any = Ellipsis, *, progress: Progress = None) -> Any:
         """``read`` for asyncio code: runs on a worker thread (``asyncio.to_thread``);
         the engine releases the GIL, so the event loop and other reads keep running.
-        Cancelling the awaiting task does not stop the read on its thread."""
-        return await asyncio.to_thread(self.read, selection, progress=progress)
+        Cancelling the awaiting task stops the read (within about 20 ms; requests
+        already sent finish on their own)."""
+        token = _native.CancelToken()
+        sel = _auto_read(self, selection)
+        try:
+            return await asyncio.to_thread(self._read, sel, progress, token)
+        except asyncio.CancelledError:
+            token.cancel()
+            raise
 
-    def _read(self, sel: _Read, progress: Progress) -> Any:
+    def _read(self, sel: _Read, progress: Progress, cancel: Any = None) -> Any:
         close = None
         if progress is True:
             progress, close = _tqdm_progress(self.path or self.url)
         elif progress is False:
             progress = None
         try:
-            data, shape = self._native.read(sel.mode, sel.key, progress)
+            data, shape = self._native.read(sel.mode, sel.key, progress, cancel)
         finally:
             if close is not None:
                 close()
@@ -421,7 +535,35 @@ class Array:
     def __setitem__(self, key: Any, value: Any) -> None:
         self._write(_auto_read(self, key), value)
 
-    def _write(self, sel: _Read, value: Any) -> None:
+    def write(
+        self, selection: Any, value: Any, *, progress: Progress = None, write_empty_chunks: bool = False
+    ) -> None:
+        """``self[selection] = value``, telling ``progress(done, total)`` (stored chunks
+        or shards) as they are written, or drawing a tqdm bar when ``progress=True``.
+        Chunks left all fill value are deleted unless ``write_empty_chunks``."""
+        self._write(_auto_read(self, selection), value, progress, write_empty_chunks)
+
+    async def write_async(
+        self, selection: Any, value: Any, *, progress: Progress = None, write_empty_chunks: bool = False
+    ) -> None:
+        """``write`` for asyncio code, on a worker thread; cancelling the awaiting task
+        stops the write with every chunk whole (old or new content)."""
+        token = _native.CancelToken()
+        sel = _auto_read(self, selection)
+        try:
+            await asyncio.to_thread(self._write, sel, value, progress, write_empty_chunks, token)
+        except asyncio.CancelledError:
+            token.cancel()
+            raise
+
+    def _write(
+        self,
+        sel: _Read,
+        value: Any,
+        progress: Progress = None,
+        write_empty_chunks: bool = False,
+        cancel: Any = None,
+    ) -> None:
         # The engine's shape of the selection; points keep the index arrays' broadcast shape
         # for the value, which the engine sees flat.
         engine_shape = tuple(self._native.selection_shape(sel.mode, sel.key))
@@ -439,7 +581,16 @@ class Array:
                 data = value.reshape(-1).view(np.uint8)
         except ValueError as e:
             raise SelectionError(f"cannot write a value of shape {value.shape} to a selection of shape {target}: {e}") from None
-        self._native.write(sel.mode, sel.key, data, list(engine_shape))
+        close = None
+        if progress is True:
+            progress, close = _tqdm_progress(self.path or self.url)
+        elif progress is False:
+            progress = None
+        try:
+            self._native.write(sel.mode, sel.key, data, list(engine_shape), progress, cancel, write_empty_chunks)
+        finally:
+            if close is not None:
+                close()
 
     # Pickling --------------------------------------------------------------------
 

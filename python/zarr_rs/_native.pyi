@@ -6,6 +6,16 @@ import numpy as np
 import numpy.typing as npt
 
 def open_node(url: str, path: str, options: dict[str, Any] | None) -> NativeArray | NativeGroup: ...
+def create_array(url: str, path: str, options: dict[str, Any] | None, spec: dict[str, Any]) -> NativeArray: ...
+def create_group(
+    url: str, path: str, options: dict[str, Any] | None, zarr_format: int, attributes_json: str
+) -> NativeGroup: ...
+
+class CancelToken:
+    def __init__(self) -> None: ...
+    def cancel(self) -> None: ...
+    @property
+    def cancelled(self) -> bool: ...
 
 class NativeArray:
     @property
@@ -34,11 +44,22 @@ class NativeArray:
     def path(self) -> str: ...
     def selection_shape(self, mode: str, key: Any) -> list[int]: ...
     def read(
-        self, mode: str, key: Any, progress: Callable[[int, int], Any] | None = None
+        self,
+        mode: str,
+        key: Any,
+        progress: Callable[[int, int], Any] | None = None,
+        cancel: CancelToken | None = None,
     ) -> tuple[npt.NDArray[np.uint8] | list[str] | list[bytes], list[int]]: ...
     def read_into(self, mode: str, key: Any, out: npt.NDArray[np.uint8]) -> None: ...
     def write(
-        self, mode: str, key: Any, data: npt.NDArray[np.uint8] | list[str] | list[bytes], shape: list[int]
+        self,
+        mode: str,
+        key: Any,
+        data: npt.NDArray[np.uint8] | list[str] | list[bytes],
+        shape: list[int],
+        progress: Callable[[int, int], Any] | None = None,
+        cancel: CancelToken | None = None,
+        write_empty_chunks: bool = False,
     ) -> None: ...
 
 class NativeGroup:
