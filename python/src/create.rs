@@ -110,7 +110,7 @@ impl ArraySpec {
 /// The store `url` names with `options`, and the read concurrency they ask for.
 fn store(py: Python<'_>, url: &str, options: &Bound<'_, PyAny>) -> PyResult<(Arc<dyn Store>, Option<usize>)> {
     let options = StoreOptions::from_py(options)?;
-    let store = zarr_blocking::store_for_url_with(url, options.http, &options.s3).map_err(|e| to_py(py, e))?;
+    let store = zarr_blocking::store_for_url_with(url, options.http, &options.s3).map_err(|e| to_py(py, e.into()))?;
     Ok((store, options.concurrency))
 }
 
