@@ -28,10 +28,11 @@ def zarr_binary() -> str:
 class Served:
     """`zarr serve DIR` on a free loopback port, stopped by `close`."""
 
-    def __init__(self, directory: Path, latency_ms: int = 0):
+    def __init__(self, directory: Path, latency_ms: int = 0, writable: bool = False):
         self._log = tempfile.TemporaryFile(mode="w+")
+        args = [zarr_binary(), "serve", str(directory), "--addr", "127.0.0.1:0", "--latency-ms", str(latency_ms)]
         self._proc = subprocess.Popen(
-            [zarr_binary(), "serve", str(directory), "--addr", "127.0.0.1:0", "--latency-ms", str(latency_ms)],
+            args + (["--writable"] if writable else []),
             stdout=subprocess.DEVNULL,
             stderr=self._log,
         )
@@ -60,8 +61,8 @@ def serve():
     """A factory of servers, each stopped at the end of the test."""
     servers: list[Served] = []
 
-    def start(directory: Path, latency_ms: int = 0) -> str:
-        s = Served(directory, latency_ms)
+    def start(directory: Path, latency_ms: int = 0, writable: bool = False) -> str:
+        s = Served(directory, latency_ms, writable)
         servers.append(s)
         return s.url
 

@@ -212,6 +212,18 @@ def _tqdm_progress(desc: str) -> tuple[Callable[[int, int], None], Callable[[], 
     return update, bar.close
 
 
+def _progress_callback(
+    progress: Progress, desc: str
+) -> tuple[Callable[[int, int], Any] | None, Callable[[], None]]:
+    """The engine's callback for a ``progress`` argument (a callable, ``True`` for a
+    tqdm bar, ``False``/``None`` for none) and what to call when the work ends."""
+    if progress is True:
+        return _tqdm_progress(desc)
+    if progress is False or progress is None:
+        return None, lambda: None
+    return progress, lambda: None
+
+
 # --- selections -----------------------------------------------------------------------
 
 
@@ -503,16 +515,11 @@ class Array:
             raise
 
     def _read(self, sel: _Read, progress: Progress, cancel: Any = None) -> Any:
-        close = None
-        if progress is True:
-            progress, close = _tqdm_progress(self.path or self.url)
-        elif progress is False:
-            progress = None
+        callback, close = _progress_callback(progress, self.path or self.url)
         try:
-            data, shape = self._native.read(sel.mode, sel.key, progress, cancel)
+            data, shape = self._native.read(sel.mode, sel.key, callback, cancel)
         finally:
-            if close is not None:
-                close()
+            close()
         out = self._to_numpy(data, tuple(shape))
         if sel.shape is not None:
             out = out.reshape(sel.shape)
@@ -581,16 +588,11 @@ class Array:
                 data = value.reshape(-1).view(np.uint8)
         except ValueError as e:
             raise SelectionError(f"cannot write a value of shape {value.shape} to a selection of shape {target}: {e}") from None
-        close = None
-        if progress is True:
-            progress, close = _tqdm_progress(self.path or self.url)
-        elif progress is False:
-            progress = None
+        callback, close = _progress_callback(progress, self.path or self.url)
         try:
-            self._native.write(sel.mode, sel.key, data, list(engine_shape), progress, cancel, write_empty_chunks)
+            self._native.write(sel.mode, sel.key, data, list(engine_shape), callback, cancel, write_empty_chunks)
         finally:
-            if close is not None:
-                close()
+            close()
 
     # Pickling --------------------------------------------------------------------
 

@@ -492,7 +492,8 @@ fn increment(coords: &mut [u64], shape: &[u64]) {
     }
 }
 
-fn unravel(mut linear: usize, shape: &[u64]) -> Vec<u64> {
+/// The C-order coordinates of the `linear`-th cell of a grid of `shape`.
+pub(crate) fn unravel(mut linear: usize, shape: &[u64]) -> Vec<u64> {
     let mut out = alloc::vec![0u64; shape.len()];
     for (o, &s) in out.iter_mut().zip(shape).rev() {
         let s = s.max(1) as usize;

@@ -19,7 +19,7 @@ use bytes::Bytes;
 
 use super::{Pending, UnitState, WriteOp};
 use crate::byte_range::ByteRange;
-use crate::codec::sharding::{IndexLocation, ShardingCodec};
+use crate::codec::sharding::{unravel, IndexLocation, ShardingCodec};
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::read::shard::coalesce;
@@ -152,16 +152,6 @@ fn offsets(items: &DimItems) -> Vec<u64> {
             offs
         }
     }
-}
-
-fn unravel(mut linear: usize, shape: &[u64]) -> Vec<u64> {
-    let mut out = alloc::vec![0u64; shape.len()];
-    for (o, &s) in out.iter_mut().zip(shape).rev() {
-        let s = s.max(1) as usize;
-        *o = (linear % s) as u64;
-        linear /= s;
-    }
-    out
 }
 
 impl WriteOp {
