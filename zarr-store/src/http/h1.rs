@@ -133,7 +133,8 @@ impl H1Pool {
                 Err(e)
                     if reused
                         && resent < RESEND_LIMIT
-                        && (e.is_canceled() || (idempotent && (e.is_incomplete_message() || e.is_closed()))) =>
+                        && (e.is_canceled()
+                            || (idempotent && (e.is_incomplete_message() || e.is_closed() || lost_connection(&e)))) =>
                 {
                     resent += 1;
                     fresh = true;
@@ -167,6 +168,26 @@ impl H1Pool {
     async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, ClientError> {
         net::within_connect_timeout(&self.target, open(&self.target, &self.connections)).await
     }
+}
+
+/// Whether a request failed because the connection was reset or cut under it (the
+/// server closed a kept-alive connection as we wrote to it), as opposed to an answer
+/// that went wrong.
+fn lost_connection(e: &hyper::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<io::Error>() {
+            return matches!(
+                io.kind(),
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::UnexpectedEof
+            );
+        }
+        source = cause.source();
+    }
+    false
 }
 
 async fn open(target: &Target, connections: &Arc<Connections>) -> Result<SendRequest<Full<Bytes>>, ClientError> {
