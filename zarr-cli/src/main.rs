@@ -207,7 +207,25 @@ enum Kind {
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
+/// Ends the process quietly, with status 141 (128 + SIGPIPE), when stdout's reader is
+/// gone (`zarr info URL | head`), where `println!` would panic with "failed printing
+/// to stdout: Broken pipe". Restoring the default SIGPIPE action instead would also
+/// kill the process when a network peer closes a socket under OpenSSL's writes.
+fn exit_quietly_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message =
+            payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied());
+        if message.is_some_and(|m| m.starts_with("failed printing to stdout") && m.contains("Broken pipe")) {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Info { url, json, remote } => info(&url, json, &remote),

@@ -554,3 +554,20 @@ fn info_prints_dimension_names_plainly() {
     assert_eq!(line.trim_start_matches("Dimensions").trim(), want.join(", "), "{text}");
     assert!(!line.contains("Some("), "{line}");
 }
+
+#[test]
+fn a_reader_that_leaves_early_ends_zarr_quietly() {
+    // `zarr info URL | head`: the pipe's reader is gone before zarr prints.
+    let fixture = manifest().array("v2_seed_6443").expect("fixture").dir();
+    let mut child = Command::new(ZARR)
+        .args(["info", &path_str(&fixture)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("zarr runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("zarr ends");
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(141), "{err}");
+}
