@@ -81,20 +81,19 @@ fn json_to_py(py: Python<'_>, value: &serde_json::Value) -> PyResult<Py<PyAny>> 
 
 /// The numpy dtype string (native byte order, which is how the engine hands out
 /// elements) of a data type: the core's v2 name, except `"T"` for variable-length
-/// strings (the Python side makes them `StringDType`), `"V2"` for bfloat16, a JSON
-/// field list for records and the `ml_dtypes` name of tensorstore's small types; bytes,
+/// strings (the Python side makes them `StringDType`), a JSON field list for records and
+/// the `ml_dtypes` name of bfloat16 and tensorstore's small types; bytes,
 /// which numpy cannot hold inline, are objects (`"|O"`).
 fn numpy_dtype(dtype: &DataType) -> String {
     const NATIVE: Endian = if cfg!(target_endian = "big") { Endian::Big } else { Endian::Little };
     match dtype {
         DataType::String => "T".into(),
-        // numpy has no bfloat16: the raw 2 bytes of each element.
-        DataType::BFloat16 => "V2".into(),
         // Records: the v2 field list as JSON, which the Python side turns into a numpy
         // structured dtype (each field in its declared byte order: records are not swapped).
         DataType::Structured(s) => s.to_v2_json().map_or_else(|_| format!("V{}", s.size()), |v| v.to_string()),
-        // tensorstore's sub-byte and 8-bit types: their ml_dtypes name.
-        DataType::Int2 | DataType::Int4 | DataType::MiniFloat(_) => dtype.name(),
+        // Types numpy lacks (bfloat16, tensorstore's sub-byte and 8-bit types): their
+        // ml_dtypes name.
+        DataType::BFloat16 | DataType::Int2 | DataType::Int4 | DataType::MiniFloat(_) => dtype.name(),
         // The core's numpy (v2) name, in native order; raw bytes of the type's size,
         // or objects, for a type v2 cannot name.
         other => other

@@ -146,3 +146,17 @@ def test_cancelling_the_task_stops_read_async(serve):
 
     stopped_at = asyncio.run(main())
     assert len(seen) == stopped_at < 1289
+
+
+def test_bfloat16_is_ml_dtypes_bfloat16_and_tensorstore_reads_it(tmp_path):
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    ts = pytest.importorskip("tensorstore")
+    arr = zarr_rs.create(tmp_path / "bf.zarr", shape=(6,), dtype="bfloat16", chunks=(4,), fill_value=0.5)
+    assert arr.dtype == np.dtype(ml_dtypes.bfloat16)
+    arr[1:4] = np.array([1.5, -2.0, 3.25], dtype=np.float32)
+    want = np.array([0.5, 1.5, -2.0, 3.25, 0.5, 0.5], dtype=ml_dtypes.bfloat16)
+    got = zarr_rs.open(tmp_path / "bf.zarr")[...]
+    assert got.dtype == want.dtype and np.array_equal(got.astype(np.float32), want.astype(np.float32))
+    spec = {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path / "bf.zarr")}}
+    theirs = ts.open(spec).result().read().result()
+    assert np.array_equal(np.asarray(theirs).astype(np.float32), want.astype(np.float32))

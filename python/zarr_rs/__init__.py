@@ -361,20 +361,21 @@ def _record(fields: list) -> list:
 def _numpy_dtype(name: str) -> Any:
     """The numpy dtype of what reads return, from the native side's name for it: a
     numpy dtype string, ``"T"`` (variable-length strings), a JSON field list (records),
-    or a tensorstore type name (``"int4"``, ``"float8_e4m3fn"``, ...), which is the
-    ``ml_dtypes`` type when ml_dtypes is installed and else ``int8`` (2/4-bit integers,
-    held sign-extended) or ``V1`` (the float's bit pattern)."""
+    or the name of a type numpy lacks (``"bfloat16"``, tensorstore's ``"int4"``,
+    ``"float8_e4m3fn"``, ...), which is the ``ml_dtypes`` type when ml_dtypes is
+    installed and else ``int8`` (2/4-bit integers, held sign-extended) or raw bytes
+    (``V2``, ``V1``: the float's bit pattern)."""
     if name == "T":
         return np.dtypes.StringDType()
     if name.startswith("["):
         return np.dtype(_record(json.loads(name)))
-    if name.startswith(("int2", "int4", "float8_", "float4_")):
+    if name.startswith(("int2", "int4", "float8_", "float4_", "bfloat16")):
         try:
             import ml_dtypes
 
             return np.dtype(getattr(ml_dtypes, name))
         except (ImportError, AttributeError):
-            return np.dtype("i1" if name.startswith("int") else "V1")
+            return np.dtype("i1" if name.startswith("int") else ("V2" if name == "bfloat16" else "V1"))
     return np.dtype(name)
 
 
