@@ -66,33 +66,8 @@ cleanup() {
 trap cleanup EXIT
 "$ZARR" bench seed --write "$work/data/seed.zarr" >/dev/null
 
-# Six consecutive free loopback ports below the ephemeral range (bench/nginx.sh
-# listens on PORT..PORT+5; see bench/run_seed_bench.sh).
-free_ports() {
-  python3 - <<'EOF'
-import random, socket
-for _ in range(50):
-    base = random.randrange(20000, 30000)
-    ok = True
-    for i in range(6):
-        t = socket.socket()
-        try:
-            t.bind(("127.0.0.1", base + i))
-        except OSError:
-            ok = False
-        finally:
-            t.close()
-    if ok:
-        print(base); break
-EOF
-}
-out=""
-for _ in 1 2 3 4 5; do
-  port=$(free_ports)
-  if out=$(bench/nginx.sh start "$work/data" "$port" "$LATENCY"); then break; fi
-  out=""
-done
-[ -n "$out" ] || { echo "could not start nginx" >&2; exit 1; }
+. bench/start_nginx.sh
+out=$(start_nginx "$work/data" "$LATENCY") || exit 1
 eval "$out" # PREFIX HTTP_URL ...
 prefix=$PREFIX
 SEED_URL=$HTTP_URL/seed.zarr

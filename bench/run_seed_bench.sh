@@ -55,33 +55,8 @@ trap cleanup EXIT
 
 "$ZARR" bench seed --write "$work/data/seed.zarr"
 
-# Six consecutive free loopback ports (bench/nginx.sh listens on PORT..PORT+5), below
-# the ephemeral range: a client socket's TIME_WAIT blocks nginx from binding a port.
-free_ports() {
-  python3 - <<'EOF'
-import random, socket
-for _ in range(50):
-    base = random.randrange(20000, 30000)
-    ok = True
-    for i in range(6):
-        t = socket.socket()
-        try:
-            t.bind(("127.0.0.1", base + i))
-        except OSError:
-            ok = False
-        finally:
-            t.close()
-    if ok:
-        print(base); break
-EOF
-}
-
-for _ in 1 2 3 4 5; do
-  port=$(free_ports)
-  if out=$(bench/nginx.sh start "$work/data" "$port" "$LATENCY"); then break; fi
-  out=""
-done
-[ -n "$out" ] || { echo "could not start nginx" >&2; exit 1; }
+. bench/start_nginx.sh
+out=$(start_nginx "$work/data" "$LATENCY") || exit 1
 eval "$out" # PREFIX CA ACCESS_LOG HTTP_URL HTTPS_H2_URL HTTPS_H1_URL H2C_URL
 prefix=$PREFIX
 case "$CA_BUNDLE" in
