@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 import zarr
+from checksum import word_sum
 from numcodecs import Blosc
 from zarr.codecs import ZstdCodec
 
@@ -61,16 +62,6 @@ def make_data(shape):
         f = f + rng.normal(0.0, NOISE_SIGMA, size=f.shape).astype(np.float32)
         out[x0 : x0 + slab] = np.clip(f, 0, 65535).astype(np.uint16)
     return out
-
-
-def word_sum(data):
-    """Wrapping sum of the C-order bytes as little-endian uint64 words (last one zero-padded)."""
-    raw = np.ascontiguousarray(data).view(np.uint8).reshape(-1)
-    pad = (-raw.size) % 8
-    if pad:
-        raw = np.concatenate([raw, np.zeros(pad, np.uint8)])
-    with np.errstate(over="ignore"):
-        return int(raw.view("<u8").sum(dtype=np.uint64))
 
 
 def layouts(shape):

@@ -22,6 +22,7 @@ no cache pool (nothing is cached between runs).
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 
@@ -30,6 +31,8 @@ import json, os, resource, sys, time
 import numpy as np
 
 impl, path, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
+sys.path.insert(0, sys.argv[4])  # bench/, for checksum.py
+from checksum import word_sum
 
 def vm_rss():
     with open("/proc/self/status") as f:
@@ -37,14 +40,6 @@ def vm_rss():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     return None
-
-def word_sum(a):
-    raw = np.ascontiguousarray(a).reshape(-1).view(np.uint8)
-    pad = (-raw.size) % 8
-    if pad:
-        raw = np.concatenate([raw, np.zeros(pad, np.uint8)])
-    with np.errstate(over="ignore"):
-        return int(raw.view("<u8").sum(dtype=np.uint64))
 
 if impl == "zarr-python":
     import zarr
@@ -88,8 +83,9 @@ IMPLS = ("zarr-python", "tensorstore")
 
 def measure(impl, path, repeat):
     """Runs one measurement in a fresh interpreter and returns its JSON result."""
+    bench_dir = os.path.dirname(os.path.abspath(__file__))
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, impl, path, str(repeat)], capture_output=True, text=True, check=False
+        [sys.executable, "-c", CHILD, impl, path, str(repeat), bench_dir], capture_output=True, text=True, check=False
     )
     if proc.returncode != 0:
         raise RuntimeError(f"{impl} {path}: exit {proc.returncode}\n{proc.stderr}")

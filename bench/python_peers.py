@@ -43,6 +43,8 @@ import statistics
 import subprocess
 import sys
 
+from checksum import word_sum
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 VOLUME_IMPLS = ["zarr-rs", "zarr-rs-pipeline", "zarrs-pipeline", "zarr-python", "tensorstore"]
 SEED_IMPLS = ["zarr-get", "zarr-rs", "zarr-rs-pipeline", "zarrs-pipeline", "zarr-python"]
@@ -50,18 +52,6 @@ PIPELINES = {
     "zarr-rs-pipeline": "zarr_rs.pipeline.ZarrRsCodecPipeline",
     "zarrs-pipeline": "zarrs.ZarrsCodecPipeline",
 }
-
-
-def word_sum(a):
-    """bench/make_volume.py's checksum of an array (without importing zarr here)."""
-    import numpy as np
-
-    raw = np.ascontiguousarray(a).reshape(-1).view(np.uint8)
-    pad = (-raw.size) % 8
-    if pad:
-        raw = np.concatenate([raw, np.zeros(pad, np.uint8)])
-    with np.errstate(over="ignore"):
-        return int(raw.view("<u8").sum(dtype=np.uint64))
 
 
 def reader(impl, target, scenario):
