@@ -174,20 +174,15 @@ impl H1Pool {
 /// server closed a kept-alive connection as we wrote to it), as opposed to an answer
 /// that went wrong.
 fn lost_connection(e: &hyper::Error) -> bool {
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<io::Error>() {
-            return matches!(
-                io.kind(),
-                io::ErrorKind::ConnectionReset
-                    | io::ErrorKind::ConnectionAborted
-                    | io::ErrorKind::BrokenPipe
-                    | io::ErrorKind::UnexpectedEof
-            );
-        }
-        source = cause.source();
-    }
-    false
+    net::cause::<io::Error>(e).is_some_and(|io| {
+        matches!(
+            io.kind(),
+            io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe
+                | io::ErrorKind::UnexpectedEof
+        )
+    })
 }
 
 async fn open(target: &Target, connections: &Arc<Connections>) -> Result<SendRequest<Full<Bytes>>, ClientError> {

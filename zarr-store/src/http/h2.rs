@@ -324,16 +324,7 @@ fn connection_ended(e: &hyper::Error) -> bool {
     match h2_error(e) {
         Some(h2) => h2.is_io() || h2.is_go_away(),
         // hyper's own IO errors (a broken pipe, a reset) carry no h2 error.
-        None => {
-            let mut source = std::error::Error::source(e);
-            while let Some(s) = source {
-                if s.is::<io::Error>() {
-                    return true;
-                }
-                source = s.source();
-            }
-            false
-        }
+        None => net::cause::<io::Error>(e).is_some(),
     }
 }
 

@@ -120,10 +120,16 @@ fn describe(e: &hyper::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 
 /// The h2 error inside a hyper error, if any.
 pub(super) fn h2_error(e: &hyper::Error) -> Option<&h2::Error> {
+    cause(e)
+}
+
+/// The first cause of type `T` in a hyper error's chain of sources, if any (the h2
+/// error, or the IO error of a connection reset under a request).
+pub(super) fn cause<T: std::error::Error + 'static>(e: &hyper::Error) -> Option<&T> {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        if let Some(h2) = s.downcast_ref::<h2::Error>() {
-            return Some(h2);
+        if let Some(found) = s.downcast_ref::<T>() {
+            return Some(found);
         }
         source = s.source();
     }
