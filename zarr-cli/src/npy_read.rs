@@ -64,21 +64,6 @@ fn to_native(data: &mut [u8], swap: usize) {
     }
 }
 
-/// A `.npy` file's array, elements in native byte order and C order.
-///
-/// # Errors
-/// As for the header; data shorter or longer than the header says.
-#[cfg(test)]
-pub(crate) fn read(mut bytes: Vec<u8>) -> Result<NdArray, String> {
-    let h = parse_header(&bytes)?;
-    bytes.drain(..h.data_start as usize);
-    if bytes.len() as u64 != h.data_len {
-        return Err(format!("the .npy data has {} bytes, its header says {}", bytes.len(), h.data_len));
-    }
-    to_native(&mut bytes, h.swap);
-    Ok(NdArray { dtype: h.dtype, shape: h.shape, data: ArrayBytes::Fixed(bytes) })
-}
-
 /// An open `.npy` file, read whole or a block of rows (along the first dimension) at
 /// a time: `zarr put` holds one block of a large file, not all of it.
 #[derive(Debug)]
@@ -193,6 +178,14 @@ fn parse_shape(text: &str) -> Result<Vec<u64>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `.npy` file's bytes read whole through [`NpyFile`], as `zarr put` reads files.
+    fn read(bytes: Vec<u8>) -> Result<NdArray, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let path = dir.path().join("a.npy");
+        std::fs::write(&path, bytes).map_err(|e| e.to_string())?;
+        NpyFile::open(&path)?.read_all()
+    }
 
     fn npy(descr: &str, fortran: &str, shape: &str, data: &[u8]) -> Vec<u8> {
         let mut header = format!("{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape}, }}");
