@@ -18,6 +18,7 @@ chunk whole, with its old or its new content). Errors are the exceptions of
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import math
 import operator
@@ -90,18 +91,17 @@ def _fill_json(fill_value: Any) -> str | None:
         return None
     if isinstance(fill_value, np.generic):
         fill_value = fill_value.item()
-    if isinstance(fill_value, float) and not math.isfinite(fill_value):
-        fill_value = "NaN" if math.isnan(fill_value) else ("Infinity" if fill_value > 0 else "-Infinity")
-    if isinstance(fill_value, complex):
+    if isinstance(fill_value, float):
+        fill_value = _json_float(fill_value)
+    elif isinstance(fill_value, complex):
         fill_value = [_json_float(fill_value.real), _json_float(fill_value.imag)]
-    if isinstance(fill_value, bytes):
-        import base64
-
+    elif isinstance(fill_value, bytes):
         fill_value = base64.b64encode(fill_value).decode()
     return json.dumps(fill_value)
 
 
 def _json_float(x: float) -> Any:
+    """A float as Zarr metadata spells it: NaN and the infinities as strings."""
     if math.isfinite(x):
         return x
     return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
