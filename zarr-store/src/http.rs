@@ -22,6 +22,7 @@ mod h1;
 mod h2;
 mod h2_settings;
 mod net;
+mod openssl_init;
 mod s3;
 mod via_curl;
 mod via_hyper;
@@ -94,13 +95,12 @@ use self::via_hyper::{build_hyper, timed_out, Fallback, Via};
 ///
 /// # Dropping
 ///
-/// Dropping the last handle closes the store's connections. Over TLS it also waits
-/// (at most 0.5 s, microseconds normally) until they are gone: OpenSSL frees its
-/// state at process exit, and a TLS connection still closing then crashes the
-/// process. Async code that must not block an executor thread awaits
-/// [`Store::close`] first; the drop then finds nothing to wait for. Plain HTTP (h2c,
-/// libcurl) never waits. A process-exit hook waits the same way for stores that are
-/// never dropped.
+/// Dropping the last handle closes the store's connections on the `zarr-http` thread
+/// and returns at once: it never blocks the thread that drops it, an executor's
+/// included. [`Store::close`] closes them and resolves once they are gone, for a
+/// caller that wants to know. (Earlier versions waited on drop because OpenSSL's
+/// exit handler crashed a process that exited while a TLS connection closed; OpenSSL
+/// is now initialised without that handler, see `http/openssl_init.rs`.)
 #[derive(Debug, Clone)]
 pub struct HttpStore {
     inner: Arc<Inner>,

@@ -125,17 +125,6 @@ impl Drop for Stream {
     }
 }
 
-impl Drop for H2Client {
-    fn drop(&mut self) {
-        // The last sender gone, the connection says GOAWAY and ends. A TLS connection
-        // must be gone before this returns (see `H1Pool`'s drop); h2c never waits.
-        self.conn.get_mut().open.clear();
-        if self.target.tls.is_some() {
-            self.connections.wait_closed(net::CLOSE_WAIT);
-        }
-    }
-}
-
 impl H2Client {
     /// Closes the connections and waits until they are gone, without blocking the thread.
     pub(super) async fn close(&self) {

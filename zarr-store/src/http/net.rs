@@ -8,7 +8,8 @@ use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use async_executor::Executor;
@@ -279,68 +280,10 @@ fn driver() -> Option<&'static Arc<Executor<'static>>> {
         .as_ref()
 }
 
-/// A count of running connections that a thread can wait on until it is zero.
-#[derive(Default)]
-struct Count {
-    live: Mutex<usize>,
-    gone: Condvar,
-}
-
-impl Count {
-    const fn new() -> Count {
-        Count { live: Mutex::new(0), gone: Condvar::new() }
-    }
-
-    fn add(&self) {
-        *self.live.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-    }
-
-    fn remove(&self) {
-        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
-        *live = live.saturating_sub(1);
-        if *live == 0 {
-            self.gone.notify_all();
-        }
-    }
-
-    fn get(&self) -> usize {
-        *self.live.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Blocks until the count is zero, or `limit` has passed (a server that does not
-    /// let go): closing a live connection takes microseconds.
-    fn wait_zero(&self, limit: Duration) {
-        let live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
-        let _ = self.gone.wait_timeout_while(live, limit, |n| *n > 0);
-    }
-}
-
-/// Every hyper connection of the process, for the exit hook.
-static ALL: Count = Count::new();
-
-/// Runs at process exit, before OpenSSL's own exit handler: waits until every
-/// connection dropped before exit has finished closing.
-///
-/// Why: libcurl initialises OpenSSL at program start (a constructor, before `main`)
-/// without `OPENSSL_INIT_NO_ATEXIT`, so OpenSSL frees its global state in an
-/// `atexit` handler. A TLS connection still being torn down on the `zarr-http`
-/// thread while that handler runs frees into freed state (seen as "double free or
-/// corruption" after `zarr get` over TLS HTTP/1.1, in about 1 exit of 20). Handlers
-/// run in reverse order of registration, and this one is registered when the first
-/// connection starts, long after OpenSSL's, so it runs first. It covers stores that
-/// are never dropped (kept in a static, leaked); the TLS clients' `Drop` waits too.
-///
-/// It waits up to [`EXIT_WAIT`], longer than a `Drop` does: on a loaded machine a close
-/// can take more than `CLOSE_WAIT`, and a crash at exit is worse than a slow exit. A
-/// store still alive at exit (its idle connections open) costs that wait once.
-extern "C" fn wait_at_exit() {
-    ALL.wait_zero(EXIT_WAIT);
-}
-
 /// The connection tasks of one client, counted while they run.
 #[derive(Default)]
 pub(super) struct Connections {
-    own: Count,
+    live: AtomicUsize,
 }
 
 impl Connections {
@@ -349,49 +292,37 @@ impl Connections {
     where
         F: Future + Send + 'static,
     {
-        static EXIT_HOOK: OnceLock<bool> = OnceLock::new();
-        EXIT_HOOK.get_or_init(|| shutdown_hooks::add_shutdown_hook(wait_at_exit));
         let driver =
             driver().ok_or_else(|| ClientError::Setup(io::Error::other("cannot start the zarr-http thread")))?;
-        self.own.add();
-        ALL.add();
+        self.live.fetch_add(1, Ordering::AcqRel);
         let this = Arc::clone(self);
         driver
             .spawn(async move {
                 let _ = conn.await;
-                this.own.remove();
-                ALL.remove();
+                this.live.fetch_sub(1, Ordering::AcqRel);
             })
             .detach();
         Ok(())
     }
 
     /// Connections still running.
-    #[cfg(test)]
     pub(super) fn live(&self) -> usize {
-        self.own.get()
+        self.live.load(Ordering::Acquire)
     }
 
     /// Waits, without blocking the thread, until every connection has ended or
     /// `limit` has passed.
     pub(super) async fn closed(&self, limit: Duration) {
         let deadline = std::time::Instant::now() + limit;
-        while self.own.get() > 0 && std::time::Instant::now() < deadline {
+        while self.live() > 0 && std::time::Instant::now() < deadline {
             async_io::Timer::after(Duration::from_millis(1)).await;
         }
     }
-
-    /// Blocks until every connection has ended, or `limit` has passed.
-    pub(super) fn wait_closed(&self, limit: Duration) {
-        self.own.wait_zero(limit);
-    }
 }
 
-/// How long dropping a client waits for its connections to close.
+/// How long [`Store::close`](crate::Store::close) waits for a client's connections to
+/// close (microseconds normally; a server that does not let go costs this once).
 pub(super) const CLOSE_WAIT: Duration = Duration::from_millis(500);
-
-/// How long the process-exit hook waits for TLS connections still closing.
-const EXIT_WAIT: Duration = Duration::from_secs(2);
 
 /// hyper's executor for the tasks of a connection (request bodies), on the driver.
 pub(super) fn driver_executor() -> HyperExecutor {
