@@ -6,9 +6,7 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
-use zarr_proto::{
-    key, ArrayMetadata, ConsolidatedMetadata, Document, FlowControl, GroupMetadata, NodeMetadata, OpenOptions,
-};
+use zarr_proto::{key, ArrayMetadata, ConsolidatedMetadata, Document, GroupMetadata, NodeMetadata, OpenOptions};
 use zarr_store::Store;
 
 use crate::group::read_node;
@@ -89,7 +87,7 @@ impl Array {
         let meta = self.meta.resized(shape, &self.options.registry, &self.options.limits)?;
         let (old, path) = (&self.meta, &self.path);
         let keys = old.chunks_outside(shape).map(|chunk| key::join(path, &old.chunk_key(&chunk)));
-        let in_flight = FlowControl::for_store(self.store.kind()).max_requests;
+        let in_flight = self.store.flow_control().max_requests;
         zarr_store::bulk::delete_all_blocking(self.store.as_ref(), keys, in_flight)?;
         put_documents(self.store.as_ref(), &self.path, meta.documents())?;
         self.meta = meta;

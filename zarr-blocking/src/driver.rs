@@ -10,7 +10,7 @@ use std::thread;
 
 use bytes::Bytes;
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
-use zarr_proto::{Cancel, Flow, FlowControl, ProgressReport, ReadOptions};
+use zarr_proto::{Cancel, Flow, ProgressReport, ReadOptions};
 use zarr_proto::{DecodeJob, Decoded, NdArray, ReadOp, Request, Response};
 use zarr_store::{Store, StoreResult};
 
@@ -37,7 +37,7 @@ pub(crate) fn run(
         ProgressReport::default().update(options, &op);
         return finish(op, out.is_some());
     }
-    let control = FlowControl::for_store(store.kind()).with_max_requests(options.concurrency);
+    let control = store.flow_control().with_max_requests(options.concurrency);
     let decode_threads =
         options.decode_threads.unwrap_or_else(|| thread::available_parallelism().map_or(2, |n| n.get())).max(1);
     let cancelled = AtomicBool::new(false);
@@ -253,8 +253,8 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use zarr_proto::StoreKind;
     use zarr_proto::{ByteRange, Selection};
+    use zarr_proto::{FlowControl, StoreKind};
     use zarr_store::{BoxFuture, ListDir, MemoryStore};
 
     use super::*;

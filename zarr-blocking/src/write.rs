@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
-use zarr_proto::{EncodeJob, Encoded, FlowControl, Request, RequestId, Response, StoreWrite, WriteAction, WriteOp};
+use zarr_proto::{EncodeJob, Encoded, Request, RequestId, Response, StoreWrite, WriteAction, WriteOp};
 use zarr_proto::{WriteFlow, WriteOutcome, WriteStats};
 use zarr_store::{Store, StoreResult, Versioned, WriteResult};
 
@@ -94,7 +94,7 @@ impl Array {
 /// A cancel stops the loop at once ([`Error::Cancelled`]); the IO threads finish the
 /// put they are in (a put replaces a chunk whole) and skip the queued ones.
 pub(crate) fn run(mut op: WriteOp, store: &dyn Store, options: &WriteOptions) -> Result<WriteStats, Error> {
-    let control = FlowControl::for_store(store.kind()).with_max_requests(options.concurrency);
+    let control = store.flow_control().with_max_requests(options.concurrency);
     let encode_threads =
         options.encode_threads.unwrap_or_else(|| thread::available_parallelism().map_or(2, |n| n.get()));
     let conflict_backoff = options.conflict_backoff;

@@ -58,8 +58,9 @@ pub struct FlowControl {
     pub max_jobs_per_decoder: usize,
 }
 
-/// Requests in flight for a remote store: enough to hide a 50 ms round trip behind
-/// ~1300 small chunks in about ten waves (the seed scenario: 0.6 s instead of 66 s).
+/// Requests in flight for a remote store that does not say how many it serves at once
+/// (see [`FlowControl::serving`]): enough to hide a 50 ms round trip behind ~1300 small
+/// chunks in about ten waves (the seed scenario: 0.6 s instead of 66 s).
 pub const REMOTE_REQUESTS: usize = 128;
 
 /// Requests in flight for local files: they come from the page cache in microseconds,
@@ -87,6 +88,22 @@ impl FlowControl {
             decode_ahead_bytes: 1 << 20,
             max_jobs_per_decoder: 64,
         }
+    }
+
+    /// The same bounds with as many requests in flight as the store serves at once,
+    /// when it says (a connection pool's size; HTTP/2 connections times the server's
+    /// stream limit): fewer leave its connections idle, more only queue in the store.
+    ///
+    /// Measured on the seed scenario (1289 chunks, 50 ms per request, nginx allowing
+    /// 100 streams per h2 connection, four connections): 128 in flight took 0.68 s
+    /// over h2c, 400 took 0.36 s; over HTTP/1.1 with a pool of 128 connections, 400 in
+    /// flight were 12-17% slower than 128.
+    #[must_use]
+    pub fn serving(mut self, parallel: Option<usize>) -> FlowControl {
+        if let Some(n) = parallel {
+            self.max_requests = n.max(1);
+        }
+        self
     }
 
     /// The same bounds with `n` requests in flight (at least one) when `n` is given.
@@ -285,6 +302,12 @@ mod tests {
     #[test]
     fn defaults_per_store() {
         assert_eq!(FlowControl::for_store(StoreKind::Remote).max_requests, REMOTE_REQUESTS);
+        // What the store serves at once replaces the kind's default; a caller's choice wins.
+        let remote = FlowControl::for_store(StoreKind::Remote);
+        assert_eq!(remote.serving(Some(400)).max_requests, 400);
+        assert_eq!(remote.serving(None).max_requests, REMOTE_REQUESTS);
+        assert_eq!(remote.serving(Some(0)).max_requests, 1);
+        assert_eq!(remote.serving(Some(400)).with_max_requests(Some(16)).max_requests, 16);
         assert_eq!(FlowControl::for_store(StoreKind::Local).max_requests, LOCAL_REQUESTS);
         let c = FlowControl::for_store(StoreKind::Remote).with_max_requests(Some(0));
         assert_eq!(c.max_requests, 1);

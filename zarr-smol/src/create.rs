@@ -6,9 +6,7 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
-use zarr_proto::{
-    key, ArrayMetadata, ConsolidatedMetadata, Document, FlowControl, GroupMetadata, NodeMetadata, OpenOptions,
-};
+use zarr_proto::{key, ArrayMetadata, ConsolidatedMetadata, Document, GroupMetadata, NodeMetadata, OpenOptions};
 use zarr_store::Store;
 
 use crate::{read, Array, Error, Group};
@@ -92,7 +90,7 @@ impl Array {
         let (old, path) = (&self.meta, &self.path);
         let (old, path) = (old.clone(), path.clone());
         let keys = old.chunks_outside(shape).map(move |chunk| key::join(&path, &old.chunk_key(&chunk)));
-        let in_flight = FlowControl::for_store(self.store.kind()).max_requests;
+        let in_flight = self.store.flow_control().max_requests;
         zarr_store::bulk::delete_all(self.store.clone(), keys, in_flight).await?;
         put_documents(self.store.as_ref(), &self.path, meta.documents()).await?;
         self.meta = meta;

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use zarr_proto::{Cancel, Decoded, NdArray, ReadOp, Request, Response};
-use zarr_proto::{Flow, FlowControl, ProgressReport, ReadOptions};
+use zarr_proto::{Flow, ProgressReport, ReadOptions};
 
 use crate::Error;
 use zarr_proto::OpenOp;
@@ -33,7 +33,7 @@ pub(crate) async fn run(
     options: &ReadOptions,
     mut out: Option<&mut [u8]>,
 ) -> Result<Option<NdArray>, Error> {
-    let control = FlowControl::for_store(store.kind()).with_max_requests(options.concurrency);
+    let control = store.flow_control().with_max_requests(options.concurrency);
     let decoders =
         options.decode_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1);
     let mut flow = Flow::for_op(control, decoders, &op);

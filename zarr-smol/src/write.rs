@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use zarr_proto::{Cancel, Element, NdArray, ProgressReport, Selection, WriteOptions};
-use zarr_proto::{Encoded, FlowControl, Request, RequestId, Response, StoreWrite, WriteAction};
+use zarr_proto::{Encoded, Request, RequestId, Response, StoreWrite, WriteAction};
 use zarr_proto::{WriteFlow, WriteOp, WriteOutcome, WriteStats};
 use zarr_store::{Store, StoreResult, Versioned, WriteResult};
 
@@ -30,7 +30,7 @@ enum Event {
 /// bytes and jobs.
 pub(crate) async fn run(mut op: WriteOp, store: Arc<dyn Store>, options: &WriteOptions) -> Result<WriteStats, Error> {
     let conflict_backoff = options.conflict_backoff;
-    let control = FlowControl::for_store(store.kind()).with_max_requests(options.concurrency);
+    let control = store.flow_control().with_max_requests(options.concurrency);
     let encoders =
         options.encode_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1);
     let mut progress = ProgressReport::default();

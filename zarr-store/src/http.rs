@@ -642,6 +642,17 @@ impl Store for HttpStore {
         StoreKind::Remote
     }
 
+    fn parallel_requests(&self) -> Option<usize> {
+        let config = &self.inner.config;
+        let transport = match &self.inner.h2 {
+            Some(h2) if !h2.speaks_only_http1() => h2.capacity(),
+            _ => config.max_connections,
+        };
+        let cap = |n: usize| if n == 0 { usize::MAX } else { n };
+        let n = cap(transport).min(cap(config.max_requests_in_flight));
+        (n != usize::MAX).then_some(n)
+    }
+
     fn location(&self) -> String {
         self.inner.base.clone()
     }
@@ -671,5 +682,22 @@ mod tests {
         assert_eq!(authority("http://example.org/"), Some((false, "example.org".into(), 80)));
         assert_eq!(authority("ftp://example.org/"), None);
         assert_eq!(authority("not a url"), None);
+    }
+
+    #[test]
+    fn a_store_serves_as_many_requests_at_once_as_its_transport_carries() {
+        let parallel = |url: &str, config: HttpConfig| HttpStore::with_config(url, config).unwrap().parallel_requests();
+        // HTTP/1.1: one request per pooled connection.
+        assert_eq!(parallel("http://127.0.0.1:9/", HttpConfig::default()), Some(128));
+        assert_eq!(parallel("http://127.0.0.1:9/", HttpConfig::default().max_connections(16)), Some(16));
+        // HTTP/2: connections times the streams a server allows (100 until it says).
+        let h2c = HttpConfig::default().version(HttpVersion::Http2PriorKnowledge);
+        assert_eq!(parallel("http://127.0.0.1:9/", h2c.clone()), Some(400));
+        assert_eq!(parallel("http://127.0.0.1:9/", h2c.clone().max_h2_connections(1)), Some(100));
+        assert_eq!(parallel("https://127.0.0.1:9/", HttpConfig::default()), Some(400));
+        // The store's own cap on requests in flight bounds it; no bound at all says nothing.
+        assert_eq!(parallel("http://127.0.0.1:9/", h2c.max_h2_connections(8)), Some(512));
+        let unbounded = HttpConfig::default().max_connections(0).max_requests_in_flight(0);
+        assert_eq!(parallel("http://127.0.0.1:9/", unbounded), None);
     }
 }

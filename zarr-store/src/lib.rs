@@ -36,8 +36,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_lite::future::block_on;
 use zarr_proto::http::{BodyError, ByteRange};
-use zarr_proto::StoreKind;
 pub use zarr_proto::{Condition, Version};
+use zarr_proto::{FlowControl, StoreKind};
 
 pub mod bulk;
 pub(crate) mod fs;
@@ -279,9 +279,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         Box::pin(async move { Ok(get.await?.map(|v| v.len() as u64)) })
     }
 
-    /// What kind of store this is; the core's [`FlowControl::for_store`](zarr_proto::FlowControl::for_store)
+    /// What kind of store this is; the core's [`FlowControl::for_store`]
     /// turns it into the default number of requests in flight.
     fn kind(&self) -> StoreKind;
+
+    /// How many requests the store serves at once, when it knows: its connection
+    /// pool's size, or HTTP/2 connections times the server's stream limit. Reads
+    /// default to that many in flight ([`FlowControl::serving`]);
+    /// `None` leaves the default of the store's [`kind`](Self::kind).
+    fn parallel_requests(&self) -> Option<usize> {
+        None
+    }
+
+    /// The bounds a read or write of this store runs within by default: the core's
+    /// policy for its [`kind`](Self::kind) and [`parallel_requests`](Self::parallel_requests).
+    fn flow_control(&self) -> FlowControl {
+        FlowControl::for_store(self.kind()).serving(self.parallel_requests())
+    }
 
     /// Closes what the store holds open (connections) and resolves once it is
     /// closed; the store stays usable and opens anew when asked. Stores without
@@ -448,6 +462,12 @@ impl<S: Store + ?Sized> Store for Arc<S> {
     }
     fn kind(&self) -> StoreKind {
         (**self).kind()
+    }
+    fn parallel_requests(&self) -> Option<usize> {
+        (**self).parallel_requests()
+    }
+    fn flow_control(&self) -> FlowControl {
+        (**self).flow_control()
     }
     fn close(&self) -> BoxFuture<'static, ()> {
         (**self).close()

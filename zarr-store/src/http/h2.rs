@@ -146,6 +146,15 @@ impl H2Client {
     }
 
     /// Whether the server's ALPN chose HTTP/1.1: every request belongs in the pool.
+    /// Requests the client can have in flight: its connection cap times the server's
+    /// stream limit (as the newest open connection heard it; [`ASSUMED_STREAMS`] before
+    /// one has, or while another request holds the lock).
+    pub(super) fn capacity(&self) -> usize {
+        let heard = self.conn.try_lock().and_then(|c| c.open.last().map(|o| o.streams.limit.load(Ordering::Acquire)));
+        let streams = heard.filter(|&n| n > 0).unwrap_or(ASSUMED_STREAMS);
+        self.max_connections.saturating_mul(streams as usize)
+    }
+
     pub(super) fn speaks_only_http1(&self) -> bool {
         self.not_h2.load(Ordering::Acquire)
     }

@@ -516,6 +516,10 @@ impl Store for S3Store {
         StoreKind::Remote
     }
 
+    fn parallel_requests(&self) -> Option<usize> {
+        self.inner.http().parallel_requests()
+    }
+
     fn close(&self) -> BoxFuture<'static, ()> {
         let http = self.inner.http();
         Box::pin(async move { http.close().await })
