@@ -13,15 +13,16 @@
 
 use std::fmt;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_lite::future::or;
 use http_body_util::Full;
 use hyper::client::conn::http2::SendRequest;
 
-use super::h2_settings::{Sniffer, ASSUMED_STREAMS};
+use super::h2_settings::{Heard, Sniffer, ASSUMED_STREAMS};
 use super::net::{self, h2_error, ClientError, Connections, HyperRequest, HyperResponse, Target};
 use super::via_hyper::with_stall;
 
@@ -88,13 +89,15 @@ struct Open {
     streams: Arc<Streams>,
 }
 
-/// A connection's streams in flight, how many the server allows, and how many it answered.
+/// A connection's streams in flight, how many the server allows and how many it
+/// answered, and whether it has ended.
 struct Streams {
     active: AtomicUsize,
-    answered: AtomicUsize,
-    limit: Arc<AtomicU32>,
+    heard: Arc<Heard>,
     /// Told when a stream ends, for requests waiting for room (see [`H2Client::sender`]).
     freed: async_channel::Sender<()>,
+    /// Closed once the connection's task has ended (see [`H2Client::send`]).
+    ended: async_channel::Receiver<()>,
 }
 
 impl Streams {
@@ -104,7 +107,7 @@ impl Streams {
 
     fn has_room(&self) -> bool {
         // A limit of 0 (no new streams for now) is taken as 1, so that waiting ends.
-        self.active() < (self.limit.load(Ordering::Acquire) as usize).max(1)
+        self.active() < (self.heard.limit.load(Ordering::Acquire) as usize).max(1)
     }
 }
 
@@ -150,7 +153,8 @@ impl H2Client {
     /// stream limit (as the newest open connection heard it; [`ASSUMED_STREAMS`] before
     /// one has, or while another request holds the lock).
     pub(super) fn capacity(&self) -> usize {
-        let heard = self.conn.try_lock().and_then(|c| c.open.last().map(|o| o.streams.limit.load(Ordering::Acquire)));
+        let heard =
+            self.conn.try_lock().and_then(|c| c.open.last().map(|o| o.streams.heard.limit.load(Ordering::Acquire)));
         let streams = heard.filter(|&n| n > 0).unwrap_or(ASSUMED_STREAMS);
         self.max_connections.saturating_mul(streams as usize)
     }
@@ -171,6 +175,17 @@ impl H2Client {
     ///
     /// `stall` bounds the wait for the head on each connection tried, not in all: a
     /// request sent again after its connection ended waits afresh.
+    ///
+    /// Once the connection's task has ended, the request lets go of its handle of the
+    /// connection (and takes it off the open ones): hyper hands a request to the
+    /// connection's task through a channel, and one sent just as the task ends and
+    /// drops its end of it can be left in the channel, neither taken nor failed
+    /// (tokio's unbounded channel drains on the receiver's drop only what it sees
+    /// then), until every handle is gone and hyper fails it as not sent. Held, the
+    /// handles kept such a request waiting for its no-data timeout on a connection
+    /// closed long before, about once in ten reads of `http_conn_faults`'
+    /// close-after-every-answer test (the request always the last one handed to the
+    /// connection, sent as its task ended; gone at once when the handles were dropped).
     pub(super) async fn send<M>(
         &self,
         idempotent: bool,
@@ -183,28 +198,55 @@ impl H2Client {
         let mut resent = 0;
         loop {
             let (id, mut sender, stream) = self.sender().await?;
-            let err = match with_stall(stall, sender.send_request(make())).await {
-                None => return Err(ClientError::Stalled),
-                Some(Ok(resp)) => {
-                    stream.0.answered.fetch_add(1, Ordering::AcqRel);
-                    return Ok((resp, stream));
+            let ended = stream.0.ended.clone();
+            let response = sender.send_request(make());
+            let mut sender = Some(sender);
+            let got = with_stall(stall, async {
+                let mut response = std::pin::pin!(response);
+                let first = or(async { Some(response.as_mut().await) }, async {
+                    let _ = ended.recv().await;
+                    None
+                });
+                match first.await {
+                    Some(got) => got,
+                    None => {
+                        // The connection's task is gone: let go of it (see above), and
+                        // wait for what became of the request (which may be known
+                        // before the lock to forget the connection is had).
+                        sender = None;
+                        or(response, async {
+                            self.forget(id).await;
+                            futures_lite::future::pending().await
+                        })
+                        .await
+                    }
                 }
+            })
+            .await;
+            let err = match got {
+                None => return Err(ClientError::Stalled),
+                Some(Ok(resp)) => return Ok((resp, stream)),
                 Some(Err(e)) => e,
             };
             let streams = Arc::clone(&stream.0);
             drop(stream);
+            let closed = sender.as_ref().is_none_or(SendRequest::is_closed);
+            drop(sender);
             // hyper's "dispatch task is gone" (a user error) means the connection ended
             // before the request got a stream.
-            let gone = err.is_user() && sender.is_closed();
-            let died = gone || sender.is_closed() || connection_ended(&err);
+            let gone = err.is_user() && closed;
+            let died = gone || closed || connection_ended(&err);
             if died {
                 self.forget(id).await;
             }
             // A connection that answered other requests before it ended shows a server
             // at work (closing after every N answers, as nginx's `keepalive_requests`
             // does): sending again there is free. One that answered nothing counts, so
-            // that a server that accepts and closes forever ends in an error.
-            let free = streams.answered.load(Ordering::Acquire) > 0;
+            // that a server that accepts and closes forever ends in an error. Answers
+            // are counted off the wire, where they come before the end: counted when
+            // their callers took them, an answer not yet polled when this request
+            // failed made a busy server look dead.
+            let free = streams.heard.heads.load(Ordering::Acquire) > 0;
             let resend = gone || unprocessed(&err) || (idempotent && died);
             if !resend || (!free && resent >= RESEND_LIMIT) {
                 return Err(ClientError::Request(err));
@@ -263,19 +305,15 @@ impl H2Client {
         let id = self.attempts.fetch_add(1, Ordering::AcqRel) + 1;
         // Until its own SETTINGS arrive, a new connection to the same server is taken to
         // allow what the last one did.
-        let known = conn.open.last().map_or(ASSUMED_STREAMS, |o| o.streams.limit.load(Ordering::Acquire));
-        let limit = Arc::new(AtomicU32::new(known));
+        let known = conn.open.last().map_or(ASSUMED_STREAMS, |o| o.streams.heard.limit.load(Ordering::Acquire));
+        let heard = Arc::new(Heard::new(known));
         let connected =
-            net::within_connect_timeout(&self.target, connect(&self.target, &self.connections, &limit)).await;
+            net::within_connect_timeout(&self.target, connect(&self.target, &self.connections, &heard)).await;
         match connected {
-            Ok(sender) => {
+            Ok((sender, ended)) => {
                 conn.failure = None;
-                let streams = Arc::new(Streams {
-                    active: AtomicUsize::new(0),
-                    answered: AtomicUsize::new(0),
-                    limit,
-                    freed: self.freed.0.clone(),
-                });
+                let streams =
+                    Arc::new(Streams { active: AtomicUsize::new(0), heard, freed: self.freed.0.clone(), ended });
                 let stream = Stream::new(&streams);
                 conn.open.push(Open { id, sender: sender.clone(), streams });
                 Ok((id, sender, stream))
@@ -326,12 +364,13 @@ fn connection_ended(e: &hyper::Error) -> bool {
     }
 }
 
-/// Opens a connection (TCP, TLS offering h2 and HTTP/1.1) and starts HTTP/2 on it.
+/// Opens a connection (TCP, TLS offering h2 and HTTP/1.1) and starts HTTP/2 on it;
+/// returns its sender and a channel closed once its task has ended.
 async fn connect(
     target: &Target,
     connections: &Arc<Connections>,
-    limit: &Arc<AtomicU32>,
-) -> Result<SendRequest<Full<Bytes>>, ClientError> {
+    heard: &Arc<Heard>,
+) -> Result<(SendRequest<Full<Bytes>>, async_channel::Receiver<()>), ClientError> {
     let stream = net::open(target, b"\x02h2\x08http/1.1").await?;
     if target.tls.is_some() && !stream.alpn_h2() {
         return Err(ClientError::NotH2(Some(Box::new(stream))));
@@ -349,13 +388,17 @@ async fn connect(
         .timer(crate::rt::SmolTimer)
         .keep_alive_interval(PING_INTERVAL)
         .keep_alive_timeout(PING_TIMEOUT)
-        .handshake(crate::rt::HyperIo::new(Sniffer::new(net::boxed(stream), Arc::clone(limit))))
+        .handshake(crate::rt::HyperIo::new(Sniffer::new(net::boxed(stream), Arc::clone(heard))))
         .await
         .map_err(|e| ClientError::Connect(io::Error::other(e)))?;
     // The connection's IO runs on the driver thread, whatever executor (if any) the
     // caller polls its requests with; it ends when every sender is gone.
-    connections.spawn(conn)?;
-    Ok(sender)
+    let (alive, ended) = async_channel::bounded::<()>(1);
+    connections.spawn(async move {
+        let _ = conn.await;
+        drop(alive);
+    })?;
+    Ok((sender, ended))
 }
 
 #[cfg(test)]
