@@ -212,3 +212,68 @@ def test_obstore_local_store_through_pipeline(sharded):
         z = zarr.open_array(store, mode="r")
         assert pipeline_of(z) == "ZarrRsCodecPipeline"
         assert np.array_equal(z[2:29, 3:40:5], data[2:29, 3:40:5])
+
+
+def _stored_keys(root) -> list[str]:
+    """Every object under a LocalStore's root (files; empty directories are no objects)."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def _fill_value_writes(z: zarr.Array) -> None:
+    """Writes of fill value (0) through each of the pipeline's two paths, to chunks not
+    stored yet and to chunks they leave all fill value."""
+    z.oindex[[9, 10, 22], [0, 2]] = 0  # index arrays: written chunk by chunk
+    z[1:22:3, 6] = 0  # strided: written chunk by chunk
+    z[...] = 0  # contiguous: one selection
+    z[2:19, 1:8] = 5
+    z[4:8, 4:8] = 0  # a chunk (or part of a shard) back to fill value
+    z[9, 8] = 7
+    z.oindex[[9, 22], [8]] = 0  # and one through the chunk-by-chunk path
+
+
+@pytest.mark.parametrize("how", ["array config", "global config"])
+@pytest.mark.parametrize("write_empty", [True, False])
+@pytest.mark.parametrize("layout", ["v3", "v3 sharded", "v2"])
+def test_write_empty_chunks_like_zarr_python(tmp_path, layout, write_empty, how):
+    """zarr-python's `write_empty_chunks` (per array or global) decides, through the
+    pipeline as through zarr-python's own, which chunks of fill value are stored: the
+    store holds the same objects both ways."""
+    keys = {}
+    for pipeline in ("default", "zarr_rs"):
+        root = tmp_path / f"{pipeline}.zarr"
+        settings = dict(PIPELINE, **{"codec_pipeline.strict": True}) if pipeline == "zarr_rs" else {}
+        if how == "global config":
+            settings["array.write_empty_chunks"] = write_empty
+        array_config = {"write_empty_chunks": write_empty} if how == "array config" else None
+        shards = (8, 8) if layout == "v3 sharded" else None
+        with zarr.config.set(settings):
+            z = zarr.create_array(
+                str(root), shape=(23, 9), chunks=(4, 4), shards=shards, dtype="int32", fill_value=0,
+                zarr_format=2 if layout == "v2" else 3, config=array_config,
+            )
+            assert pipeline_of(z) == ("ZarrRsCodecPipeline" if pipeline == "zarr_rs" else "BatchedCodecPipeline")
+            assert z._async_array.config.write_empty_chunks is write_empty
+            _fill_value_writes(z)
+            keys[pipeline] = _stored_keys(root)
+            values = z[...]
+        want = zarr.open_array(str(tmp_path / "default.zarr"), mode="r")[...]
+        assert np.array_equal(values, want)
+    chunk_keys = [k for k in keys["default"] if not k.endswith(("zarr.json", ".zarray", ".zattrs"))]
+    if write_empty:
+        assert chunk_keys, "fill-value chunks are stored"
+    else:
+        assert len(chunk_keys) < (6 * 3 if layout != "v3 sharded" else 3 * 2)
+    assert keys["zarr_rs"] == keys["default"]
+
+
+def test_fsspec_local_store_through_pipeline(sharded):
+    """fsspec's local filesystem: what Dask's `from_zarr(path)` opens a path with."""
+    path, data = sharded
+    with zarr.config.set({**PIPELINE, "codec_pipeline.strict": True}):
+        z = zarr.open_array(zarr.storage.FsspecStore.from_url(path), mode="r+")
+        assert pipeline_of(z) == "ZarrRsCodecPipeline"
+        assert z._async_array.codec_pipeline.location == (path, {})
+        assert np.array_equal(z[2:29, 3:40:5], data[2:29, 3:40:5])
+        z[0, :] = 7
+    data[0, :] = 7
+    assert np.array_equal(zarr.open_array(path, mode="r")[...], data)

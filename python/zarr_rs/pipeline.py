@@ -14,12 +14,27 @@ zarr-python store's location), reads the bounding box of those chunks as one
 copies each chunk's part into zarr-python's output; when the chunks of a basic
 selection tile that output (``z[...]``, ``z[a:b]``) the engine decodes straight into
 it instead, with no buffer of its own. Writes read the box when some
-chunk is only partly written, merge, and write the box back as one selection.
+chunk is only partly written, merge, and write the box back as one selection, storing
+or deleting chunks left all fill value as zarr-python's ``array.write_empty_chunks``
+(global or per array) says.
 
-Stores: ``LocalStore``, ``FsspecStore`` over HTTP(S), obstore's ``LocalStore`` and
-``HTTPStore``/``S3Store`` (through zarr-python's ``ObjectStore``). Others (memory, zip,
-...) fall back to zarr-python's own ``BatchedCodecPipeline`` with a warning, or raise
-``NotImplementedError`` when ``codec_pipeline.strict`` is set.
+Stores: ``LocalStore``, ``FsspecStore`` over local files or HTTP(S), obstore's
+``LocalStore`` and ``HTTPStore``/``S3Store`` (through zarr-python's ``ObjectStore``).
+Others (memory, zip, ...) fall back to zarr-python's own ``BatchedCodecPipeline`` with a
+warning, or raise ``NotImplementedError`` when ``codec_pipeline.strict`` is set.
+
+Dask workers in other processes (``distributed``): ``zarr.config.set`` changes the
+calling process only. An array pickled to a worker (``dask.array.from_zarr``,
+``xarray.open_zarr(..., chunks=...)``) takes its pipeline along, but what a worker
+opens itself, and its ``codec_pipeline.strict``, follow the worker's own configuration.
+zarr reads it from the environment when imported, so set the variable where the workers
+start; a ``LocalCluster`` inherits it from the process that starts it::
+
+    os.environ["ZARR_CODEC_PIPELINE__PATH"] = "zarr_rs.pipeline.ZarrRsCodecPipeline"
+    cluster = distributed.LocalCluster(n_workers=2)
+
+(on a deployed cluster, in the workers' environment, or through Dask's
+``distributed.nanny.pre-spawn-environ`` setting for workers started by a nanny).
 """
 
 from __future__ import annotations
@@ -62,12 +77,15 @@ def store_location(store: Any) -> tuple[str, dict[str, Any]]:
         return str(store.root), {}
     if name == "FsspecStore":
         protocols = store.fs.protocol if isinstance(store.fs.protocol, tuple) else (store.fs.protocol,)
+        if {"file", "local"} & set(protocols):
+            # Local paths as fsspec sees them: what Dask's `from_zarr(path)` opens.
+            return str(store.path), {}
         if {"http", "https"} & set(protocols):
             path = str(store.path)
             if not path.startswith(("http://", "https://")):
                 path = f"{protocols[0]}://{path}"
             return path, {}
-        raise NotImplementedError(f"zarr_rs pipeline: fsspec filesystem {protocols} is not supported (only HTTP)")
+        raise NotImplementedError(f"zarr_rs pipeline: fsspec filesystem {protocols} is not supported (only local and HTTP)")
     if name == "ObjectStore":
         inner = store.store
         inner_name = type(inner).__name__
@@ -89,7 +107,7 @@ def store_location(store: Any) -> tuple[str, dict[str, Any]]:
             return url, options
         raise NotImplementedError(f"zarr_rs pipeline: obstore {inner_name} is not supported")
     raise NotImplementedError(
-        f"zarr_rs pipeline: {name} is not supported (supported: LocalStore, FsspecStore over HTTP, "
+        f"zarr_rs pipeline: {name} is not supported (supported: LocalStore, FsspecStore over local files or HTTP, "
         "ObjectStore with obstore's LocalStore, HTTPStore or S3Store)"
     )
 
@@ -355,6 +373,9 @@ class ZarrRsCodecPipeline(CodecPipeline):
             return
         arr, coords, lo, hi = self._plan(batch)
         chunk_shape = tuple(batch[0][1].shape)
+        # zarr-python's per-array config (`array.write_empty_chunks`), the same in every
+        # item of a batch: whether chunks left all fill value are stored or deleted.
+        write_empty = bool(batch[0][1].config.write_empty_chunks)
         value_np = np.asarray(value.as_ndarray_like())
         boxes = self._basic_boxes(batch, coords, chunk_shape, arr.shape) if arr.ndim else None
         if boxes is not None and all(step in (0, 1) for b in boxes for _, _, step in b):
@@ -371,17 +392,21 @@ class ZarrRsCodecPipeline(CodecPipeline):
                     part = part[tuple(None if d in drop_axes else slice(None) for d in range(len(spec.shape)))]
                 shifted = tuple(slice(f - l, f - l + 1) if step == 0 else slice(f - l, t - l) for (f, t, step), l in zip(parts, first))
                 region[shifted] = np.reshape(part, region[shifted].shape) if np.ndim(part) else part
-            await asyncio.to_thread(arr.__setitem__, box, region)
+            await asyncio.to_thread(arr.write, box, region, write_empty_chunks=write_empty)
             return
         if not self._dense(coords, lo, hi):
             # One box per chunk.
             for c, item in zip(coords, batch):
-                await self._write_box(arr, [c], c, tuple(x + 1 for x in c), chunk_shape, [item], value_np, drop_axes)
+                one = tuple(x + 1 for x in c)
+                await self._write_box(arr, [c], c, one, chunk_shape, [item], value_np, drop_axes, write_empty)
             return
-        await self._write_box(arr, coords, lo, hi, chunk_shape, batch, value_np, drop_axes)
+        await self._write_box(arr, coords, lo, hi, chunk_shape, batch, value_np, drop_axes, write_empty)
 
-    async def _write_box(self, arr, coords, lo, hi, chunk_shape, batch, value_np, drop_axes) -> None:  # type: ignore[no-untyped-def]
+    async def _write_box(self, arr, coords, lo, hi, chunk_shape, batch, value_np, drop_axes, write_empty) -> None:  # type: ignore[no-untyped-def]
         box = tuple(slice(l, h) for l, h in zip(lo, hi))
+        # The same blocks in array coordinates: `Array.write` takes `write_empty_chunks`,
+        # the `blocks[...] = ` setter cannot.
+        elements = tuple(slice(l * s, min(h * s, n)) for l, h, s, n in zip(lo, hi, chunk_shape, arr.shape))
 
         def run() -> None:
             complete = all(item[4] for item in batch)
@@ -395,7 +420,7 @@ class ZarrRsCodecPipeline(CodecPipeline):
                 if drop_axes:
                     part = part[tuple(None if d in drop_axes else slice(None) for d in range(len(spec.shape)))]
                 self._chunk_view(region, c, lo, chunk_shape)[chunk_selection] = part
-            arr.blocks[box] = region
+            arr.write(elements, region, write_empty_chunks=write_empty)
 
         await asyncio.to_thread(run)
 
