@@ -129,7 +129,9 @@ class ZarrRsCodecPipeline(CodecPipeline):
     location: tuple[str, dict[str, Any]] | None
     unsupported: str | None
     fallback: BatchedCodecPipeline
-    _arrays: dict[str, zarr_rs.Array] = field(default_factory=dict, repr=False)
+    # Opened on first use, not pickled: no part of the pipeline's identity (an unpickled
+    # array equals its original, as zarr-python's tests check).
+    _arrays: dict[str, zarr_rs.Array] = field(default_factory=dict, repr=False, compare=False)
 
     # Construction -----------------------------------------------------------------
 
@@ -314,8 +316,9 @@ class ZarrRsCodecPipeline(CodecPipeline):
 
     @staticmethod
     def _chunk_view(region: np.ndarray, c: tuple[int, ...], lo: tuple[int, ...], chunk_shape: tuple[int, ...]) -> np.ndarray:
-        """The part of `region` (the blocks lo.. of the array) that is chunk `c`."""
-        return region[tuple(slice((ci - l) * s, (ci - l + 1) * s) for ci, l, s in zip(c, lo, chunk_shape))]
+        """The part of `region` (the blocks lo.. of the array) that is chunk `c`: a view,
+        also of a 0-d region (the Ellipsis keeps numpy from returning a scalar)."""
+        return region[tuple(slice((ci - l) * s, (ci - l + 1) * s) for ci, l, s in zip(c, lo, chunk_shape)) + (Ellipsis,)]
 
     def _read_chunks(self, arr: zarr_rs.Array, coords: list[tuple[int, ...]], lo: tuple[int, ...], hi: tuple[int, ...], chunk_shape: tuple[int, ...]) -> list[np.ndarray]:
         if self._dense(coords, lo, hi):
