@@ -108,6 +108,10 @@ def test_writes_through_pipeline(tmp_path, shards):
         want[1:22:3, 6] = np.arange(7)
         z.vindex[[3, 20], [2, 7]] = [-5, -6]
         want[[3, 20], [2, 7]] = [-5, -6]
+        z.oindex[[0, 9, 21], 4] = 11  # a scalar, with an axis dropped
+        want[[0, 9, 21], 4] = 11
+        z[7, 2:6] = 12
+        want[7, 2:6] = 12
         assert np.array_equal(z[...], want)
     # Read back by zarr-python's own pipeline and by zarr_rs directly.
     assert np.array_equal(zarr.open_array(path, mode="r")[...], want)

@@ -391,7 +391,7 @@ class ZarrRsCodecPipeline(CodecPipeline):
             region = np.empty(tuple(max(0, t - f) for f, t in zip(first, stop)), dtype=arr.dtype)
             for parts, (_, spec, _, out_selection, _) in zip(boxes, batch):
                 part = value_np if value_np.shape == () else value_np[out_selection]
-                if drop_axes:
+                if drop_axes and part.ndim:  # a scalar broadcasts as it is
                     part = part[tuple(None if d in drop_axes else slice(None) for d in range(len(spec.shape)))]
                 shifted = tuple(slice(f - l, f - l + 1) if step == 0 else slice(f - l, t - l) for (f, t, step), l in zip(parts, first))
                 region[shifted] = np.reshape(part, region[shifted].shape) if np.ndim(part) else part
@@ -420,7 +420,7 @@ class ZarrRsCodecPipeline(CodecPipeline):
                 region = arr.blocks[box]  # a writable view of the engine's buffer
             for c, (_, spec, chunk_selection, out_selection, _) in zip(coords, batch):
                 part = value_np if value_np.shape == () else value_np[out_selection]
-                if drop_axes:
+                if drop_axes and part.ndim:  # a scalar broadcasts as it is
                     part = part[tuple(None if d in drop_axes else slice(None) for d in range(len(spec.shape)))]
                 self._chunk_view(region, c, lo, chunk_shape)[chunk_selection] = part
             arr.write(elements, region, write_empty_chunks=write_empty)
