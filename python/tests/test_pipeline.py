@@ -307,3 +307,29 @@ def test_pickled_array_equals_its_original(sharded):
         copy = pickle.loads(pickle.dumps(z))
         assert copy == z
         assert np.array_equal(copy[...], data)
+
+
+def test_resize_and_append_through_pipeline(tmp_path):
+    """zarr-python's resize and append change the array's metadata in place, after the
+    pipeline opened the array with the engine: the pipeline reopens it."""
+    path = str(tmp_path / "grow.zarr")
+    with zarr.config.set({**PIPELINE, "codec_pipeline.strict": True}):
+        z = zarr.create_array(path, shape=(5, 4), chunks=(2, 3), dtype="int32", fill_value=-1)
+        z[...] = np.arange(20).reshape(5, 4)
+        assert np.array_equal(z[...], np.arange(20).reshape(5, 4))
+        z.append(np.full((3, 4), 7, dtype=np.int32))
+        want = np.concatenate([np.arange(20).reshape(5, 4), np.full((3, 4), 7)])
+        assert np.array_equal(z[...], want)
+        z.resize((9, 7))  # within the last row of chunks, into a new column of them
+        grown = np.full((9, 7), -1)
+        grown[:8, :4] = want
+        assert np.array_equal(z[...], grown)
+        z[8, 6] = 3
+        grown[8, 6] = 3
+        assert np.array_equal(z[...], grown)
+        z.resize((10, 7))  # within the same chunks
+        grown = np.concatenate([grown, np.full((1, 7), -1)])
+        grown[9, 1] = 4
+        z[9, 1] = 4
+        assert np.array_equal(z[8:], grown[8:])
+    assert np.array_equal(zarr.open_array(path, mode="r")[...], grown)

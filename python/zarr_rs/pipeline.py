@@ -112,6 +112,20 @@ def store_location(store: Any) -> tuple[str, dict[str, Any]]:
     )
 
 
+def _selection_stop(sel: Any, size: int) -> int:
+    """One past the last index a chunk selection (slice, integer, integer or boolean
+    array) reaches in a dimension of `size` elements."""
+    if isinstance(sel, slice):
+        indices = range(*sel.indices(size))
+        return max(indices[0], indices[-1]) + 1 if indices else 0
+    if isinstance(sel, (int, np.integer)):
+        return int(sel) + 1
+    a = np.asarray(sel)
+    if a.dtype == bool:
+        a = np.flatnonzero(a)
+    return int(a.max()) + 1 if a.size else 0
+
+
 def _codecs(metadata: Any) -> list[Codec]:
     if isinstance(metadata, ArrayV3Metadata):
         return list(metadata.codecs)
@@ -248,6 +262,18 @@ class ZarrRsCodecPipeline(CodecPipeline):
         parsed = [self._chunk_coords(item[0].path) for item in batch]
         arr = self._array(parsed[0][0])
         coords = [c for _, c in parsed]
+        chunk_shape = tuple(batch[0][1].shape)
+        if any(
+            (ci + 1) * s > n and ci * s + _selection_stop(sel, s) > n
+            for c, item in zip(coords, batch)
+            for ci, s, n, sel in zip(c, chunk_shape, arr.shape, item[2] if isinstance(item[2], tuple) else (item[2],))
+        ):
+            # Elements past the end: the array grew since the engine opened it (zarr-python's
+            # resize and append update the array's metadata, not its pipeline's). Open it
+            # again, with the metadata zarr-python has written. (Only edge chunks are looked
+            # at closely, so the check costs nothing elsewhere.)
+            del self._arrays[parsed[0][0]]
+            arr = self._array(parsed[0][0])
         lo = tuple(min(c[d] for c in coords) for d in range(arr.ndim))
         hi = tuple(max(c[d] for c in coords) + 1 for d in range(arr.ndim))
         return arr, coords, lo, hi
