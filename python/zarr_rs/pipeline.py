@@ -262,21 +262,31 @@ class ZarrRsCodecPipeline(CodecPipeline):
         parsed = [self._chunk_coords(item[0].path) for item in batch]
         arr = self._array(parsed[0][0])
         coords = [c for _, c in parsed]
-        chunk_shape = tuple(batch[0][1].shape)
-        if any(
-            (ci + 1) * s > n and ci * s + _selection_stop(sel, s) > n
-            for c, item in zip(coords, batch)
-            for ci, s, n, sel in zip(c, chunk_shape, arr.shape, item[2] if isinstance(item[2], tuple) else (item[2],))
-        ):
-            # Elements past the end: the array grew since the engine opened it (zarr-python's
-            # resize and append update the array's metadata, not its pipeline's). Open it
-            # again, with the metadata zarr-python has written. (Only edge chunks are looked
-            # at closely, so the check costs nothing elsewhere.)
+        if self._stale(arr, coords, batch):
+            # zarr-python's resize and append write new metadata and update the array's,
+            # not its pipeline's: open the array again, with the metadata now stored.
             del self._arrays[parsed[0][0]]
             arr = self._array(parsed[0][0])
         lo = tuple(min(c[d] for c in coords) for d in range(arr.ndim))
         hi = tuple(max(c[d] for c in coords) + 1 for d in range(arr.ndim))
         return arr, coords, lo, hi
+
+    @staticmethod
+    def _stale(arr: zarr_rs.Array, coords: list[tuple[int, ...]], batch: list[Any]) -> bool:
+        """Whether the engine's shape is not the array's any more: an item reaches past
+        its end (the array grew), or zarr-python calls a chunk complete that the
+        selection covers only in part as the engine sees it (the array shrank, and a chunk
+        inside it became an edge chunk). Only edge and complete chunks are looked at."""
+        chunk_shape = tuple(batch[0][1].shape)
+        for c, item in zip(coords, batch):
+            sels = item[2] if isinstance(item[2], tuple) else (item[2],)
+            for ci, s, n, sel in zip(c, chunk_shape, arr.shape, sels):
+                end = min(s, n - ci * s)  # the chunk's extent as the engine sees it
+                if end < s or item[4]:
+                    stop = _selection_stop(sel, s)
+                    if stop > end or (item[4] and stop < end):
+                        return True
+        return False
 
     @staticmethod
     def _basic_boxes(
