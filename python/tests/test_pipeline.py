@@ -108,6 +108,10 @@ def test_writes_through_pipeline(tmp_path, shards):
         want[1:22:3, 6] = np.arange(7)
         z.vindex[[3, 20], [2, 7]] = [-5, -6]
         want[[3, 20], [2, 7]] = [-5, -6]
+        z.oindex[[0, 9, 21], 4] = 11  # a scalar, with an axis dropped
+        want[[0, 9, 21], 4] = 11
+        z[7, 2:6] = 12
+        want[7, 2:6] = 12
         assert np.array_equal(z[...], want)
     # Read back by zarr-python's own pipeline and by zarr_rs directly.
     assert np.array_equal(zarr.open_array(path, mode="r")[...], want)
@@ -212,3 +216,138 @@ def test_obstore_local_store_through_pipeline(sharded):
         z = zarr.open_array(store, mode="r")
         assert pipeline_of(z) == "ZarrRsCodecPipeline"
         assert np.array_equal(z[2:29, 3:40:5], data[2:29, 3:40:5])
+
+
+def _stored_keys(root) -> list[str]:
+    """Every object under a LocalStore's root (files; empty directories are no objects)."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def _fill_value_writes(z: zarr.Array) -> None:
+    """Writes of fill value (0) through each of the pipeline's two paths, to chunks not
+    stored yet and to chunks they leave all fill value."""
+    z.oindex[[9, 10, 22], [0, 2]] = 0  # index arrays: written chunk by chunk
+    z[1:22:3, 6] = 0  # strided: written chunk by chunk
+    z[...] = 0  # contiguous: one selection
+    z[2:19, 1:8] = 5
+    z[4:8, 4:8] = 0  # a chunk (or part of a shard) back to fill value
+    z[9, 8] = 7
+    z.oindex[[9, 22], [8]] = 0  # and one through the chunk-by-chunk path
+
+
+@pytest.mark.parametrize("how", ["array config", "global config"])
+@pytest.mark.parametrize("write_empty", [True, False])
+@pytest.mark.parametrize("layout", ["v3", "v3 sharded", "v2"])
+def test_write_empty_chunks_like_zarr_python(tmp_path, layout, write_empty, how):
+    """zarr-python's `write_empty_chunks` (per array or global) decides, through the
+    pipeline as through zarr-python's own, which chunks of fill value are stored: the
+    store holds the same objects both ways."""
+    keys = {}
+    for pipeline in ("default", "zarr_rs"):
+        root = tmp_path / f"{pipeline}.zarr"
+        settings = dict(PIPELINE, **{"codec_pipeline.strict": True}) if pipeline == "zarr_rs" else {}
+        if how == "global config":
+            settings["array.write_empty_chunks"] = write_empty
+        array_config = {"write_empty_chunks": write_empty} if how == "array config" else None
+        shards = (8, 8) if layout == "v3 sharded" else None
+        with zarr.config.set(settings):
+            z = zarr.create_array(
+                str(root), shape=(23, 9), chunks=(4, 4), shards=shards, dtype="int32", fill_value=0,
+                zarr_format=2 if layout == "v2" else 3, config=array_config,
+            )
+            assert pipeline_of(z) == ("ZarrRsCodecPipeline" if pipeline == "zarr_rs" else "BatchedCodecPipeline")
+            assert z._async_array.config.write_empty_chunks is write_empty
+            _fill_value_writes(z)
+            keys[pipeline] = _stored_keys(root)
+            values = z[...]
+        want = zarr.open_array(str(tmp_path / "default.zarr"), mode="r")[...]
+        assert np.array_equal(values, want)
+    chunk_keys = [k for k in keys["default"] if not k.endswith(("zarr.json", ".zarray", ".zattrs"))]
+    if write_empty:
+        assert chunk_keys, "fill-value chunks are stored"
+    else:
+        assert len(chunk_keys) < (6 * 3 if layout != "v3 sharded" else 3 * 2)
+    assert keys["zarr_rs"] == keys["default"]
+
+
+def test_fsspec_local_store_through_pipeline(sharded):
+    """fsspec's local filesystem: what Dask's `from_zarr(path)` opens a path with."""
+    path, data = sharded
+    with zarr.config.set({**PIPELINE, "codec_pipeline.strict": True}):
+        z = zarr.open_array(zarr.storage.FsspecStore.from_url(path), mode="r+")
+        assert pipeline_of(z) == "ZarrRsCodecPipeline"
+        assert z._async_array.codec_pipeline.location == (path, {})
+        assert np.array_equal(z[2:29, 3:40:5], data[2:29, 3:40:5])
+        z[0, :] = 7
+    data[0, :] = 7
+    assert np.array_equal(zarr.open_array(path, mode="r")[...], data)
+
+
+def test_zero_dimensional_writes_through_pipeline(tmp_path):
+    path = str(tmp_path / "scalar.zarr")
+    with zarr.config.set({**PIPELINE, "codec_pipeline.strict": True}):
+        z = zarr.create_array(path, shape=(), dtype="int64", fill_value=42)
+        assert pipeline_of(z) == "ZarrRsCodecPipeline"
+        z[...] = 5
+        assert z[...] == 5
+        z[()] = 6
+        assert z[()] == 6
+    assert zarr.open_array(path, mode="r")[()] == 6
+
+
+def test_pickled_array_equals_its_original(sharded):
+    """zarr-python compares arrays by value, the pipeline included: the engine arrays the
+    pipeline opened (not pickled) take no part."""
+    import pickle
+
+    path, data = sharded
+    with zarr.config.set(PIPELINE):
+        z = zarr.open_array(path, mode="r")
+        assert np.array_equal(z[...], data)  # opens the engine's array
+        copy = pickle.loads(pickle.dumps(z))
+        assert copy == z
+        assert np.array_equal(copy[...], data)
+
+
+def test_resize_and_append_through_pipeline(tmp_path):
+    """zarr-python's resize and append change the array's metadata in place, after the
+    pipeline opened the array with the engine: the pipeline reopens it."""
+    path = str(tmp_path / "grow.zarr")
+    with zarr.config.set({**PIPELINE, "codec_pipeline.strict": True}):
+        z = zarr.create_array(path, shape=(5, 4), chunks=(2, 3), dtype="int32", fill_value=-1)
+        z[...] = np.arange(20).reshape(5, 4)
+        assert np.array_equal(z[...], np.arange(20).reshape(5, 4))
+        z.append(np.full((3, 4), 7, dtype=np.int32))
+        want = np.concatenate([np.arange(20).reshape(5, 4), np.full((3, 4), 7)])
+        assert np.array_equal(z[...], want)
+        z.resize((9, 7))  # within the last row of chunks, into a new column of them
+        grown = np.full((9, 7), -1)
+        grown[:8, :4] = want
+        assert np.array_equal(z[...], grown)
+        z[8, 6] = 3
+        grown[8, 6] = 3
+        assert np.array_equal(z[...], grown)
+        z.resize((10, 7))  # within the same chunks
+        grown = np.concatenate([grown, np.full((1, 7), -1)])
+        grown[9, 1] = 4
+        z[9, 1] = 4
+        assert np.array_equal(z[8:], grown[8:])
+    assert np.array_equal(zarr.open_array(path, mode="r")[...], grown)
+
+
+def test_shrink_write_grow_like_zarr_python(tmp_path):
+    """After a shrinking resize, a chunk that became an edge chunk is written complete with
+    fill value past the new end, as zarr-python's own pipeline does: growing the array
+    again shows the same elements both ways."""
+    got = {}
+    for pipeline in ("default", "zarr_rs"):
+        settings = {**PIPELINE, "codec_pipeline.strict": True} if pipeline == "zarr_rs" else {}
+        with zarr.config.set(settings):
+            z = zarr.create_array(str(tmp_path / f"{pipeline}.zarr"), shape=(6, 4), chunks=(4, 4), dtype="int32", fill_value=-1)
+            z[...] = np.arange(24).reshape(6, 4)
+            z[1]  # the engine opened the array at its first shape
+            z.resize((3, 4))
+            z[:, :] = 9  # chunk 0 is an edge chunk now, written complete
+            z.resize((6, 4))
+            got[pipeline] = z[...]
+    assert np.array_equal(got["zarr_rs"], got["default"])

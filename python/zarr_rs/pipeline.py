@@ -14,12 +14,27 @@ zarr-python store's location), reads the bounding box of those chunks as one
 copies each chunk's part into zarr-python's output; when the chunks of a basic
 selection tile that output (``z[...]``, ``z[a:b]``) the engine decodes straight into
 it instead, with no buffer of its own. Writes read the box when some
-chunk is only partly written, merge, and write the box back as one selection.
+chunk is only partly written, merge, and write the box back as one selection, storing
+or deleting chunks left all fill value as zarr-python's ``array.write_empty_chunks``
+(global or per array) says.
 
-Stores: ``LocalStore``, ``FsspecStore`` over HTTP(S), obstore's ``LocalStore`` and
-``HTTPStore``/``S3Store`` (through zarr-python's ``ObjectStore``). Others (memory, zip,
-...) fall back to zarr-python's own ``BatchedCodecPipeline`` with a warning, or raise
-``NotImplementedError`` when ``codec_pipeline.strict`` is set.
+Stores: ``LocalStore``, ``FsspecStore`` over local files or HTTP(S), obstore's
+``LocalStore`` and ``HTTPStore``/``S3Store`` (through zarr-python's ``ObjectStore``).
+Others (memory, zip, ...) fall back to zarr-python's own ``BatchedCodecPipeline`` with a
+warning, or raise ``NotImplementedError`` when ``codec_pipeline.strict`` is set.
+
+Dask workers in other processes (``distributed``): ``zarr.config.set`` changes the
+calling process only. An array pickled to a worker (``dask.array.from_zarr``,
+``xarray.open_zarr(..., chunks=...)``) takes its pipeline along, but what a worker
+opens itself, and its ``codec_pipeline.strict``, follow the worker's own configuration.
+zarr reads it from the environment when imported, so set the variable where the workers
+start; a ``LocalCluster`` inherits it from the process that starts it::
+
+    os.environ["ZARR_CODEC_PIPELINE__PATH"] = "zarr_rs.pipeline.ZarrRsCodecPipeline"
+    cluster = distributed.LocalCluster(n_workers=2)
+
+(on a deployed cluster, in the workers' environment, or through Dask's
+``distributed.nanny.pre-spawn-environ`` setting for workers started by a nanny).
 """
 
 from __future__ import annotations
@@ -62,12 +77,15 @@ def store_location(store: Any) -> tuple[str, dict[str, Any]]:
         return str(store.root), {}
     if name == "FsspecStore":
         protocols = store.fs.protocol if isinstance(store.fs.protocol, tuple) else (store.fs.protocol,)
+        if {"file", "local"} & set(protocols):
+            # Local paths as fsspec sees them: what Dask's `from_zarr(path)` opens.
+            return str(store.path), {}
         if {"http", "https"} & set(protocols):
             path = str(store.path)
             if not path.startswith(("http://", "https://")):
                 path = f"{protocols[0]}://{path}"
             return path, {}
-        raise NotImplementedError(f"zarr_rs pipeline: fsspec filesystem {protocols} is not supported (only HTTP)")
+        raise NotImplementedError(f"zarr_rs pipeline: fsspec filesystem {protocols} is not supported (only local and HTTP)")
     if name == "ObjectStore":
         inner = store.store
         inner_name = type(inner).__name__
@@ -89,9 +107,23 @@ def store_location(store: Any) -> tuple[str, dict[str, Any]]:
             return url, options
         raise NotImplementedError(f"zarr_rs pipeline: obstore {inner_name} is not supported")
     raise NotImplementedError(
-        f"zarr_rs pipeline: {name} is not supported (supported: LocalStore, FsspecStore over HTTP, "
+        f"zarr_rs pipeline: {name} is not supported (supported: LocalStore, FsspecStore over local files or HTTP, "
         "ObjectStore with obstore's LocalStore, HTTPStore or S3Store)"
     )
+
+
+def _selection_stop(sel: Any, size: int) -> int:
+    """One past the last index a chunk selection (slice, integer, integer or boolean
+    array) reaches in a dimension of `size` elements."""
+    if isinstance(sel, slice):
+        indices = range(*sel.indices(size))
+        return max(indices[0], indices[-1]) + 1 if indices else 0
+    if isinstance(sel, (int, np.integer)):
+        return int(sel) + 1
+    a = np.asarray(sel)
+    if a.dtype == bool:
+        a = np.flatnonzero(a)
+    return int(a.max()) + 1 if a.size else 0
 
 
 def _codecs(metadata: Any) -> list[Codec]:
@@ -111,7 +143,9 @@ class ZarrRsCodecPipeline(CodecPipeline):
     location: tuple[str, dict[str, Any]] | None
     unsupported: str | None
     fallback: BatchedCodecPipeline
-    _arrays: dict[str, zarr_rs.Array] = field(default_factory=dict, repr=False)
+    # Opened on first use, not pickled: no part of the pipeline's identity (an unpickled
+    # array equals its original, as zarr-python's tests check).
+    _arrays: dict[str, zarr_rs.Array] = field(default_factory=dict, repr=False, compare=False)
 
     # Construction -----------------------------------------------------------------
 
@@ -228,9 +262,31 @@ class ZarrRsCodecPipeline(CodecPipeline):
         parsed = [self._chunk_coords(item[0].path) for item in batch]
         arr = self._array(parsed[0][0])
         coords = [c for _, c in parsed]
+        if self._stale(arr, coords, batch):
+            # zarr-python's resize and append write new metadata and update the array's,
+            # not its pipeline's: open the array again, with the metadata now stored.
+            del self._arrays[parsed[0][0]]
+            arr = self._array(parsed[0][0])
         lo = tuple(min(c[d] for c in coords) for d in range(arr.ndim))
         hi = tuple(max(c[d] for c in coords) + 1 for d in range(arr.ndim))
         return arr, coords, lo, hi
+
+    @staticmethod
+    def _stale(arr: zarr_rs.Array, coords: list[tuple[int, ...]], batch: list[Any]) -> bool:
+        """Whether the engine's shape is not the array's any more: an item reaches past
+        its end (the array grew), or zarr-python calls a chunk complete that the
+        selection covers only in part as the engine sees it (the array shrank, and a chunk
+        inside it became an edge chunk). Only edge and complete chunks are looked at."""
+        chunk_shape = tuple(batch[0][1].shape)
+        for c, item in zip(coords, batch):
+            sels = item[2] if isinstance(item[2], tuple) else (item[2],)
+            for ci, s, n, sel in zip(c, chunk_shape, arr.shape, sels):
+                end = min(s, n - ci * s)  # the chunk's extent as the engine sees it
+                if end < s or item[4]:
+                    stop = _selection_stop(sel, s)
+                    if stop > end or (item[4] and stop < end):
+                        return True
+        return False
 
     @staticmethod
     def _basic_boxes(
@@ -296,8 +352,9 @@ class ZarrRsCodecPipeline(CodecPipeline):
 
     @staticmethod
     def _chunk_view(region: np.ndarray, c: tuple[int, ...], lo: tuple[int, ...], chunk_shape: tuple[int, ...]) -> np.ndarray:
-        """The part of `region` (the blocks lo.. of the array) that is chunk `c`."""
-        return region[tuple(slice((ci - l) * s, (ci - l + 1) * s) for ci, l, s in zip(c, lo, chunk_shape))]
+        """The part of `region` (the blocks lo.. of the array) that is chunk `c`: a view,
+        also of a 0-d region (the Ellipsis keeps numpy from returning a scalar)."""
+        return region[tuple(slice((ci - l) * s, (ci - l + 1) * s) for ci, l, s in zip(c, lo, chunk_shape)) + (Ellipsis,)]
 
     def _read_chunks(self, arr: zarr_rs.Array, coords: list[tuple[int, ...]], lo: tuple[int, ...], hi: tuple[int, ...], chunk_shape: tuple[int, ...]) -> list[np.ndarray]:
         if self._dense(coords, lo, hi):
@@ -355,6 +412,9 @@ class ZarrRsCodecPipeline(CodecPipeline):
             return
         arr, coords, lo, hi = self._plan(batch)
         chunk_shape = tuple(batch[0][1].shape)
+        # zarr-python's per-array config (`array.write_empty_chunks`), the same in every
+        # item of a batch: whether chunks left all fill value are stored or deleted.
+        write_empty = bool(batch[0][1].config.write_empty_chunks)
         value_np = np.asarray(value.as_ndarray_like())
         boxes = self._basic_boxes(batch, coords, chunk_shape, arr.shape) if arr.ndim else None
         if boxes is not None and all(step in (0, 1) for b in boxes for _, _, step in b):
@@ -367,21 +427,25 @@ class ZarrRsCodecPipeline(CodecPipeline):
             region = np.empty(tuple(max(0, t - f) for f, t in zip(first, stop)), dtype=arr.dtype)
             for parts, (_, spec, _, out_selection, _) in zip(boxes, batch):
                 part = value_np if value_np.shape == () else value_np[out_selection]
-                if drop_axes:
+                if drop_axes and part.ndim:  # a scalar broadcasts as it is
                     part = part[tuple(None if d in drop_axes else slice(None) for d in range(len(spec.shape)))]
                 shifted = tuple(slice(f - l, f - l + 1) if step == 0 else slice(f - l, t - l) for (f, t, step), l in zip(parts, first))
                 region[shifted] = np.reshape(part, region[shifted].shape) if np.ndim(part) else part
-            await asyncio.to_thread(arr.__setitem__, box, region)
+            await asyncio.to_thread(arr.write, box, region, write_empty_chunks=write_empty)
             return
         if not self._dense(coords, lo, hi):
             # One box per chunk.
             for c, item in zip(coords, batch):
-                await self._write_box(arr, [c], c, tuple(x + 1 for x in c), chunk_shape, [item], value_np, drop_axes)
+                one = tuple(x + 1 for x in c)
+                await self._write_box(arr, [c], c, one, chunk_shape, [item], value_np, drop_axes, write_empty)
             return
-        await self._write_box(arr, coords, lo, hi, chunk_shape, batch, value_np, drop_axes)
+        await self._write_box(arr, coords, lo, hi, chunk_shape, batch, value_np, drop_axes, write_empty)
 
-    async def _write_box(self, arr, coords, lo, hi, chunk_shape, batch, value_np, drop_axes) -> None:  # type: ignore[no-untyped-def]
+    async def _write_box(self, arr, coords, lo, hi, chunk_shape, batch, value_np, drop_axes, write_empty) -> None:  # type: ignore[no-untyped-def]
         box = tuple(slice(l, h) for l, h in zip(lo, hi))
+        # The same blocks in array coordinates: `Array.write` takes `write_empty_chunks`,
+        # the `blocks[...] = ` setter cannot.
+        elements = tuple(slice(l * s, min(h * s, n)) for l, h, s, n in zip(lo, hi, chunk_shape, arr.shape))
 
         def run() -> None:
             complete = all(item[4] for item in batch)
@@ -392,10 +456,10 @@ class ZarrRsCodecPipeline(CodecPipeline):
                 region = arr.blocks[box]  # a writable view of the engine's buffer
             for c, (_, spec, chunk_selection, out_selection, _) in zip(coords, batch):
                 part = value_np if value_np.shape == () else value_np[out_selection]
-                if drop_axes:
+                if drop_axes and part.ndim:  # a scalar broadcasts as it is
                     part = part[tuple(None if d in drop_axes else slice(None) for d in range(len(spec.shape)))]
                 self._chunk_view(region, c, lo, chunk_shape)[chunk_selection] = part
-            arr.blocks[box] = region
+            arr.write(elements, region, write_empty_chunks=write_empty)
 
         await asyncio.to_thread(run)
 
