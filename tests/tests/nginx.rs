@@ -138,7 +138,7 @@ fn trusted_through_environment(nginx: &Nginx) -> Vec<String> {
     for (var, value) in [("SSL_CERT_DIR", dir.to_string_lossy().into_owned()), ("SSL_CERT_FILE", ca.to_string())] {
         std::env::set_var(var, &value);
         let config = HttpConfig::default();
-        // h2 (hyper over OpenSSL) and TLS HTTP/1.1 (libcurl) find their CAs apart.
+        // h2 and TLS HTTP/1.1 (both hyper over OpenSSL) open their connections apart.
         for endpoint in ["HTTPS_H2_URL", "HTTPS_H1_URL"] {
             let url = format!("{}/v2_seed_6443.zarr", nginx.var(endpoint));
             for (driver, result) in [

@@ -1,5 +1,5 @@
-//! A store read over HTTP(S): hyper for HTTP/2 and TLS HTTP/1.1, isahc (libcurl)
-//! for plain HTTP/1.1, proxies and redirects.
+//! A store read over HTTP(S): hyper for HTTP/2 and HTTP/1.1, isahc (libcurl) for
+//! proxies, URLs with credentials and redirects.
 
 use std::sync::{Arc, OnceLock};
 
@@ -42,11 +42,13 @@ use self::via_hyper::{build_hyper, timed_out, Fallback, Via};
 ///   [`HttpConfig::max_h2_connections`]) open only while the requests in flight fill
 ///   the server's stream limit on every open one (see `h2.rs` for why this is not
 ///   libcurl).
-/// - HTTP/1.1 over TLS (S3, [`HttpVersion::Http1`], servers whose ALPN picks
-///   HTTP/1.1): a hyper keep-alive pool of [`HttpConfig::max_connections`] (see
-///   `h1.rs` for why this is not libcurl either).
-/// - Plain `http://` HTTP/1.1, a configured proxy, and redirects: one isahc
-///   (libcurl) client with a keep-alive pool, whose agent thread drives the requests.
+/// - HTTP/1.1, plain `http://` or over TLS (S3, [`HttpVersion::Http1`], servers whose
+///   ALPN picks HTTP/1.1): a hyper keep-alive pool of [`HttpConfig::max_connections`]
+///   (see `h1.rs` for why this is not libcurl either).
+/// - A configured proxy (`http_proxy`, `https_proxy`, `all_proxy`), a base URL with
+///   `user:password@`, and redirects (handed over by the hyper clients with the URL
+///   they point to): one isahc (libcurl) client with a keep-alive pool, whose agent
+///   thread drives the requests.
 ///
 /// The futures need no particular executor. For all three:
 ///
@@ -81,17 +83,18 @@ use self::via_hyper::{build_hyper, timed_out, Fallback, Via};
 /// a resent copy would fail its condition on our own write (and a caller that re-read
 /// and tried again would apply its change twice), so it fails with
 /// [`StoreError::OutcomeUnknown`] and the caller reads the key again. (One case is out
-/// of our hands: libcurl resends a request once on a reused connection that died
-/// before any byte of the answer, which can repeat a write the server applied just
-/// before it crashed.)
+/// of our hands: through a proxy or after a redirect, libcurl resends a request once
+/// on a reused connection that died before any byte of the answer, which can repeat a
+/// write the server applied just before it crashed.)
 ///
 /// # Threads
 ///
 /// Two background threads move the bytes, whatever polls the futures (an async
 /// executor, or `block_on` on the blocking driver's IO threads): `zarr-http`, one per
-/// process, runs every hyper connection (h2 and TLS HTTP/1.1), so a connection keeps
+/// process, runs every hyper connection (h2 and HTTP/1.1), so a connection keeps
 /// answering pings, window updates and GOAWAY even while no request of its store is
-/// being polled; isahc's agent thread runs libcurl for the plain-HTTP client.
+/// being polled; isahc's agent thread runs libcurl, started only for a store that
+/// goes through a proxy or meets a redirect.
 ///
 /// # Dropping
 ///
@@ -110,13 +113,14 @@ pub struct HttpStore {
 struct Inner {
     base: String,
     config: HttpConfig,
-    /// The libcurl client for plain `http://` (a keep-alive pool), proxies and
-    /// redirects; made on first use (it starts isahc's agent thread), so an
-    /// `https://` store that never needs it does not pay for it.
+    /// The libcurl client for proxies, URLs with credentials and redirects (a
+    /// keep-alive pool); made on first use (it starts isahc's agent thread), so a
+    /// store that never needs it does not pay for it.
     curl: OnceLock<HttpClient>,
     /// The HTTP/2 client, when the store may speak h2 itself.
     h2: Option<H2Client>,
-    /// The TLS HTTP/1.1 pool, for `https://` servers that do not speak h2.
+    /// The HTTP/1.1 pool: plain `http://` (but h2c), and `https://` servers that do
+    /// not speak h2.
     h1: Option<H1Pool>,
     /// Permits for [`HttpConfig::max_requests_in_flight`].
     in_flight: Option<async_lock::Semaphore>,

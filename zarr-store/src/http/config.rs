@@ -31,24 +31,25 @@ pub struct HttpConfig {
     /// HTTP/1.1 sends one request at a time per connection, so this bounds its
     /// parallelism.
     pub max_connections: usize,
-    /// Most libcurl connections open at once to one host (0: no limit). (Through a
-    /// proxy, where libcurl speaks h2c, 0 means 1 so that requests started together
-    /// wait for it instead of each opening one.)
+    /// Most libcurl connections open at once to one host (0: no limit); libcurl
+    /// serves proxies, URLs with credentials and redirects. (Through a proxy, where
+    /// libcurl speaks h2c, 0 means 1 so that requests started together wait for it
+    /// instead of each opening one.)
     pub max_connections_per_host: usize,
     /// Most HTTP/2 connections open at once (0 is taken as 1: one-connection mode).
     /// A second one opens only when the requests in flight fill the first to the
     /// server's `SETTINGS_MAX_CONCURRENT_STREAMS`, and so on: a read with more requests
     /// in flight than one connection may carry (nginx: 128) is not held to it.
     pub max_h2_connections: usize,
-    /// Idle libcurl connections kept alive for reuse (0: curl's default); the TLS
-    /// pool keeps every connection until the server closes it.
+    /// Idle libcurl connections kept alive for reuse (0: curl's default); the hyper
+    /// HTTP/1.1 pool keeps every connection until the server closes it.
     pub connection_cache_size: usize,
     /// Time allowed to connect (TCP + TLS).
     pub connect_timeout: Duration,
     /// Time allowed for one whole attempt, body included (`None`: no limit).
     pub timeout: Option<Duration>,
     /// Abort an attempt whose transfer rate stays below `.0` bytes/s for `.1`
-    /// (libcurl); over HTTP/2 and TLS HTTP/1.1, one that receives nothing for `.1`
+    /// (libcurl); over hyper's HTTP/2 and HTTP/1.1, one that receives nothing for `.1`
     /// (an upload gets `.1` per MiB of its body before the answer is due).
     pub low_speed_timeout: Option<(u32, Duration)>,
     /// Headers sent with every request (e.g. `Authorization`).

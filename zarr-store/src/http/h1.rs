@@ -1,11 +1,21 @@
-//! HTTP/1.1 over TLS on a keep-alive pool of hyper connections.
+//! HTTP/1.1, plain or over TLS, on a keep-alive pool of hyper connections.
 //!
-//! Why not libcurl here: curl-rust sets `CURLOPT_CAPATH` on every handle (from
-//! openssl-probe), which turns off libcurl's cached CA store, so every new TLS
-//! connection parses the whole CA bundle again on isahc's one agent thread: ~20 ms
-//! for the system's 145 certificates, 2.9 s for a read that opens 128 connections
-//! to an S3-like server. Here the CA store is loaded once per process
-//! ([`net::tls_connector`]) and handshakes run on the caller's executor.
+//! Why not libcurl here:
+//!
+//! - Over TLS, curl-rust sets `CURLOPT_CAPATH` on every handle (from openssl-probe),
+//!   which turns off libcurl's cached CA store, so every new TLS connection parses
+//!   the whole CA bundle again on isahc's one agent thread: ~20 ms for the system's
+//!   145 certificates, 2.9 s for a read that opens 128 connections to an S3-like
+//!   server. Here the CA store is loaded once per process ([`net::tls_connector`])
+//!   and handshakes run on the caller's executor.
+//! - Over both, after a failure: isahc cannot ask for a fresh connection
+//!   (`CURLOPT_FRESH_CONNECT`), so a retry after a kept-alive connection died lands
+//!   on the next pooled one, often as dead (a server restart cuts them all), and each
+//!   costs an attempt; and libcurl's error for a cut answer is its own
+//!   ("[52] Server returned nothing") rather than the cause. Here a request whose
+//!   kept-alive connection was closed or reset before any byte of its answer goes
+//!   again at once on a new connection, without using an attempt, and the error
+//!   carries the IO cause.
 
 use std::fmt;
 use std::io;
@@ -199,8 +209,7 @@ mod tests {
     use crate::server::{Fault, Server, ServerConfig};
     use crate::MemoryStore;
 
-    /// A plain-TCP pool on the test server (the store uses the pool only over TLS; the
-    /// pool itself does not care).
+    /// A plain-TCP pool on the test server (as for an `http://` store).
     fn pool_for(server: &crate::server::ServerHandle, max: usize) -> H1Pool {
         let port = server.addr().port();
         let target = Target { host: "127.0.0.1".into(), port, tls: None, connect_timeout: Duration::from_secs(5) };

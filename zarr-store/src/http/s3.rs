@@ -21,8 +21,8 @@ const MAX_KEYS: u32 = 1000;
 
 /// A store over `s3://bucket/prefix`: keys are object keys under the prefix.
 ///
-/// Requests go through an [`HttpStore`]'s transports (a keep-alive HTTP/1.1 pool over
-/// TLS, libcurl for plain `http://` endpoints), retries and request budget; each
+/// Requests go through an [`HttpStore`]'s transports (a keep-alive HTTP/1.1 pool,
+/// plain or over TLS; libcurl through a proxy), retries and request budget; each
 /// attempt is signed with AWS SigV4 at the time it is sent (GETs with
 /// `UNSIGNED-PAYLOAD`, PUTs with the body's SHA-256), or sent unsigned when the
 /// configuration has no credentials.

@@ -1,4 +1,4 @@
-//! Requests over libcurl (isahc): plain `http://`, proxies and redirects.
+//! Requests over libcurl (isahc): proxies, URLs with credentials and redirects.
 
 use std::path::PathBuf;
 
@@ -146,7 +146,8 @@ fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// The isahc client: the HTTP/1.1 keep-alive pool (h2 with prior knowledge through a proxy).
+/// The isahc client: a keep-alive pool for proxies, URLs with credentials and redirects
+/// (h2 with prior knowledge through a proxy).
 pub(super) fn build_curl(base_url: &str, config: &HttpConfig) -> StoreResult<HttpClient> {
     let per_host = match (config.version, config.max_connections_per_host) {
         (HttpVersion::Http2PriorKnowledge, 0) => 1,

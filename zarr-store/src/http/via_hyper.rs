@@ -1,4 +1,4 @@
-//! Requests over hyper: the h2 connection and the TLS HTTP/1.1 pool.
+//! Requests over hyper: the h2 connections and the HTTP/1.1 keep-alive pool.
 
 use std::io;
 use std::time::Duration;
@@ -14,7 +14,7 @@ use super::net::{self, ClientError};
 use super::{authority, invalid_url, Answer, Failure, HttpConfig, HttpVersion, Inner, Method, StoreError, StoreResult};
 
 impl Inner {
-    /// One request on the h2 connection or the TLS HTTP/1.1 pool.
+    /// One request on the h2 connections or the HTTP/1.1 pool.
     pub(super) async fn exchange_hyper(
         &self,
         via: Via,
@@ -151,7 +151,7 @@ pub(super) enum Via {
 
 /// Why a request did not get its answer from a hyper client.
 pub(super) enum Fallback {
-    /// ALPN chose HTTP/1.1: this and every later request go to the TLS HTTP/1.1 pool.
+    /// ALPN chose HTTP/1.1: this and every later request go to the HTTP/1.1 pool.
     NotH2(Option<Box<net::Stream>>),
     /// A redirect to this URL: the pool's libcurl goes on from there.
     Redirect(String),
@@ -216,9 +216,10 @@ pub(super) fn hyper_failure(key: &str, url: &str, e: ClientError) -> Failure {
 }
 
 /// The hyper clients of a store: HTTP/2 over `https://` unless told HTTP/1.1 and
-/// over `http://` with prior knowledge (h2c); the TLS HTTP/1.1 pool for every
-/// `https://` store. None when a proxy is configured: libcurl knows how to go
-/// through it.
+/// over `http://` with prior knowledge (h2c); the HTTP/1.1 pool for every
+/// `https://` store (for servers whose ALPN picks HTTP/1.1) and every `http://` one
+/// but h2c. None when a proxy is configured or the URL carries credentials: libcurl
+/// knows how to go through the one and turns the other into Basic auth.
 pub(super) fn build_hyper(base_url: &str, config: &HttpConfig) -> StoreResult<(Option<H2Client>, Option<H1Pool>)> {
     let Some((tls, host, port)) = authority(base_url) else { return Ok((None, None)) };
     // libcurl turns `user:password@` into Basic auth; a proxy it knows how to use.
@@ -243,7 +244,7 @@ pub(super) fn build_hyper(base_url: &str, config: &HttpConfig) -> StoreResult<(O
         None
     };
     let target = net::Target { host, port, tls: connector, connect_timeout: config.connect_timeout };
-    let h1 = tls.then(|| H1Pool::new(target.clone(), config.max_connections));
+    let h1 = (tls || !h2).then(|| H1Pool::new(target.clone(), config.max_connections));
     Ok((h2.then(|| H2Client::new(target, config.max_h2_connections)), h1))
 }
 

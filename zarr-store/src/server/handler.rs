@@ -251,6 +251,9 @@ async fn read(
     }
 }
 
+/// How long a truncated body waits between its half and the cut.
+const TRUNCATE_DELAY: std::time::Duration = std::time::Duration::from_millis(5);
+
 async fn get(shared: &Shared, key: &str, range: Option<ByteRange>, head: bool, truncate: bool) -> Response<Body> {
     // An empty range cannot come from a Range header; treat it as the whole value.
     let range = range.filter(|r| !r.is_empty());
@@ -278,9 +281,14 @@ async fn get(shared: &Shared, key: &str, range: Option<ByteRange>, head: bool, t
     } else if truncate && n > 0 {
         let half = data.slice(..data.len() / 2);
         shared.stats.body_bytes.fetch_add(half.len() as u64, Ordering::Relaxed);
-        let frames: Vec<Result<Frame<Bytes>, BoxError>> =
-            vec![Ok(Frame::data(half)), Err("injected truncated body".into())];
-        BodyExt::boxed(StreamBody::new(futures_lite::stream::iter(frames)))
+        // The cut waits a moment, so that the head and the half are on the wire first:
+        // an error hyper reads at once drops the connection with them unsent.
+        let cut = futures_lite::stream::once_future(async {
+            Timer::after(TRUNCATE_DELAY).await;
+            Err::<Frame<Bytes>, BoxError>("injected truncated body".into())
+        });
+        let frames = futures_lite::StreamExt::chain(futures_lite::stream::once(Ok(Frame::data(half))), cut);
+        BodyExt::boxed(StreamBody::new(frames))
     } else {
         shared.stats.body_bytes.fetch_add(n, Ordering::Relaxed);
         full(data)
