@@ -132,6 +132,32 @@ fn http1_goes_again_on_a_fresh_connection_after_a_failure_on_a_reused_one() {
     assert_eq!(block_on(store.get("c/1", None)).unwrap().unwrap(), check(&mem, "c/1"));
 }
 
+/// A retry after an answer failed on a kept-alive connection (cut mid-body: an attempt
+/// used) connects anew instead of taking another connection that sat idle as long.
+#[test]
+fn http1_retries_on_a_fresh_connection_after_an_answer_failed_on_a_reused_one() {
+    let mem = chunks(4);
+    let server =
+        Server::start(ServerConfig::memory(mem.clone()).threads(1).latency(Duration::from_millis(30))).unwrap();
+    let config = HttpConfig::default().max_connections(4).max_requests_in_flight(0).retry(common::fast_retry(2));
+    let store = client(&server, HttpVersion::Http1, config);
+    let futs = (0..4).map(|i| store.get(&format!("c/{i}"), None)).collect();
+    for (i, got) in block_on(join_all(futs)).into_iter().enumerate() {
+        assert_eq!(got.unwrap().unwrap(), check(&mem, &format!("c/{i}")));
+    }
+    assert_eq!(server.counters().connections, 4, "{:?}", server.counters());
+    // Every answer is cut after half its body: the first attempt fails on a kept-alive
+    // connection, the retry goes to a new one (and is cut too), none of the three
+    // other idle connections is tried.
+    server.reset_counters();
+    server.set_faults(vec![(Fault::Truncate, 1.0)]);
+    let e = block_on(store.get("c/0", None)).unwrap_err();
+    let c = server.counters();
+    assert_eq!((c.requests, c.connections), (2, 1), "{c:?}: {e}");
+    server.set_faults(Vec::new());
+    assert_eq!(block_on(store.get("c/1", None)).unwrap().unwrap(), check(&mem, "c/1"));
+}
+
 #[test]
 fn http1_reads_through_keepalive_limits() {
     for n in [1, 5, 37] {

@@ -51,6 +51,8 @@ impl fmt::Debug for H1Pool {
 pub(super) struct Lease<'a> {
     pool: &'a H1Pool,
     sender: Option<SendRequest<Full<Bytes>>>,
+    /// The connection had served an earlier request.
+    reused: bool,
     _slot: Option<async_lock::SemaphoreGuard<'a>>,
 }
 
@@ -59,6 +61,15 @@ impl Lease<'_> {
     pub(super) fn release(mut self) {
         if let Some(s) = self.sender.take().filter(|s| !s.is_closed()) {
             self.pool.idle.lock().unwrap_or_else(PoisonError::into_inner).push(s);
+        }
+    }
+
+    /// The answer failed on this connection (cut, reset, stalled): it is closed, and
+    /// if it was a kept-alive one, so are the connections idle as long (see
+    /// [`H1Pool::forget_idle`]).
+    pub(super) fn failed(self) {
+        if self.reused {
+            self.pool.forget_idle();
         }
     }
 }
@@ -121,7 +132,7 @@ impl H1Pool {
                 return Err(ClientError::Request(e));
             }
             match sender.send_request(make()).await {
-                Ok(resp) => return Ok((resp, Lease { pool: self, sender: Some(sender), _slot: slot })),
+                Ok(resp) => return Ok((resp, Lease { pool: self, sender: Some(sender), reused, _slot: slot })),
                 // The server closed a kept-alive connection as we reused it. GETs and
                 // unconditional PUTs and DELETEs are idempotent, so sending again is safe
                 // either way; a conditional write goes again only if it was surely not
@@ -136,9 +147,23 @@ impl H1Pool {
                     resent += 1;
                     fresh = true;
                 }
-                Err(e) => return Err(ClientError::Request(e)),
+                Err(e) => {
+                    if reused {
+                        self.forget_idle();
+                    }
+                    return Err(ClientError::Request(e));
+                }
             }
         }
+    }
+
+    /// Closes the connections idle now, after a request failed on a kept-alive one:
+    /// whatever cut it (a server restart, a middlebox dropping quiet connections) may
+    /// have cut those too, and a retry that took one would fail the same way, or wait
+    /// out a stall, and use up another attempt. The retry connects anew instead.
+    /// Connections in use stay: they prove themselves when their answers arrive.
+    pub(super) fn forget_idle(&self) {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner).clear();
     }
 
     /// Starts HTTP/1.1 on a connection made elsewhere (by the h2 client, whose ALPN

@@ -86,7 +86,12 @@ impl Inner {
                 match with_stall(head_stall, h1.send(h1.slot().await, method.idempotent(), make)).await {
                     Some(Ok((resp, lease))) => (resp, Some(lease), None),
                     Some(Err(e)) => return Err(failed(e)),
-                    None => return Err(Fallback::Failed(stalled(key, url, head_stall))),
+                    None => {
+                        // Stalled before the head: the retry must not wait on another
+                        // idle connection as quiet as this one may have been.
+                        h1.forget_idle();
+                        return Err(Fallback::Failed(stalled(key, url, head_stall)));
+                    }
                 }
             }
             _ => return Err(Fallback::Failed(invalid_url(key))),
@@ -119,11 +124,21 @@ impl Inner {
         let mut body = resp.into_body();
         loop {
             let frame = match with_stall(stall, body.frame()).await {
-                None => return Err(Fallback::Failed(stalled(key, url, stall))),
+                None => {
+                    if let Some(lease) = lease {
+                        lease.failed();
+                    }
+                    return Err(Fallback::Failed(stalled(key, url, stall)));
+                }
                 Some(None) => break,
                 Some(Some(Ok(frame))) => frame,
                 // A reset, a GOAWAY or a closed connection mid-body.
-                Some(Some(Err(e))) => return Err(failed(ClientError::Request(e))),
+                Some(Some(Err(e))) => {
+                    if let Some(lease) = lease {
+                        lease.failed();
+                    }
+                    return Err(failed(ClientError::Request(e)));
+                }
             };
             if let Ok(data) = frame.into_data() {
                 if (answer.body.len() + data.len()) as u64 > max {
