@@ -6,7 +6,8 @@
 # Installs the wheel with numpy and zarr-python (versions pinned by
 # tests/requirements.txt), then reads fixtures through zarr_rs.open and compares them
 # with zarr-python: from the filesystem, and over HTTPS (h2 and HTTP/1.1) from the
-# repository's nginx (bench/nginx.sh, needs nginx) trusting its CA through SSL_CERT_FILE.
+# repository's nginx (bench/nginx.sh, needs nginx) trusting its CA through SSL_CERT_FILE,
+# directly (hyper's clients) and through a redirect (which libcurl follows).
 # It also checks that, with the compiled-in OpenSSL, verification stays on (the test
 # CA is refused when not named) and that the system's CA bundle is found: a read from
 # https://pypi.org (only run when it is reachable) ends in an HTTP status, not in a
@@ -30,7 +31,7 @@ grep -v '\[' "$root/tests/requirements.txt" >"$tmp/constraints.txt"
 
 eval "$("$root/bench/nginx.sh" start "$root/tests/fixtures/data" "${PORT:-18640}" 0 | grep -E '^(PREFIX|CA|HTTPS_H2_URL|HTTPS_H1_URL)=')"
 prefix=$PREFIX
-export CA HTTPS_H2_URL HTTPS_H1_URL
+export PREFIX CA HTTPS_H2_URL HTTPS_H1_URL
 cd "$tmp"
 env -u SSL_CERT_FILE -u SSL_CERT_DIR "$tmp/venv/bin/python" - "$root/tests/fixtures/data" <<'EOF'
 import os, sys, numpy as np, zarr, zarr_rs
@@ -52,6 +53,28 @@ for kind in ["HTTPS_H2_URL", "HTTPS_H1_URL"]:
         got = zarr_rs.open(f"{os.environ[kind]}/{n}")[...]
         assert np.array_equal(got, want, equal_nan=True), (kind, n)
     print(f"{kind}: {len(names)} arrays ok (SSL_CERT_FILE={os.environ['CA']})")
+
+# libcurl's TLS (the same compiled-in OpenSSL): it follows redirects, so a small HTTPS
+# server here answers every GET with a 301 to nginx.
+import http.server, ssl, threading
+class Redirect(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(301)
+        self.send_header("Location", os.environ["HTTPS_H1_URL"] + self.path)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+tls.load_cert_chain(os.path.join(os.environ["PREFIX"], "server.pem"), os.path.join(os.environ["PREFIX"], "server.key"))
+server.socket = tls.wrap_socket(server.socket, server_side=True)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+for n in names:
+    want = zarr.open_array(os.path.join(data, n), mode="r")[...]
+    got = zarr_rs.open(f"https://127.0.0.1:{server.server_address[1]}/{n}")[...]
+    assert np.array_equal(got, want, equal_nan=True), ("redirect", n)
+print(f"HTTPS redirect to HTTPS_H1_URL (libcurl): {len(names)} arrays ok")
 del os.environ["SSL_CERT_FILE"]
 
 try:
