@@ -3,6 +3,11 @@
 # x86_64, with OpenSSL compiled from source and linked into the module.
 #
 #   python/build_portable_wheel.sh            # the wheel lands in target/portable-wheel/
+#   python/test_portable_wheel.sh             # then: a smoke test in a fresh virtualenv
+#
+# Needs python3 (3.10+), perl and make (OpenSSL's build), network access to PyPI and
+# crates.io; no docker. 15 minutes from scratch on two busy cores (OpenSSL's build is
+# about a third of it). Not part of .ci/run for that reason.
 #
 # Environment: WHEEL_VENV (default target/portable-wheel-venv) is the virtualenv the
 # build tools are installed into; WHEEL_OUT (default target/portable-wheel) is where
