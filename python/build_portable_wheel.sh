@@ -6,8 +6,8 @@
 #   python/test_portable_wheel.sh             # then: a smoke test in a fresh virtualenv
 #
 # Needs python3 (3.10+), perl and make (OpenSSL's build), network access to PyPI and
-# crates.io; no docker. 15 minutes from scratch on two busy cores (OpenSSL's build is
-# about a third of it). Not part of .ci/run for that reason.
+# crates.io; no docker. 15 minutes from scratch on two busy cores.
+# Not part of .ci/run for that reason.
 #
 # Environment: WHEEL_VENV (default target/portable-wheel-venv) is the virtualenv the
 # build tools are installed into; WHEEL_OUT (default target/portable-wheel) is where
