@@ -20,6 +20,7 @@ impl StoreOptions {
     /// argument would be, so a typo never passes silently.
     pub(crate) fn from_py(options: &Bound<'_, PyAny>) -> PyResult<StoreOptions> {
         let mut out = StoreOptions { http: HttpConfig::default(), s3: S3Options::default(), concurrency: None };
+        out.http.ca_file = system_ca_file();
         if options.is_none() {
             return Ok(out);
         }
@@ -62,6 +63,29 @@ impl StoreOptions {
         }
         Ok(out)
     }
+}
+
+/// The system's CA bundle, in a portable build (feature `portable`), when neither
+/// `SSL_CERT_FILE` nor `SSL_CERT_DIR` is set.
+///
+/// That build's OpenSSL is compiled from source with `/usr/local/ssl` as its default
+/// certificate location, which no distribution fills, so without this every HTTPS
+/// server would fail to verify. openssl-probe knows where distributions keep the bundle
+/// (/etc/ssl/certs/ca-certificates.crt, /etc/pki/tls/certs/ca-bundle.crt, ...), as curl
+/// already uses it for its handles. The variables, when set, keep precedence: OpenSSL's
+/// defaults and the curl client honour them as they do in the ordinary build.
+#[cfg(feature = "portable")]
+fn system_ca_file() -> Option<std::path::PathBuf> {
+    if std::env::var_os("SSL_CERT_FILE").is_some() || std::env::var_os("SSL_CERT_DIR").is_some() {
+        return None;
+    }
+    openssl_probe::probe().cert_file
+}
+
+/// The ordinary build links the system's OpenSSL, whose defaults are the system's CAs.
+#[cfg(not(feature = "portable"))]
+fn system_ca_file() -> Option<std::path::PathBuf> {
+    None
 }
 
 fn seconds(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Duration> {
