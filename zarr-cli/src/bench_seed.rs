@@ -123,6 +123,10 @@ impl Store for Counting {
     fn kind(&self) -> StoreKind {
         self.inner.kind()
     }
+
+    fn parallel_requests(&self) -> Option<usize> {
+        self.inner.parallel_requests()
+    }
 }
 
 /// One driver's runs.
