@@ -5,7 +5,7 @@ use std::time::Duration;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use zarr_blocking::{HttpConfig, S3Options};
+use zarr_blocking::{HttpConfig, HttpVersion, S3Options};
 
 /// Settings of the store a URL names, and of reads from it.
 pub(crate) struct StoreOptions {
@@ -39,6 +39,29 @@ impl StoreOptions {
                         .collect::<PyResult<_>>()?;
                     out.http.headers = headers;
                 }
+                "ca_file" => {
+                    let path: std::path::PathBuf = value.extract()?;
+                    out.http.ca_file = Some(path);
+                }
+                "http_version" => {
+                    let version: String = value.extract()?;
+                    out.http.version = match version.as_str() {
+                        "auto" => HttpVersion::Auto,
+                        "1.1" => HttpVersion::Http1,
+                        "h2c" => HttpVersion::Http2PriorKnowledge,
+                        other => return Err(PyValueError::new_err(format!(
+                            "http_version {other:?}: one of \"auto\" (HTTP/2 where TLS offers it), \"1.1\", \"h2c\" \
+                                 (HTTP/2 over plain http:// without asking)"
+                        ))),
+                    };
+                }
+                "h2_connections" => {
+                    let n: usize = value.extract()?;
+                    if n == 0 {
+                        return Err(PyValueError::new_err("h2_connections must be at least 1"));
+                    }
+                    out.http.max_h2_connections = n;
+                }
                 "timeout" => out.http.timeout = Some(seconds(&name, &value)?),
                 "connect_timeout" => out.http.connect_timeout = seconds(&name, &value)?,
                 "endpoint" => out.s3.endpoint = Some(value.extract()?),
@@ -55,8 +78,8 @@ impl StoreOptions {
                 }
                 other => {
                     return Err(PyTypeError::new_err(format!(
-                        "unknown store option {other:?} (known: headers, timeout, connect_timeout, endpoint, \
-                         region, profile, anonymous, path_style, concurrency)"
+                        "unknown store option {other:?} (known: headers, ca_file, http_version, h2_connections, \
+                         timeout, connect_timeout, endpoint, region, profile, anonymous, path_style, concurrency)"
                     )))
                 }
             }

@@ -66,9 +66,14 @@ def open(url_or_path: str | os.PathLike[str], *, path: str = "", **store_options
     ``s3://`` URL (and ``path`` inside it).
 
     Store options (all optional): ``headers`` (dict, sent with every HTTP request),
-    ``timeout`` and ``connect_timeout`` (seconds), ``endpoint``, ``region``,
-    ``profile``, ``anonymous`` and ``path_style`` (S3), ``concurrency`` (requests in
-    flight per read). An unknown option is a ``TypeError``.
+    ``ca_file`` (a PEM file of the CA certificates to trust over TLS, as ``zarr
+    --cacert``; by default the system's, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``),
+    ``http_version`` (``"auto"``: HTTP/2 where TLS offers it; ``"1.1"``; ``"h2c"``:
+    HTTP/2 over plain ``http://``), ``h2_connections`` (most HTTP/2 connections per
+    server, default 4), ``timeout`` and ``connect_timeout`` (seconds), ``endpoint``,
+    ``region``, ``profile``, ``anonymous`` and ``path_style`` (S3), ``concurrency``
+    (requests in flight per read; default: as many as the store serves at once). An
+    unknown option is a ``TypeError``.
 
     Raises ``NodeNotFoundError`` (a ``KeyError`` and ``FileNotFoundError``) when there
     is no node, ``StoreError`` (an ``OSError``) when the store fails.
