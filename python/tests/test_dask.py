@@ -52,6 +52,29 @@ def _worker_pipeline(path: str) -> tuple[str, float]:
     return type(z._async_array.codec_pipeline).__name__, float(z[...].sum())
 
 
+def test_local_cluster_reduction_over_a_256_mib_volume(tmp_path):
+    """The scale of the read benchmark's volume (1024 x 1024 x 128 uint16, 256 MiB,
+    64^3 chunks in 32 shards, written by zarr-python): two worker processes read it in
+    256 x 256 x 128 blocks (each reopening the array from its pickled URL) and the sums
+    equal numpy's, whole and per plane."""
+    rng = np.random.default_rng(256)
+    data = rng.integers(0, 4096, size=(1024, 1024, 128), dtype=np.uint16)
+    path = str(tmp_path / "volume.zarr")
+    z = zarr.create_array(path, shape=data.shape, chunks=(64, 64, 64), shards=(256, 256, 128), dtype="uint16")
+    z[...] = data
+
+    arr = zarr_rs.open(path)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+    ) as cluster, distributed.Client(cluster) as client:
+        x = da.from_array(arr, chunks=(256, 256, 128))
+        assert x.numblocks == (4, 4, 1)
+        total, per_plane = client.compute([x.sum(dtype=np.uint64), x.sum(axis=(0, 1), dtype=np.uint64)], sync=True)
+        assert len(client.run(os.getpid)) == 2
+    assert int(total) == int(data.sum(dtype=np.uint64))
+    np.testing.assert_array_equal(per_plane, data.sum(axis=(0, 1), dtype=np.uint64))
+
+
 def test_from_zarr_through_pipeline_on_local_cluster(tmp_path, monkeypatch):
     """`dask.array.from_zarr` on two worker processes with the zarr_rs pipeline.
 
