@@ -49,10 +49,12 @@ impl StoreOptions {
                         "auto" => HttpVersion::Auto,
                         "1.1" => HttpVersion::Http1,
                         "h2c" => HttpVersion::Http2PriorKnowledge,
-                        other => return Err(PyValueError::new_err(format!(
+                        other => {
+                            return Err(PyValueError::new_err(format!(
                             "http_version {other:?}: one of \"auto\" (HTTP/2 where TLS offers it), \"1.1\", \"h2c\" \
                                  (HTTP/2 over plain http:// without asking)"
-                        ))),
+                        )))
+                        }
                     };
                 }
                 "h2_connections" => {
