@@ -72,6 +72,13 @@ pub const LOCAL_REQUESTS: usize = 4;
 /// batch them.
 pub const MEMORY_REQUESTS: usize = 8;
 
+/// Encoded bytes held or in flight for a remote store: a round trip's worth of
+/// answers for the decoders while the next requests are out.
+const REMOTE_BUFFER_BYTES: u64 = 32 << 20;
+
+/// Encoded bytes held or in flight for local files and memory.
+const LOCAL_BUFFER_BYTES: u64 = 16 << 20;
+
 impl FlowControl {
     /// The defaults for a kind of store; the one place a driver's defaults come from.
     pub const fn for_store(kind: StoreKind) -> FlowControl {
@@ -80,9 +87,16 @@ impl FlowControl {
             StoreKind::Local => LOCAL_REQUESTS,
             StoreKind::Remote => REMOTE_REQUESTS,
         };
+        // Local and memory answers take microseconds: a smaller backlog keeps the
+        // decoders fed and holds fewer whole shards at once (a sharded `zarr get`
+        // peaked 17 MiB lower with 16 than with 32, at the same speed).
+        let buffer_bytes = match kind {
+            StoreKind::Memory | StoreKind::Local => LOCAL_BUFFER_BYTES,
+            StoreKind::Remote => REMOTE_BUFFER_BYTES,
+        };
         FlowControl {
             max_requests,
-            buffer_bytes: 32 << 20,
+            buffer_bytes,
             inline_decode_bytes: 16 << 10,
             jobs_per_decoder: 2,
             decode_ahead_bytes: 1 << 20,
