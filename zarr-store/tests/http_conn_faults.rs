@@ -15,8 +15,8 @@ use std::time::Duration;
 use common::{chunks, client, join_all};
 use futures_lite::future::block_on;
 use zarr_proto::http::RetryPolicy;
-use zarr_store::server::{Fault, Server, ServerConfig};
-use zarr_store::{HttpConfig, HttpVersion, MemoryStore, Store};
+use zarr_store::server::{Fault, Server, ServerConfig, ServerHandle};
+use zarr_store::{HttpConfig, HttpStore, HttpVersion, MemoryStore, Store};
 
 /// Keys read at once, in each of [`ROUNDS`] rounds.
 const KEYS: usize = 120;
@@ -100,25 +100,32 @@ fn http1_reads_through_abrupt_closes() {
     }
 }
 
-/// A request whose kept-alive connection fails under it goes again on a new
-/// connection, not on another idle one that may be as dead (libcurl, which cannot be
-/// asked for a fresh connection, took the next pooled one).
-#[test]
-fn http1_goes_again_on_a_fresh_connection_after_a_failure_on_a_reused_one() {
+/// A store of `retry` with four kept-alive HTTP/1.1 connections to a server of four
+/// chunks, each connection having answered one request (latency keeps the four first
+/// requests in flight together); the server's counters start from zero.
+fn four_kept_alive(retry: RetryPolicy) -> (MemoryStore, ServerHandle, HttpStore) {
     let mem = chunks(4);
-    // Latency keeps the four first requests in flight together: four connections.
     let server =
         Server::start(ServerConfig::memory(mem.clone()).threads(1).latency(Duration::from_millis(30))).unwrap();
-    let config = HttpConfig::default().max_connections(4).max_requests_in_flight(0).retry(RetryPolicy::none());
+    let config = HttpConfig::default().max_connections(4).max_requests_in_flight(0).retry(retry);
     let store = client(&server, HttpVersion::Http1, config);
     let futs = (0..4).map(|i| store.get(&format!("c/{i}"), None)).collect();
     for (i, got) in block_on(join_all(futs)).into_iter().enumerate() {
         assert_eq!(got.unwrap().unwrap(), check(&mem, &format!("c/{i}")));
     }
     assert_eq!(server.counters().connections, 4, "{:?}", server.counters());
+    server.reset_counters();
+    (mem, server, store)
+}
+
+/// A request whose kept-alive connection fails under it goes again on a new
+/// connection, not on another idle one that may be as dead (libcurl, which cannot be
+/// asked for a fresh connection, took the next pooled one).
+#[test]
+fn http1_goes_again_on_a_fresh_connection_after_a_failure_on_a_reused_one() {
+    let (mem, server, store) = four_kept_alive(RetryPolicy::none());
     // Every connection the server has now fails the next request on it (it is dropped
     // without an answer); a new connection answers.
-    server.reset_counters();
     server.set_faults(vec![(Fault::Reset, 1.0)]);
     let e = block_on(store.get("c/0", None)).unwrap_err();
     let c = server.counters();
@@ -128,7 +135,6 @@ fn http1_goes_again_on_a_fresh_connection_after_a_failure_on_a_reused_one() {
     let msg = e.to_string();
     assert!(msg.contains("`c/0`") && msg.contains("closed before message completed"), "{msg}");
     server.set_faults(Vec::new());
-    server.reset_counters();
     assert_eq!(block_on(store.get("c/1", None)).unwrap().unwrap(), check(&mem, "c/1"));
 }
 
@@ -136,20 +142,10 @@ fn http1_goes_again_on_a_fresh_connection_after_a_failure_on_a_reused_one() {
 /// used) connects anew instead of taking another connection that sat idle as long.
 #[test]
 fn http1_retries_on_a_fresh_connection_after_an_answer_failed_on_a_reused_one() {
-    let mem = chunks(4);
-    let server =
-        Server::start(ServerConfig::memory(mem.clone()).threads(1).latency(Duration::from_millis(30))).unwrap();
-    let config = HttpConfig::default().max_connections(4).max_requests_in_flight(0).retry(common::fast_retry(2));
-    let store = client(&server, HttpVersion::Http1, config);
-    let futs = (0..4).map(|i| store.get(&format!("c/{i}"), None)).collect();
-    for (i, got) in block_on(join_all(futs)).into_iter().enumerate() {
-        assert_eq!(got.unwrap().unwrap(), check(&mem, &format!("c/{i}")));
-    }
-    assert_eq!(server.counters().connections, 4, "{:?}", server.counters());
+    let (mem, server, store) = four_kept_alive(common::fast_retry(2));
     // Every answer is cut after half its body: the first attempt fails on a kept-alive
     // connection, the retry goes to a new one (and is cut too), none of the three
     // other idle connections is tried.
-    server.reset_counters();
     server.set_faults(vec![(Fault::Truncate, 1.0)]);
     let e = block_on(store.get("c/0", None)).unwrap_err();
     let c = server.counters();
