@@ -3,7 +3,9 @@ there from their URL, read chunk by chunk; the reduction equals numpy's."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -15,6 +17,16 @@ da = pytest.importorskip("dask.array", reason="dask[array] is in tests/requireme
 distributed = pytest.importorskip("distributed")
 
 
+@contextlib.contextmanager
+def two_worker_processes() -> Iterator[distributed.Client]:
+    """A client of a LocalCluster of two single-threaded worker processes, which start
+    with this process's environment."""
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+    ) as cluster, distributed.Client(cluster) as client:
+        yield client
+
+
 def test_local_cluster_reduction_equals_numpy(tmp_path):
     rng = np.random.default_rng(16)
     data = rng.normal(size=(64, 50, 30))
@@ -23,9 +35,7 @@ def test_local_cluster_reduction_equals_numpy(tmp_path):
     z[...] = data
 
     arr = zarr_rs.open(path)
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
-    ) as cluster, distributed.Client(cluster) as client:
+    with two_worker_processes() as client:
         x = da.from_array(arr, chunks=arr.chunks)
         assert x.numblocks == (4, 2, 3)
         total, by_axis = client.compute([x.sum(), x.mean(axis=(0, 2))], sync=True)
@@ -64,9 +74,7 @@ def test_local_cluster_reduction_over_a_256_mib_volume(tmp_path):
     z[...] = data
 
     arr = zarr_rs.open(path)
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
-    ) as cluster, distributed.Client(cluster) as client:
+    with two_worker_processes() as client:
         x = da.from_array(arr, chunks=(256, 256, 128))
         assert x.numblocks == (4, 4, 1)
         total, per_plane = client.compute([x.sum(dtype=np.uint64), x.sum(axis=(0, 1), dtype=np.uint64)], sync=True)
@@ -96,9 +104,8 @@ def test_from_zarr_through_pipeline_on_local_cluster(tmp_path, monkeypatch):
     # Strict: a store the pipeline cannot serve raises in the workers instead of falling
     # back to zarr-python's pipeline ("True", not "true": donfig parses Python literals).
     monkeypatch.setenv("ZARR_CODEC_PIPELINE__STRICT", "True")
-    with zarr.config.set({"codec_pipeline.path": PIPELINE_PATH, "codec_pipeline.strict": True}), distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
-    ) as cluster, distributed.Client(cluster) as client:
+    pipeline = {"codec_pipeline.path": PIPELINE_PATH, "codec_pipeline.strict": True}
+    with zarr.config.set(pipeline), two_worker_processes() as client:
         pids = client.run(os.getpid)
         assert len(set(pids.values())) == 2 and os.getpid() not in pids.values()
         # The settings are in effect in both workers, for arrays opened there too.
