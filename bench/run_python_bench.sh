@@ -57,19 +57,8 @@ fi
 
 "$PYTHON" bench/make_volume.py --out "$DATA"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/zarr-python-bench.XXXXXX")
-prefix=""
-cleanup() {
-  if [ -n "$prefix" ]; then bench/nginx.sh stop "$prefix" || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-"$ZARR" bench seed --write "$work/data/seed.zarr" >/dev/null
-
 . bench/start_nginx.sh
-out=$(start_nginx "$work/data" "$LATENCY") || exit 1
-eval "$out" # PREFIX HTTP_URL ...
-prefix=$PREFIX
+serve_seed "$ZARR" "$LATENCY" python-bench || exit 1 # sets $work, PREFIX, CA, ACCESS_LOG, the URLs
 SEED_URL=$HTTP_URL/seed.zarr
 
 results=$work/results.jsonl

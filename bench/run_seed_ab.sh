@@ -25,19 +25,8 @@ LATENCY=${LATENCY:-0.05}
 ENDPOINTS=${ENDPOINTS:-${ENDPOINT:-HTTP_URL}}
 DRIVERS=${DRIVERS:-async blocking}
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/zarr-seed-ab.XXXXXX")
-prefix=""
-cleanup() {
-  if [ -n "$prefix" ]; then bench/nginx.sh stop "$prefix" || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$NEW" bench seed --write "$work/data/seed.zarr" >/dev/null
 . bench/start_nginx.sh
-out=$(start_nginx "$work/data" "$LATENCY") || exit 1
-eval "$out" # PREFIX CA ACCESS_LOG HTTP_URL HTTPS_H2_URL HTTPS_H1_URL H2C_URL
-prefix=$PREFIX
+serve_seed "$NEW" "$LATENCY" seed-ab || exit 1 # sets $work, PREFIX, CA, ACCESS_LOG, the URLs
 results="$work/results.jsonl"
 : >"$results"
 echo "== $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $ENDPOINTS, ${LATENCY} s per request"

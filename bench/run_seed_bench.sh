@@ -45,20 +45,8 @@ if [ "$ZARRS" = 1 ]; then
   (cd bench/zarrs-peer && CARGO_TARGET_DIR="$PWD/target" cargo build --release -q)
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/zarr-seed-bench.XXXXXX")
-prefix=""
-cleanup() {
-  if [ -n "$prefix" ]; then bench/nginx.sh stop "$prefix" || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$ZARR" bench seed --write "$work/data/seed.zarr"
-
 . bench/start_nginx.sh
-out=$(start_nginx "$work/data" "$LATENCY") || exit 1
-eval "$out" # PREFIX CA ACCESS_LOG HTTP_URL HTTPS_H2_URL HTTPS_H1_URL H2C_URL
-prefix=$PREFIX
+serve_seed "$ZARR" "$LATENCY" seed-bench || exit 1 # sets $work, PREFIX, CA, ACCESS_LOG, the URLs
 case "$CA_BUNDLE" in
   system)
     system_ca=/etc/ssl/certs/ca-certificates.crt

@@ -36,3 +36,18 @@ start_nginx() {
   echo "could not start nginx" >&2
   return 1
 }
+
+# `serve_seed ZARR LATENCY_SECONDS LABEL`: the seed scenario behind nginx, as the seed
+# benchmarks use it. Makes a temporary directory ($work), writes the seed array into
+# $work/data/seed.zarr with ZARR, starts nginx on it and sets bench/nginx.sh's variables
+# (PREFIX, CA, ACCESS_LOG, HTTP_URL, HTTPS_H2_URL, HTTPS_H1_URL, H2C_URL, ...). An EXIT
+# trap stops nginx and removes $work, whenever the script ends.
+serve_seed() {
+  local zarr=$1 latency=$2 label=$3 out
+  work=$(mktemp -d "${TMPDIR:-/tmp}/zarr-$label.XXXXXX")
+  PREFIX=""
+  trap 'if [ -n "$PREFIX" ]; then bench/nginx.sh stop "$PREFIX" || true; fi; rm -rf "$work"' EXIT
+  "$zarr" bench seed --write "$work/data/seed.zarr" >/dev/null
+  out=$(start_nginx "$work/data" "$latency") || return 1
+  eval "$out"
+}
