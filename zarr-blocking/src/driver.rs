@@ -137,7 +137,7 @@ fn drive(
             let _ = job_tx.send((job, len));
             flow.decode_started(len);
         }
-        while op.peek_request().is_some_and(|req| flow.may_fetch(req, op.decode_backlog_bytes())) {
+        while op.peek_request().is_some_and(|req| flow.may_fetch(req, op.held_bytes())) {
             let Some(req) = op.poll_request() else { break };
             flow.fetch_started(&req);
             io.send(req)?;

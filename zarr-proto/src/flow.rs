@@ -143,7 +143,8 @@ pub struct Flow {
     fetching: usize,
     /// Decode jobs handed to decode threads, not yet done.
     decoding: usize,
-    /// Encoded bytes of those jobs.
+    /// Encoded bytes of those jobs (for how far ahead decode threads get; the memory
+    /// they hold is in the op's [`ReadOp::held_bytes`]).
     decoding_bytes: u64,
     /// The largest whole-object response so far; 0 before the first.
     largest: u64,
@@ -205,15 +206,15 @@ impl Flow {
         }
     }
 
-    /// Whether `req` fits the concurrency and the memory budget now, with `backlog`
-    /// encoded bytes waiting in the op for a decode thread
-    /// ([`ReadOp::decode_backlog_bytes`]). Always true when nothing is in flight or
-    /// held, so a read makes progress however large one response is.
-    pub fn may_fetch(&self, req: &Request, backlog: u64) -> bool {
+    /// Whether `req` fits the concurrency and the memory budget now, with `held`
+    /// bytes of responses that decode jobs still need ([`ReadOp::held_bytes`]: queued
+    /// or decoding, a shard counted whole until its last inner chunk is done). Always
+    /// true when nothing is in flight or held, so a read makes progress however large
+    /// one response is.
+    pub fn may_fetch(&self, req: &Request, held: u64) -> bool {
         if self.fetching >= self.control.max_requests {
             return false;
         }
-        let held = backlog + self.decoding_bytes;
         if self.fetching == 0 && held == 0 {
             return true;
         }
@@ -288,7 +289,7 @@ mod tests {
         assert_eq!(flow.estimate(&range), 1 << 20);
         flow.fetch_started(&range);
         assert!(flow.may_fetch(&range, 0));
-        assert!(!flow.may_fetch(&range, budget), "the op's decode backlog counts");
+        assert!(!flow.may_fetch(&range, budget), "what the op holds counts");
         assert!(!flow.may_fetch(&whole, 0));
         // Never more than the concurrency.
         for i in 0..3 {

@@ -151,6 +151,18 @@ struct Unit {
     coords: Vec<u64>,
     target: Target,
     state: UnitState,
+    /// The response buffer this unit's encoded bytes are a slice of, while its job is
+    /// queued or decoding.
+    held_in: Option<usize>,
+}
+
+/// A response whose bytes decode jobs still hold: a whole chunk, or a shard (or a
+/// range of one) that its inner chunks' jobs share. The allocation lives until the
+/// last of those jobs is done, so that is how long flow control must count it.
+#[derive(Debug)]
+struct Held {
+    len: u64,
+    jobs: usize,
 }
 
 /// What an outstanding request was for.
@@ -247,8 +259,10 @@ pub struct ReadOp {
     pending: BTreeMap<u64, Pending>,
     next_id: u64,
     decodes: VecDeque<DecodeJob>,
-    /// Encoded bytes of the jobs in `decodes`.
-    decodes_bytes: u64,
+    /// Responses that queued or running decode jobs hold, by the index in `Unit::held_in`.
+    held: Vec<Held>,
+    /// Bytes of the responses in `held` with jobs left.
+    held_bytes: u64,
     remaining: usize,
     reprs: BTreeMap<Vec<u64>, Arc<ChunkRepr>>,
     stats: ReadStats,
@@ -327,7 +341,8 @@ impl ReadOp {
             pending: BTreeMap::new(),
             next_id: 0,
             decodes: VecDeque::new(),
-            decodes_bytes: 0,
+            held: Vec::new(),
+            held_bytes: 0,
             remaining: 0,
             reprs: BTreeMap::new(),
             stats: ReadStats::default(),
@@ -391,13 +406,23 @@ impl ReadOp {
                 self.units = plan
                     .chunks
                     .into_iter()
-                    .map(|(coords, idx)| Unit { coords, target: Target::Orthogonal(idx), state: UnitState::Waiting })
+                    .map(|(coords, idx)| Unit {
+                        coords,
+                        target: Target::Orthogonal(idx),
+                        state: UnitState::Waiting,
+                        held_in: None,
+                    })
                     .collect();
             }
             ResolvedSelection::Points(points) => {
                 self.units = project::group_points(&points, &self.grid)
                     .into_iter()
-                    .map(|(coords, pairs)| Unit { coords, target: Target::Points(pairs), state: UnitState::Waiting })
+                    .map(|(coords, pairs)| Unit {
+                        coords,
+                        target: Target::Points(pairs),
+                        state: UnitState::Waiting,
+                        held_in: None,
+                    })
                     .collect();
             }
         }
@@ -462,9 +487,7 @@ impl ReadOp {
     /// arrived) and `poll_decode` itself.
     #[must_use]
     pub fn poll_decode(&mut self) -> Option<DecodeJob> {
-        let job = self.decodes.pop_front()?;
-        self.decodes_bytes -= job.encoded_len() as u64;
-        Some(job)
+        self.decodes.pop_front()
     }
 
     /// The job [`poll_decode`](Self::poll_decode) would give, left in the op.
@@ -472,10 +495,14 @@ impl ReadOp {
         self.decodes.front()
     }
 
-    /// Encoded bytes of the decode jobs waiting in the op: memory a driver's flow
-    /// control counts as held.
-    pub fn decode_backlog_bytes(&self) -> u64 {
-        self.decodes_bytes
+    /// Bytes of the responses that decode jobs still need, queued in the op or handed
+    /// out and not yet given back: the memory a driver's flow control counts as held.
+    ///
+    /// A response counts whole until its last job is done, because its jobs share its
+    /// allocation: a shard's inner chunks are slices of it. (Counting each job's slice
+    /// instead let a sharded read hold a shard or two beyond the budget.)
+    pub fn held_bytes(&self) -> u64 {
+        self.held_bytes
     }
 
     /// Chunks finished and chunks in all (inner chunks for sharded arrays), for progress reports.
@@ -508,7 +535,9 @@ impl ReadOp {
                 Response::Missing => self.fill_unit(unit),
                 Response::Bytes(bytes) => {
                     let key = self.chunk_key(&self.units[unit].coords);
-                    self.queue_decode(unit, key, bytes);
+                    let held = self.hold(bytes.len());
+                    self.queue_decode(unit, key, bytes, held);
+                    self.settle(held);
                 }
             },
             Pending::WholeShard { shard } => match response {
@@ -584,6 +613,7 @@ impl ReadOp {
         if state != Some(UnitState::Decoding) {
             return Err(Error::Protocol(format!("decode result for {key} that was not expected")));
         }
+        self.release(unit);
         let data = match result.map_err(|e| e.in_chunk(&key))? {
             Chunk::Data(data) => data,
             Chunk::Missing => {
@@ -684,7 +714,36 @@ impl ReadOp {
         }
     }
 
-    fn queue_decode(&mut self, unit: usize, key: String, bytes: Bytes) {
+    /// Starts counting a response of `len` bytes as held; its jobs then name the
+    /// returned index in [`queue_decode`](Self::queue_decode), and
+    /// [`settle`](Self::settle) ends the count if none did.
+    fn hold(&mut self, len: usize) -> usize {
+        self.held.push(Held { len: len as u64, jobs: 0 });
+        self.held_bytes += len as u64;
+        self.held.len() - 1
+    }
+
+    /// Stops counting response `held` if no job took a slice of it.
+    fn settle(&mut self, held: usize) {
+        if self.held[held].jobs == 0 {
+            self.held_bytes -= core::mem::take(&mut self.held[held].len);
+        }
+    }
+
+    /// `unit`'s job is done: its response is no longer held once no other job needs it.
+    fn release(&mut self, unit: usize) {
+        let Some(held) = self.units[unit].held_in.take() else { return };
+        let h = &mut self.held[held];
+        h.jobs -= 1;
+        if h.jobs == 0 {
+            self.held_bytes -= core::mem::take(&mut h.len);
+        }
+    }
+
+    /// Queues the decoding of `bytes`, a slice of held response `held`.
+    fn queue_decode(&mut self, unit: usize, key: String, bytes: Bytes, held: usize) {
+        self.held[held].jobs += 1;
+        self.units[unit].held_in = Some(held);
         self.queue_job(unit, key, bytes, false);
     }
 
@@ -703,7 +762,6 @@ impl ReadOp {
             }
         };
         self.units[unit].state = UnitState::Decoding;
-        self.decodes_bytes += bytes.len() as u64;
         self.decodes.push_back(DecodeJob {
             unit,
             key,

@@ -67,7 +67,7 @@ pub(crate) async fn run(
                     .detach();
                 flow.decode_started(len);
             }
-            while op.peek_request().is_some_and(|req| flow.may_fetch(req, op.decode_backlog_bytes())) {
+            while op.peek_request().is_some_and(|req| flow.may_fetch(req, op.held_bytes())) {
                 let Some(req) = op.poll_request() else { break };
                 flow.fetch_started(&req);
                 let fetch = store.get(&req.key, req.range);

@@ -122,10 +122,12 @@ impl ReadOp {
         }
         // The inner chunks share the response. Every part lies inside it: the
         // range was built as the union of the parts, and its length checked above.
+        let held = self.hold(bytes.len());
         for (unit, off, n) in parts {
             let key = format!("{key}[inner {:?}]", self.units[unit].coords);
-            self.queue_decode(unit, key, bytes.slice(off as usize..(off + n) as usize));
+            self.queue_decode(unit, key, bytes.slice(off as usize..(off + n) as usize), held);
         }
+        self.settle(held);
         Ok(())
     }
 
@@ -180,6 +182,7 @@ impl ReadOp {
             IndexLocation::Start => &bytes[..layout.index_size as usize],
         };
         let index = self.decode_index(shard, index_bytes)?;
+        let held = self.hold(bytes.len());
         for unit in self.shard(shard).units.clone() {
             match index.get(self.inner_index(shard, unit)) {
                 None => self.fill_unit(unit),
@@ -193,10 +196,11 @@ impl ReadOp {
                     })?;
                     let inner = bytes.slice(offset as usize..end as usize);
                     let inner_key = format!("{key}[inner {:?}]", self.units[unit].coords);
-                    self.queue_decode(unit, inner_key, inner);
+                    self.queue_decode(unit, inner_key, inner, held);
                 }
             }
         }
+        self.settle(held);
         Ok(())
     }
 
@@ -263,4 +267,72 @@ pub(crate) fn coalesce<T: Ord + Copy>(mut wanted: Vec<(u64, u64, T)>) -> Vec<Coa
         out.push((start, end - start, parts));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use alloc::vec;
+
+    use serde_json::json;
+
+    use crate::codec::ChunkRepr;
+    use crate::dtype::{DataType, FillValue};
+    use crate::metadata::ArrayBuilder;
+    use crate::ndarray::ArrayBytes;
+    use crate::read::{ReadOp, Response};
+    use crate::selection::Selection;
+    use crate::{CodecRegistry, Limits};
+
+    /// A shard's inner chunks are slices of one response, which lives until the last
+    /// of them is decoded: flow control must see it held whole until then.
+    #[test]
+    fn a_shard_is_held_whole_until_its_last_inner_chunk_is_decoded() {
+        let mut b = ArrayBuilder::new(vec![8], DataType::UInt8, vec![8]);
+        b.codecs = vec![json!({"name": "sharding_indexed", "configuration": {
+            "chunk_shape": [2],
+            "codecs": [{"name": "bytes"}],
+            "index_codecs": [{"name": "bytes", "configuration": {"endian": "little"}}],
+        }})];
+        let meta = b.build_v3(&CodecRegistry::default(), &Limits::default()).unwrap();
+        let repr = ChunkRepr { shape: vec![8], dtype: DataType::UInt8, fill_value: FillValue(vec![0]) };
+        let shard = meta.codecs.encode(ArrayBytes::Fixed((1..=8).collect()), &repr).unwrap();
+        let shard_len = shard.len() as u64;
+
+        let mut op = ReadOp::new(&meta, &Selection::all(), Limits::default()).unwrap();
+        let req = op.poll_request().unwrap();
+        assert_eq!((req.key.as_str(), req.range), ("c/0", None), "the whole shard in one request");
+        assert_eq!(op.held_bytes(), 0);
+        op.handle_response(req.id, Response::Bytes(shard.into())).unwrap();
+        assert_eq!(op.held_bytes(), shard_len);
+        let jobs: vec::Vec<_> = core::iter::from_fn(|| op.poll_decode()).collect();
+        assert_eq!(jobs.len(), 4);
+        assert_eq!(op.held_bytes(), shard_len, "handed out, not yet decoded");
+        for (i, job) in jobs.into_iter().enumerate() {
+            op.handle_decoded(job.run()).unwrap();
+            let expect = if i < 3 { shard_len } else { 0 };
+            assert_eq!(op.held_bytes(), expect, "after {} of 4 inner chunks", i + 1);
+        }
+        assert_eq!(op.finish().unwrap().data, ArrayBytes::Fixed((1..=8).collect()));
+    }
+
+    /// A chunk response that a decode job needs is held until the job is done; one
+    /// that turned out missing is not held at all.
+    #[test]
+    fn a_chunk_is_held_until_decoded() {
+        let meta = ArrayBuilder::new(vec![4], DataType::UInt8, vec![2])
+            .build_v3(&CodecRegistry::default(), &Limits::default())
+            .unwrap();
+        let mut op = ReadOp::new(&meta, &Selection::all(), Limits::default()).unwrap();
+        let (a, b) = (op.poll_request().unwrap(), op.poll_request().unwrap());
+        op.handle_response(a.id, Response::Bytes(vec![1u8, 2].into())).unwrap();
+        op.handle_response(b.id, Response::Missing).unwrap();
+        assert_eq!(op.held_bytes(), 2);
+        let job = op.poll_decode().unwrap();
+        assert_eq!(op.held_bytes(), 2);
+        op.handle_decoded(job.run()).unwrap();
+        assert_eq!(op.held_bytes(), 0);
+        assert_eq!(op.finish().unwrap().data, ArrayBytes::Fixed(vec![1, 2, 0, 0]));
+    }
 }
