@@ -55,7 +55,7 @@ pub(crate) fn run(
         }
         let mut io =
             IoPool { scope, store, events: event_tx, cancelled: &cancelled, queues: Vec::new(), idle: Vec::new() };
-        let mut flow = Flow::for_op(control, decode_threads, &op);
+        let mut flow = Flow::for_op(control, decode_threads, &mut op);
         let result = drive(&mut op, &mut io, &mut flow, &job_tx, &event_rx, options, &mut out);
         // Stop the workers: closed channels end their loops, the flag skips queued work.
         cancelled.store(true, Ordering::Relaxed);

@@ -36,7 +36,7 @@ pub(crate) async fn run(
     let control = store.flow_control().with_max_requests(options.concurrency);
     let decoders =
         options.decode_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1);
-    let mut flow = Flow::for_op(control, decoders, &op);
+    let mut flow = Flow::for_op(control, decoders, &mut op);
     let executor = async_executor::Executor::new();
     let (tx, rx) = async_channel::unbounded::<Event>();
     let mut progress = ProgressReport::default();

@@ -19,8 +19,9 @@ use crate::metadata::{ArrayMetadata, ChunkGrid};
 
 /// Inner chunks of one shard whose byte ranges are at most this far apart are fetched in one request.
 pub(super) const COALESCE_GAP: u64 = 64 << 10;
-/// A coalesced shard range request never grows beyond this many bytes.
-pub(super) const COALESCE_MAX: u64 = 16 << 20;
+/// A coalesced shard range request never grows beyond this many bytes (unless
+/// [`ReadOp::fetch_shards_in_pieces`] asks for less).
+pub(crate) const COALESCE_MAX: u64 = 16 << 20;
 
 /// One shard the selection touches.
 #[derive(Debug)]
@@ -36,6 +37,8 @@ pub(super) struct ShardLayout {
     chunks_per_shard: Vec<u64>,
     index_size: u64,
     shards: Vec<Shard>,
+    /// The largest coalesced range request.
+    coalesce_max: u64,
 }
 
 impl ShardLayout {
@@ -51,7 +54,23 @@ impl ShardLayout {
         let chunks_per_shard = codec.chunks_per_shard(&shard_shape)?;
         let index_size = codec.index_size(&chunks_per_shard)?;
         limits::check("shard index", index_size, limits.max_shard_index_bytes)?;
-        Ok(ShardLayout { codec: codec.clone(), chunks_per_shard, index_size, shards: Vec::new() })
+        Ok(ShardLayout {
+            codec: codec.clone(),
+            chunks_per_shard,
+            index_size,
+            shards: Vec::new(),
+            coalesce_max: COALESCE_MAX,
+        })
+    }
+}
+
+impl ShardLayout {
+    /// The byte range of a shard's index.
+    fn index_range(&self) -> ByteRange {
+        match self.codec.index_location {
+            IndexLocation::End => ByteRange::Suffix(self.index_size),
+            IndexLocation::Start => ByteRange::FromStart { offset: 0, length: Some(self.index_size) },
+        }
     }
 }
 
@@ -88,14 +107,31 @@ impl ReadOp {
             let (range, pending) = if units.len() as u64 == present {
                 (None, Pending::WholeShard { shard })
             } else {
-                let range = match layout.codec.index_location {
-                    IndexLocation::End => ByteRange::Suffix(layout.index_size),
-                    IndexLocation::Start => ByteRange::FromStart { offset: 0, length: Some(layout.index_size) },
-                };
-                (Some(range), Pending::ShardIndex { shard })
+                (Some(layout.index_range()), Pending::ShardIndex { shard })
             };
             self.queued.push_back((Request { id: RequestId(id), key: key.clone(), range }, pending));
             layout.shards.push(Shard { key, units });
+        }
+    }
+
+    /// Fetches each shard as its index and then range requests of at most `piece`
+    /// bytes, also where the read needs the whole shard (which otherwise comes in one
+    /// request); call it before the first [`poll_request`](Self::poll_request).
+    ///
+    /// Inner chunks share the allocation of the response they came in, which lives
+    /// until the last of them is decoded: pieces free a shard's memory as it is
+    /// decoded, and let decoding start before the whole shard is read. That is worth
+    /// an index request per shard where answers take microseconds (local files), not
+    /// where each costs a round trip. No effect on unsharded arrays.
+    pub fn fetch_shards_in_pieces(&mut self, piece: u64) {
+        let Some(layout) = self.sharding.as_mut() else { return };
+        layout.coalesce_max = piece.max(1);
+        let index_range = layout.index_range();
+        for (req, pending) in &mut self.queued {
+            if let Pending::WholeShard { shard } = *pending {
+                req.range = Some(index_range);
+                *pending = Pending::ShardIndex { shard };
+            }
         }
     }
 
@@ -222,7 +258,8 @@ impl ReadOp {
                 }
             }
         }
-        for (start, len, parts) in coalesce(wanted) {
+        let max = self.sharding.as_ref().map_or(COALESCE_MAX, |layout| layout.coalesce_max);
+        for (start, len, parts) in coalesce(wanted, max) {
             let id = self.next_id;
             self.next_id += 1;
             let request = Request {
@@ -240,12 +277,13 @@ impl ReadOp {
 pub(crate) type Coalesced<T> = (u64, u64, Vec<(T, u64, u64)>);
 
 /// Groups `(offset, nbytes, what)` byte ranges of one object into range requests:
-/// ranges at most [`COALESCE_GAP`] apart share a request of at most [`COALESCE_MAX`]
-/// bytes (one round trip instead of many; the gaps cost little). Each request is
+/// ranges at most [`COALESCE_GAP`] apart share a request of at most `max` bytes (one
+/// round trip instead of many; the gaps cost little); a range longer than `max` is a
+/// request of its own. Each request is
 /// `(start, length, parts)`, a part being `(what, offset in the response, nbytes)`.
 ///
 /// Callers checked that no `offset + nbytes` overflows.
-pub(crate) fn coalesce<T: Ord + Copy>(mut wanted: Vec<(u64, u64, T)>) -> Vec<Coalesced<T>> {
+pub(crate) fn coalesce<T: Ord + Copy>(mut wanted: Vec<(u64, u64, T)>, max: u64) -> Vec<Coalesced<T>> {
     wanted.sort_unstable();
     let mut out = Vec::new();
     let mut i = 0;
@@ -257,7 +295,7 @@ pub(crate) fn coalesce<T: Ord + Copy>(mut wanted: Vec<(u64, u64, T)>) -> Vec<Coa
         while i < wanted.len() {
             let (o, l, u) = wanted[i];
             let new_end = end.max(o + l);
-            if o > end.saturating_add(COALESCE_GAP) || new_end - start > COALESCE_MAX {
+            if o > end.saturating_add(COALESCE_GAP) || new_end - start > max {
                 break;
             }
             parts.push((u, o - start, l));

@@ -22,7 +22,7 @@ use crate::byte_range::ByteRange;
 use crate::codec::sharding::{unravel, IndexLocation, ShardingCodec};
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::read::shard::coalesce;
+use crate::read::shard::{coalesce, COALESCE_MAX};
 use crate::read::{Request, Response};
 use crate::selection::project::DimItems;
 use crate::version::Version;
@@ -173,7 +173,7 @@ impl WriteOp {
                 .map_err(|e| e.in_chunk(&key))?;
             wanted.push((offset, len, (linear, *c == Cover::Partly)));
         }
-        let requests = coalesce(wanted);
+        let requests = coalesce(wanted, COALESCE_MAX);
         let attempt = u.attempt;
         self.units[unit].gathered = Some(Gathered { ranges_left: requests.len(), ..Gathered::default() });
         if requests.is_empty() {
