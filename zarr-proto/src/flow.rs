@@ -87,7 +87,11 @@ const LOCAL_BUFFER_BYTES: u64 = 8 << 20;
 
 /// The size of the pieces local shards are read in: small enough that a shard's
 /// memory goes as it is decoded, large enough that the extra reads cost nothing.
-const LOCAL_SHARD_PIECE_BYTES: u64 = 1 << 20;
+/// Smaller pieces also leave less freed memory with the allocator: `zarr get` of a
+/// 256 MiB sharded volume peaked at a median 294, 291, 287 and 284 MiB with pieces
+/// of 1 MiB, 512, 256 and 128 KiB, all at the same speed (64 KiB spread wider and
+/// read slower).
+const LOCAL_SHARD_PIECE_BYTES: u64 = 128 << 10;
 
 impl FlowControl {
     /// The defaults for a kind of store; the one place a driver's defaults come from.
