@@ -1,5 +1,5 @@
-//! A 200 MB typed read into the caller's buffer (`read_into_elements::<u64>`) peaks
-//! below the output plus 64 MiB of resident memory.
+//! A 200 MiB typed read into the caller's buffer (`read_into_elements::<u64>`) peaks at
+//! most 1.1x the output plus the local read budget above what the process held before.
 //!
 //! Measured, not estimated: the parent writes the array (uncompressed 1 MiB chunks)
 //! into a temporary directory through the store, then runs this test binary again as a
@@ -10,6 +10,7 @@
 
 use std::process::Command;
 
+use zarr_blocking::proto::{FlowControl, StoreKind};
 use zarr_blocking::{s, Array, FsStore, Store};
 
 /// Elements per chunk: 1 MiB of `u64`.
@@ -18,8 +19,6 @@ const CHUNK: u64 = 1 << 17;
 const LEN: u64 = 200 * CHUNK;
 /// The child's environment variable: the array's directory.
 const CHILD_ENV: &str = "ZARR_BLOCKING_PEAK_MEMORY_ARRAY";
-/// What the read may hold beyond its output.
-const SLACK: u64 = 64 << 20;
 
 fn value(i: u64) -> u64 {
     i.wrapping_mul(0x9E37_79B9_7F4A_7C15)
@@ -64,7 +63,7 @@ fn child_reads_into_a_buffer() {
 
 #[test]
 #[cfg(target_os = "linux")]
-fn typed_read_into_a_buffer_peaks_below_output_plus_64_mib() {
+fn typed_read_into_a_buffer_peaks_within_1_1x_output_plus_budget() {
     let tmp = tempfile::tempdir().expect("temp dir");
     write_array(tmp.path());
     let exe = std::env::current_exe().expect("test binary");
@@ -83,6 +82,15 @@ fn typed_read_into_a_buffer_peaks_below_output_plus_64_mib() {
     let (before, peak) = (field("peak_rss_before"), field("peak_rss"));
     let output = LEN * 8;
     println!("output {} MiB, peak {} MiB (before the read {} MiB)", output >> 20, peak >> 20, before >> 20);
-    assert!(peak < output + SLACK, "peak {} MiB >= output {} MiB + 64 MiB", peak >> 20, output >> 20);
+    let budget = FlowControl::for_store(StoreKind::Local).buffer_bytes;
+    let bound = before + output + output / 10 + budget;
+    assert!(
+        peak <= bound,
+        "peak {} MiB > {} MiB before + 1.1 x output {} MiB + budget {} MiB",
+        peak >> 20,
+        before >> 20,
+        output >> 20,
+        budget >> 20
+    );
     assert!(peak > output, "the peak must include the output: the child did not read");
 }
