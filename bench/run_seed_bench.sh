@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # The seed scenario against nginx with 50 ms latency per request: zarr-rs (async and
-# blocking) over HTTP/1.1, HTTPS HTTP/1.1 (like S3), HTTPS h2 (ALPN) and h2c, and the
-# Python peers (bench/seed_peers.py) over HTTP/1.1 and HTTPS, in one run; one table.
+# blocking) over HTTP/1.1, HTTPS HTTP/1.1 (like S3), HTTPS h2 (ALPN) and h2c, the
+# `zarr get URL -o out.npy` process over h2c and HTTPS h2 with the HTTP/2 connection
+# cap at 1 and at its default (4), and the Python peers (bench/seed_peers.py) over
+# HTTP/1.1 and HTTPS, in one run; one table.
 #
-#   bench/run_seed_bench.sh                 # REPEAT=5 LATENCY=0.05 PYTHON=... PEERS=1
+#   bench/run_seed_bench.sh                 # REPEAT=5 LATENCY=0.05 PYTHON=... PEERS=1 GET=1
+#
+# ZARR=path/to/zarr measures that binary and skips the release build (e.g. a build
+# another checkout already made); by default this checkout's is built and used.
 #
 # Needs nginx + libnginx-mod-http-echo + openssl (see bench/nginx.sh) and, for the
 # peers, a Python with bench/requirements.txt (PYTHON, default /work/venv/bin/python
 # or python3; PEERS=0 skips them). Every read is cold and checks every value.
+# The `zarr get` rows time a whole process (start-up, TLS set-up, open, read, .npy
+# written), what a user waits for, REPEAT cold processes each; PYTHON (with numpy)
+# times them and checks each .npy with bench/seed_peers.py's check. GET=0 skips them.
 # "nginx saw" is the protocol nginx logged for those requests; "conns/read" counts
 # the distinct connections nginx saw per read.
 #
@@ -26,6 +34,7 @@ cd "$(dirname "$0")/.."
 REPEAT=${REPEAT:-5}
 LATENCY=${LATENCY:-0.05}
 PEERS=${PEERS:-1}
+GET=${GET:-1}
 ZARRS=${ZARRS:-auto}
 ZARRS_SYNC=${ZARRS_SYNC:-1}
 CA_BUNDLE=${CA_BUNDLE:-system}
@@ -37,9 +46,14 @@ if [ -z "${PYTHON:-}" ]; then
   if [ -x /work/venv/bin/python ]; then PYTHON=/work/venv/bin/python; else PYTHON=python3; fi
 fi
 
-echo "== build (release)"
-cargo build --release -q -p zarr-cli
-ZARR=${CARGO_TARGET_DIR:-target}/release/zarr
+if [ -n "${ZARR:-}" ]; then
+  [ -x "$ZARR" ] || { echo "ZARR=$ZARR is not an executable" >&2; exit 1; }
+  echo "== zarr: $ZARR (not built here)"
+else
+  echo "== build (release)"
+  cargo build --release -q -p zarr-cli
+  ZARR=${CARGO_TARGET_DIR:-target}/release/zarr
+fi
 if [ "$ZARRS" = 1 ]; then
   echo "== build bench/zarrs-peer (release)"
   (cd bench/zarrs-peer && CARGO_TARGET_DIR="$PWD/target" cargo build --release -q)
@@ -109,6 +123,48 @@ if [ -n "$BASELINE" ]; then
   measure "TLS HTTP/1.1" baseline bench seed --url "$HTTPS_H1_URL/seed.zarr" --cacert "$TLS_CA" -r "$REPEAT" --driver async --json
   measure "TLS h2 (ALPN)" baseline bench seed --url "$HTTPS_H2_URL/seed.zarr" --cacert "$TLS_CA" -r "$REPEAT" --driver async --json
   measure "h2c" baseline bench seed --url "$H2C_URL/seed.zarr" --h2c -r "$REPEAT" --driver async --json
+fi
+
+# `zarr get` as a process, REPEAT cold runs ($1: label, $2: URL, rest: zarr get's
+# options). The time ends when the process exits; the .npy is removed before each run
+# (a run that writes nothing cannot pass on the previous one's file) and checked after.
+zarr_get() {
+  local label=$1 url=$2
+  shift 2
+  "$PYTHON" - "$ZARR" "$url" "$REPEAT" "$work/get.npy" "$label" "$@" <<'PY'
+import json, os, statistics, subprocess, sys, time
+zarr, url, repeat, out, label, extra = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6:]
+sys.path.insert(0, os.path.abspath("bench"))
+import numpy as np
+from seed_peers import check
+runs = []
+try:
+    for _ in range(repeat):
+        if os.path.exists(out):
+            os.remove(out)
+        start = time.perf_counter()
+        subprocess.run([zarr, "get", url, "-o", out, *extra], check=True, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        runs.append(time.perf_counter() - start)
+        check(np.load(out))
+except Exception as e:  # reported in the table like a peer that failed
+    err = e.stderr.decode(errors="replace").strip()[-200:] if isinstance(e, subprocess.CalledProcessError) else ""
+    print(json.dumps({"impl": label, "url": url, "error": f"{type(e).__name__}: {e} {err}".strip()}))
+    sys.exit(1)
+print(json.dumps({"impl": label, "url": url, "runs_s": runs, "best_s": min(runs),
+                  "median_s": statistics.median(runs), "values_ok": True}))
+PY
+}
+
+if [ "$GET" = 1 ]; then
+  # The connection cap matters only where the server's stream limit binds (h2 and h2c:
+  # 100 streams, 1290 requests); the default is the process as a user runs it.
+  echo "== zarr get (process), HTTP/2 connection cap 1 and default (4)"
+  measure "h2c" zarr_get "zarr get (process), cap 1" "$H2C_URL/seed.zarr" --h2c --h2-connections 1
+  measure "h2c" zarr_get "zarr get (process), default cap 4" "$H2C_URL/seed.zarr" --h2c
+  measure "TLS h2 (ALPN)" zarr_get "zarr get (process), cap 1" "$HTTPS_H2_URL/seed.zarr" --cacert "$TLS_CA" \
+    --h2-connections 1
+  measure "TLS h2 (ALPN)" zarr_get "zarr get (process), default cap 4" "$HTTPS_H2_URL/seed.zarr" --cacert "$TLS_CA"
 fi
 
 if [ "$PEERS" = 1 ]; then
