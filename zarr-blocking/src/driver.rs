@@ -249,10 +249,11 @@ fn decode_worker(jobs: &Receiver<(DecodeJob, u64)>, events: &Sender<Event>, canc
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicUsize;
-    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, AtomicUsize};
+    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
+    use zarr_proto::{ArrayBuilder, ArrayBytes, CodecRegistry, Compression, DataType, Limits};
     use zarr_proto::{ByteRange, Selection};
     use zarr_proto::{FlowControl, StoreKind};
     use zarr_store::{BoxFuture, ListDir, MemoryStore};
@@ -260,17 +261,64 @@ mod tests {
     use super::*;
     use crate::Array;
 
-    /// A memory store whose blocking reads take a while and count how many overlap.
+    /// A memory store for the driver's tests. It says it is of `kind`; its blocking
+    /// reads take `delay` and count how many overlap; every answer is a copy whose
+    /// owner counts its bytes alive until the last slice of it is dropped (what a read
+    /// really keeps, wherever the slices went); the ranges asked of chunks are logged.
     #[derive(Debug)]
-    struct SlowStore {
+    struct TestStore {
         inner: MemoryStore,
+        kind: StoreKind,
+        delay: Duration,
         now: AtomicUsize,
         most: AtomicUsize,
+        alive: Arc<Alive>,
+        ranges: Mutex<Vec<Option<ByteRange>>>,
     }
 
-    impl Store for SlowStore {
+    /// Response bytes alive now and at most.
+    #[derive(Debug, Default)]
+    struct Alive {
+        now: AtomicU64,
+        most: AtomicU64,
+    }
+
+    /// The owner of one answer's bytes: counted alive from creation to drop.
+    struct Counted {
+        bytes: Vec<u8>,
+        alive: Arc<Alive>,
+    }
+
+    impl AsRef<[u8]> for Counted {
+        fn as_ref(&self) -> &[u8] {
+            &self.bytes
+        }
+    }
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.alive.now.fetch_sub(self.bytes.len() as u64, Ordering::SeqCst);
+        }
+    }
+
+    impl TestStore {
+        fn new(inner: MemoryStore, kind: StoreKind, delay: Duration) -> TestStore {
+            let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+            TestStore { inner, kind, delay, now, most, alive: Arc::default(), ranges: Mutex::default() }
+        }
+
+        fn counted(&self, value: Option<Bytes>) -> Option<Bytes> {
+            let bytes = value?.to_vec();
+            let now = self.alive.now.fetch_add(bytes.len() as u64, Ordering::SeqCst) + bytes.len() as u64;
+            self.alive.most.fetch_max(now, Ordering::SeqCst);
+            Some(Bytes::from_owner(Counted { bytes, alive: self.alive.clone() }))
+        }
+    }
+
+    impl Store for TestStore {
         fn get(&self, key: &str, range: Option<ByteRange>) -> BoxFuture<'static, StoreResult<Option<Bytes>>> {
-            self.inner.get(key, range)
+            let value = self.get_blocking(key, range);
+            Box::pin(async move { value })
         }
         fn set(&self, key: &str, value: Bytes) -> BoxFuture<'static, StoreResult<()>> {
             self.inner.set(key, value)
@@ -285,20 +333,23 @@ mod tests {
             self.inner.list_dir(prefix)
         }
         fn kind(&self) -> StoreKind {
-            StoreKind::Remote
+            self.kind
         }
         fn get_blocking(&self, key: &str, range: Option<ByteRange>) -> StoreResult<Option<Bytes>> {
             let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
             self.most.fetch_max(now, Ordering::SeqCst);
-            thread::sleep(Duration::from_millis(3));
-            let result = self.inner.get_blocking(key, range);
+            if key.starts_with("c/") {
+                self.ranges.lock().unwrap().push(range);
+            }
+            thread::sleep(self.delay);
+            let result = self.inner.get_blocking(key, range).map(|v| self.counted(v));
             self.now.fetch_sub(1, Ordering::SeqCst);
             result
         }
     }
 
     /// An uncompressed uint16 array of `chunks` chunks of `chunk_len` elements, element i = i.
-    fn array(chunks: u64, chunk_len: u64) -> (Arc<SlowStore>, Vec<u16>) {
+    fn array(chunks: u64, chunk_len: u64) -> (Arc<TestStore>, Vec<u16>) {
         let store = MemoryStore::new();
         let meta = format!(
             r#"{{"zarr_format":3,"node_type":"array","shape":[{}],"data_type":"uint16",
@@ -313,7 +364,7 @@ mod tests {
             let part = &values[(c * chunk_len) as usize..((c + 1) * chunk_len) as usize];
             store.insert(format!("c/{c}"), part.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>());
         }
-        (Arc::new(SlowStore { inner: store, now: AtomicUsize::new(0), most: AtomicUsize::new(0) }), values)
+        (Arc::new(TestStore::new(store, StoreKind::Remote, Duration::from_millis(3))), values)
     }
 
     #[test]
@@ -367,5 +418,44 @@ mod tests {
         let array = Array::open_with(store, "", Default::default()).unwrap();
         let op = ReadOp::new(array.metadata(), &Selection::all(), Default::default()).unwrap();
         assert_eq!(Flow::first_guess(&op), 2000);
+    }
+
+    /// A sharded read from local files holds at most the flow's budget of response
+    /// bytes at any moment: shards come in pieces, and a piece counts as held until the
+    /// last inner chunk cut from it is decoded.
+    #[test]
+    fn a_sharded_local_read_holds_at_most_the_budget() {
+        // 4 shards of 6 MiB (uint8), three times the local budget, in 64 KiB inner chunks.
+        const LEN: u64 = 24 << 20;
+        let inner = MemoryStore::new();
+        let mut builder = ArrayBuilder::new(vec![LEN], DataType::UInt8, vec![64 << 10]);
+        builder.shard_shape = Some(vec![6 << 20]);
+        builder.compression = Compression::None;
+        let meta = builder.build_v3(&CodecRegistry::default(), &Limits::default()).unwrap();
+        let data: Vec<u8> = (0..LEN).map(|i| (i.wrapping_mul(0x9E37_79B9) >> 11) as u8).collect();
+        let source = NdArray { dtype: DataType::UInt8, shape: vec![LEN], data: ArrayBytes::Fixed(data.clone()) };
+        Array::create(Arc::new(inner.clone()), "", meta).unwrap().write(&Selection::all(), source).unwrap();
+
+        let store = Arc::new(TestStore::new(inner, StoreKind::Local, Duration::ZERO));
+        let read = Array::open_with(store.clone(), "", Default::default()).unwrap().read(&Selection::all()).unwrap();
+        assert!(read.data == ArrayBytes::Fixed(data), "the read differs from what was written");
+
+        let control = FlowControl::for_store(StoreKind::Local);
+        let piece = control.shard_piece_bytes.expect("local shards come in pieces");
+        let most = store.alive.most.load(Ordering::SeqCst);
+        assert!(most <= control.buffer_bytes, "held {most} bytes at once, budget {}", control.buffer_bytes);
+        assert!(most >= piece, "a piece is held until decoded, yet at most {most} bytes were");
+        let ranges = store.ranges.lock().unwrap();
+        assert!(ranges.iter().all(Option::is_some), "no shard is fetched whole: {ranges:?}");
+        let longest = ranges
+            .iter()
+            .flatten()
+            .map(|r| match *r {
+                ByteRange::FromStart { length: Some(n), .. } | ByteRange::Suffix(n) => n,
+                other => panic!("an open range {other:?}"),
+            })
+            .max()
+            .unwrap();
+        assert!(longest <= piece, "a piece of {longest} bytes, more than {piece}");
     }
 }
