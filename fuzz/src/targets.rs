@@ -16,8 +16,8 @@ use zarr_proto::ArrayBytes;
 use zarr_proto::ConsolidatedMetadata;
 use zarr_proto::Limits;
 use zarr_proto::SelectionKind;
+use zarr_proto::{is_all_fill, DataType, Endian, FillValue};
 use zarr_proto::{ArrayBuilder, ArrayMetadata, ChunkGrid, ChunkKeyEncoding, GroupMetadata, NodeMetadata};
-use zarr_proto::{DataType, Endian, FillValue};
 use zarr_proto::{DecodeJob, ReadOp, Request, Response};
 use zarr_proto::{DimIndexer, DimSelector, ResolvedSelection, Selection};
 
@@ -1099,7 +1099,9 @@ fn read_op_body(data: &[u8]) -> ReadOutcome {
                 let Ok(resolved) = resolved else { panic!("ReadOp accepted a selection that does not resolve") };
                 let expected = store.expected(&resolved);
                 ORACLE_CHECKS.fetch_add(1, Ordering::Relaxed);
-                assert!(array.data == expected, "read gave {:?}, the store holds {expected:?}", array.data);
+                let same = array.data == expected
+                    || (meta.codecs.sharding().is_some() && fill_where_nan(&array.data, &expected, &meta));
+                assert!(same, "read gave {:?}, the store holds {expected:?}", array.data);
             }
             if decoded {
                 ReadOutcome::Finished
@@ -1113,6 +1115,22 @@ fn read_op_body(data: &[u8]) -> ReadOutcome {
             ReadOutcome::Failed
         }
     }
+}
+
+/// Whether `got` differs from `want` only where a stored element equals the fill value
+/// as the empty-chunk rule has it (a NaN equals a NaN fill whatever its payload) and the
+/// read gave the fill value's bytes: a shard leaves an inner chunk of such elements out,
+/// as zarr-python does, so their NaN payloads come back as the fill value's.
+fn fill_where_nan(got: &ArrayBytes, want: &ArrayBytes, meta: &ArrayMetadata) -> bool {
+    let (ArrayBytes::Fixed(got), ArrayBytes::Fixed(want), Some(size)) = (got, want, meta.data_type.size()) else {
+        return false;
+    };
+    let fill = &meta.fill_value;
+    size > 0
+        && got.len() == want.len()
+        && got.chunks_exact(size).zip(want.chunks_exact(size)).all(|(g, w)| {
+            g == w || (g == fill.0.as_slice() && is_all_fill(&ArrayBytes::Fixed(w.to_vec()), &meta.data_type, fill))
+        })
 }
 
 /// What `http_response` checks: a response's status and headers, and the parsers behind them.

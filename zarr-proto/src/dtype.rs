@@ -15,7 +15,7 @@ mod minifloat;
 mod name;
 mod structured;
 
-pub(crate) use empty::is_all_fill;
+pub use empty::is_all_fill;
 pub use minifloat::MiniFloat;
 pub use structured::{Field, Structured};
 

@@ -48,7 +48,7 @@ mod write_flow;
 pub use byte_range::ByteRange;
 pub use cancel::Cancel;
 pub use codec::CodecRegistry;
-pub use dtype::{DataType, Endian, Field, FillValue, MiniFloat, Structured, TimeUnit};
+pub use dtype::{is_all_fill, DataType, Endian, Field, FillValue, MiniFloat, Structured, TimeUnit};
 pub use error::{Error, Result};
 pub use flow::{Flow, FlowControl, StoreKind, LOCAL_REQUESTS, MEMORY_REQUESTS, REMOTE_REQUESTS};
 pub use limits::Limits;

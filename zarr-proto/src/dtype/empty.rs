@@ -8,8 +8,10 @@
 use super::{DataType, FillValue};
 use crate::ndarray::ArrayBytes;
 
-/// Whether every element of `data` equals `fill` (see the module docs).
-pub(crate) fn is_all_fill(data: &ArrayBytes, dtype: &DataType, fill: &FillValue) -> bool {
+/// Whether every element of `data` equals `fill` (see the module docs): the rule by
+/// which writes leave a chunk, and shards an inner chunk, unstored, so a read gives
+/// the fill value's bytes there.
+pub fn is_all_fill(data: &ArrayBytes, dtype: &DataType, fill: &FillValue) -> bool {
     let fill = fill.as_bytes();
     match data {
         ArrayBytes::Variable(v) => v.iter().all(|e| e.as_slice() == fill),
