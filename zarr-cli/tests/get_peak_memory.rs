@@ -11,7 +11,7 @@
 //! element of the same array, and not counted: it differs between debug and release
 //! builds and is not the read's.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -136,31 +136,26 @@ fn get_within_bound(array: &Path, len: u64) -> Vec<u16> {
     npy_elements(&npy, len)
 }
 
-fn temp_array(tmp: &tempfile::TempDir) -> PathBuf {
+/// Writes an array of `len` elements with `write`, reads it whole with `zarr get`
+/// within the bound, and checks every element against `expected`.
+fn get_checks(write: fn(&Path), len: u64, expected: impl Fn(u64) -> u16) {
+    let tmp = tempfile::tempdir().expect("temp dir");
     let array = tmp.path().join("a.zarr");
     std::fs::create_dir(&array).expect("array directory");
-    array
+    write(&array);
+    let got = get_within_bound(&array, len);
+    let wrong: Vec<u64> = (0..len).filter(|&i| got[i as usize] != expected(i)).take(5).collect();
+    assert!(wrong.is_empty(), "elements differ from what was written, first at {wrong:?}");
 }
 
 #[test]
 #[cfg(target_os = "linux")]
 fn get_of_chunks_peaks_within_1_1x_output_plus_budget() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let array = temp_array(&tmp);
-    write_chunked(&array);
-    let got = get_within_bound(&array, LEN);
-    let wrong: Vec<u64> =
-        (0..LEN).filter(|&i| got[i as usize] != if missing(i / CHUNK) { FILL } else { value(i) }).take(5).collect();
-    assert!(wrong.is_empty(), "elements differ from what was written, first at {wrong:?}");
+    get_checks(write_chunked, LEN, |i| if missing(i / CHUNK) { FILL } else { value(i) });
 }
 
 #[test]
 #[cfg(target_os = "linux")]
 fn get_of_shards_peaks_within_1_1x_output_plus_budget() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let array = temp_array(&tmp);
-    write_sharded(&array);
-    let got = get_within_bound(&array, SHARDED_LEN);
-    let wrong: Vec<u64> = (0..SHARDED_LEN).filter(|&i| got[i as usize] != smooth(i)).take(5).collect();
-    assert!(wrong.is_empty(), "elements differ from what was written, first at {wrong:?}");
+    get_checks(write_sharded, SHARDED_LEN, smooth);
 }

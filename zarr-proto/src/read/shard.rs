@@ -62,9 +62,7 @@ impl ShardLayout {
             coalesce_max: COALESCE_MAX,
         })
     }
-}
 
-impl ShardLayout {
     /// The byte range of a shard's index.
     fn index_range(&self) -> ByteRange {
         match self.codec.index_location {
